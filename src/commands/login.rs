@@ -1,0 +1,152 @@
+use super::print_json;
+use crate::cli::{Flow, LoginArgs};
+use crate::error::{Class, Error, Result};
+use crate::host;
+use crate::lock;
+use crate::portal::device;
+use crate::portal::http::Http;
+use crate::portal::wire::Tokens;
+use crate::profile::{PROVIDER, Profile, SCHEMA, now_ms};
+use crate::region::{CLIENT_ID, Region};
+use crate::session::run_async;
+use crate::store::keyring::KeyringStore;
+use crate::store::{StoreKind, Stores};
+use crate::ui;
+use indicatif::ProgressBar;
+use std::time::Duration;
+
+pub fn run(stores: &Stores, json: bool, args: LoginArgs) -> Result<i32> {
+    let name = args.profile.profile;
+    if args.flow == Flow::Browser {
+        return Err(Error::usage(
+            "the browser (loopback) flow is not offered by MiniMax's portal for this client yet",
+        )
+        .with_hint("use --flow device (the default): it works with any browser, on any machine"));
+    }
+    let region = match args.region {
+        Some(region) => region,
+        None if ui::is_interactive() => ui::choose_region()?,
+        None => {
+            return Err(Error::usage("no --region given, and no terminal to ask on")
+                .with_hint("pass --region global (api.minimax.io, international users) or --region cn (api.minimaxi.com, users in China)"));
+        }
+    };
+    // Find out now, not after the user approved, whether the store works.
+    match stores.load(&name) {
+        Ok(_) => {}
+        Err(e) if e.class == Class::NeedsLogin => {} // a damaged profile is about to be replaced
+        Err(e) => return Err(e),
+    }
+
+    let tokens = run_async(async {
+        tokio::select! {
+            result = sign_in(region, args.no_browser) => result,
+            _ = tokio::signal::ctrl_c() => Err(Error::cancelled()),
+        }
+    })??;
+
+    let base_url = match &tokens.resource_url {
+        Some(url) => url.as_str().trim_end_matches('/').to_string(),
+        None => region.default_model_base_url()?,
+    };
+    let now = now_ms();
+    let profile = Profile {
+        schema: SCHEMA,
+        kind: "oauth".to_string(),
+        provider: PROVIDER.to_string(),
+        profile_id: name.profile_id(),
+        region,
+        access: tokens.access,
+        refresh: tokens
+            .refresh
+            .ok_or_else(|| Error::failed("the portal sent no refresh token"))?,
+        expires: tokens.expires_ms,
+        token_endpoint: region.token_url()?.to_string(),
+        client_id: CLIENT_ID.to_string(),
+        base_url: base_url.clone(),
+        updated_at: now,
+        needs_login: false,
+    };
+    let store = {
+        let _guard = lock::acquire(stores.home(), &format!("profile-{name}"))?;
+        stores.save(&name, &profile, None)?
+    };
+
+    if let Some(message) = &tokens.notification {
+        eprintln!("MiniMax says: {message}");
+    }
+    let where_saved = match store {
+        StoreKind::Keyring => format!("the {}", KeyringStore::backend_name()),
+        StoreKind::File => format!("the plain-text file {}", stores.file_path(&name).display()),
+    };
+    eprintln!(
+        "Signed in to MiniMax ({}). Profile {} saved in {where_saved}; the access token is valid until {}.",
+        region.label(),
+        name.profile_id(),
+        ui::local_time(profile.expires)
+    );
+    if json {
+        print_json(&serde_json::json!({
+            "profile_id": name.profile_id(),
+            "provider": PROVIDER,
+            "region": region,
+            "expires": profile.expires,
+            "store": store,
+            "base_url": base_url,
+            "default_model": host::model_ref(host::DEFAULT_MODEL),
+            "config_patch": host::config_patch(&name, &base_url),
+            "notification_message": tokens.notification,
+        }));
+    }
+    Ok(0)
+}
+
+/// Clears the spinner however the wait ends (approval, error, Ctrl-C).
+struct Spinner(ProgressBar);
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
+async fn sign_in(region: Region, no_browser: bool) -> Result<Tokens> {
+    let http = Http::new()?;
+    let started = device::start(&http, region).await?;
+    let link = started.code.verification_uri.as_str();
+    eprintln!(
+        "\nTo sign in to MiniMax ({}), open this link and confirm the code:\n\n  {link}\n\n  Code: {}\n",
+        region.label(),
+        started.code.user_code
+    );
+    if no_browser {
+        eprintln!("Open the link in a browser on any device.");
+    } else if let Some(why) = ui::remote_session() {
+        eprintln!("Not opening a browser here ({why}): open the link on any device.");
+    } else if let Err(why) = ui::open_browser(link) {
+        eprintln!("Could not open a browser ({why}): open the link yourself.");
+    } else {
+        eprintln!("Opened your browser. If nothing appeared, open the link yourself.");
+    }
+
+    let deadline = started.code.deadline_ms;
+    let waiting = |left: i64| {
+        format!(
+            "Waiting for approval ({} left, Ctrl-C to cancel)",
+            ui::clock(left)
+        )
+    };
+    let spinner = Spinner(ui::spinner(waiting(deadline - now_ms())));
+    let wait = device::wait_for_approval(&http, region, &started);
+    tokio::pin!(wait);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            result = &mut wait => {
+                drop(spinner);
+                return result;
+            }
+            _ = tick.tick() => spinner.0.set_message(waiting(deadline - now_ms())),
+        }
+    }
+}

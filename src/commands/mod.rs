@@ -1,0 +1,35 @@
+//! One module per command; each returns the exit code of a success, or an
+//! error that main maps to its exit code.
+
+pub mod login;
+pub mod logout;
+pub mod refresh;
+pub mod status;
+pub mod token;
+
+use crate::cli::{Cli, Command};
+use crate::error::Result;
+use crate::paths::state_home;
+use crate::store::Stores;
+
+pub fn run(cli: Cli) -> Result<i32> {
+    let home = state_home()?;
+    let stores = Stores::open(cli.store, &home);
+    let json = cli.json;
+    match cli.command {
+        Command::Login(args) => login::run(&stores, json, args),
+        Command::Token(args) => token::run(&stores, json, args),
+        Command::Refresh(args) => refresh::run(&stores, json, args),
+        Command::Status(args) => status::run(&stores, json, args),
+        Command::Logout(args) => logout::run(&stores, json, args),
+    }
+}
+
+/// Prints one JSON object on stdout.
+pub fn print_json(value: &serde_json::Value) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = serde_json::to_writer_pretty(&mut out, value);
+    let _ = writeln!(out);
+    let _ = out.flush();
+}

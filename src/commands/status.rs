@@ -1,0 +1,120 @@
+use super::print_json;
+use crate::cli::StatusArgs;
+use crate::error::Result;
+use crate::profile::{ProfileName, now_ms};
+use crate::store::keyring::KeyringStore;
+use crate::store::{StoreKind, StoreMode, Stores, login_hint};
+use crate::ui::local_time;
+use serde_json::{Value, json};
+
+pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
+    let margin_ms = (args.margin.margin * 1000) as i64;
+    let (names, explicit) = match args.profile {
+        Some(name) => (vec![name], true),
+        None => (stores.names()?, false),
+    };
+    let now = now_ms();
+    let mut rows: Vec<Value> = Vec::new();
+    let mut all_usable = true;
+    for name in names {
+        let row = match stores.load(&name) {
+            Ok(None) if !explicit => continue,
+            Ok(None) => {
+                all_usable = false;
+                json!({"profile_id": name.profile_id(), "name": name.as_str(), "state": "missing",
+                       "usable": false, "fix": login_hint(&name)})
+            }
+            Ok(Some((profile, store))) => {
+                let left = profile.expires_in_ms(now);
+                let state = if profile.needs_login {
+                    "needs_login"
+                } else if left <= 0 {
+                    "expired"
+                } else if left < margin_ms {
+                    "expiring"
+                } else {
+                    "valid"
+                };
+                let usable = !profile.needs_login;
+                all_usable &= usable;
+                let fix = (!usable).then(|| relogin(&name, profile.region.as_str()));
+                eprintln!(
+                    "{}  {}  region {}  {}  in the {}",
+                    name.profile_id(),
+                    describe(state, left),
+                    profile.region.label(),
+                    if left > 0 {
+                        format!("expires {}", local_time(profile.expires))
+                    } else {
+                        format!("expired {}", local_time(profile.expires))
+                    },
+                    store_label(stores, &name, store)
+                );
+                if let Some(fix) = &fix {
+                    eprintln!("    fix: {fix}");
+                }
+                json!({
+                    "profile_id": name.profile_id(),
+                    "name": name.as_str(),
+                    "provider": profile.provider,
+                    "region": profile.region,
+                    "expires": profile.expires,
+                    "expires_in_seconds": left / 1000,
+                    "state": state,
+                    "usable": usable,
+                    "store": store,
+                    "base_url": profile.base_url,
+                    "fix": fix,
+                })
+            }
+            Err(e) => {
+                all_usable = false;
+                eprintln!("{}  unusable: {}", name.profile_id(), e.message);
+                json!({"profile_id": name.profile_id(), "name": name.as_str(), "state": "unreadable",
+                       "usable": false, "message": e.message, "fix": e.hint})
+            }
+        };
+        rows.push(row);
+    }
+    if rows.is_empty() {
+        all_usable = false;
+        eprintln!(
+            "Not signed in to MiniMax: no profile is stored.\n  run: minimax-portal-auth login"
+        );
+    }
+    if json {
+        print_json(&json!({
+            "profiles": rows,
+            "store_mode": match stores.mode() { StoreMode::Auto => "auto", StoreMode::Keyring => "keyring", StoreMode::File => "file" },
+            "keyring_backend": KeyringStore::backend_name(),
+            "state_home": stores.home(),
+            "warnings": stores.warnings(),
+        }));
+    }
+    Ok(if all_usable { 0 } else { 1 })
+}
+
+fn describe(state: &str, left_ms: i64) -> String {
+    let minutes = left_ms.abs() / 60_000;
+    match state {
+        "valid" => format!("valid ({}h{:02}m left)", minutes / 60, minutes % 60),
+        "expiring" => format!("expiring ({minutes}m left; refreshed on next use)"),
+        "expired" => "access token expired (refreshed on next use)".to_string(),
+        _ => "NEEDS LOGIN (refresh token rejected)".to_string(),
+    }
+}
+
+fn store_label(stores: &Stores, name: &ProfileName, store: StoreKind) -> String {
+    match store {
+        StoreKind::Keyring => KeyringStore::backend_name().to_string(),
+        StoreKind::File => format!("plain-text file {}", stores.file_path(name).display()),
+    }
+}
+
+fn relogin(name: &ProfileName, region: &str) -> String {
+    if name.as_str() == "default" {
+        format!("minimax-portal-auth login --region {region}")
+    } else {
+        format!("minimax-portal-auth login --region {region} --profile {name}")
+    }
+}

@@ -1,0 +1,31 @@
+use crate::cli::TokenArgs;
+use crate::error::Result;
+use crate::session::ensure_fresh;
+use crate::store::Stores;
+use std::io::Write;
+use std::time::Duration;
+
+pub fn run(stores: &Stores, json: bool, args: TokenArgs) -> Result<i32> {
+    let name = args.profile.profile;
+    let fresh = ensure_fresh(
+        stores,
+        &name,
+        Duration::from_secs(args.margin.margin),
+        false,
+    )?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let value = serde_json::json!({
+            "profile_id": name.profile_id(),
+            "access_token": fresh.profile.access.secret(),
+            "expires": fresh.profile.expires,
+            "base_url": fresh.profile.base_url,
+            "outcome": fresh.outcome.as_str(),
+        });
+        let _ = writeln!(out, "{value}");
+    } else {
+        let _ = writeln!(out, "{}", fresh.profile.access.secret());
+    }
+    let _ = out.flush();
+    Ok(0)
+}

@@ -1,0 +1,55 @@
+//! Where the plugin keeps its state: locks, the file store, the index.
+
+use crate::error::{Error, Result};
+use std::path::PathBuf;
+
+pub const HOME_ENV: &str = "MINIMAX_PORTAL_AUTH_HOME";
+
+/// The state folder: `MINIMAX_PORTAL_AUTH_HOME`, else the platform's
+/// per-user state folder.
+pub fn state_home() -> Result<PathBuf> {
+    if let Some(dir) = non_empty_env(HOME_ENV) {
+        return Ok(PathBuf::from(dir));
+    }
+    if cfg!(windows) {
+        if let Some(dir) = non_empty_env("LOCALAPPDATA") {
+            return Ok(PathBuf::from(dir).join("minimax-portal-auth"));
+        }
+    } else if cfg!(target_os = "macos") {
+        if let Some(home) = non_empty_env("HOME") {
+            return Ok(PathBuf::from(home).join("Library/Application Support/minimax-portal-auth"));
+        }
+    } else {
+        if let Some(dir) = non_empty_env("XDG_STATE_HOME") {
+            return Ok(PathBuf::from(dir).join("minimax-portal-auth"));
+        }
+        if let Some(home) = non_empty_env("HOME") {
+            return Ok(PathBuf::from(home).join(".local/state/minimax-portal-auth"));
+        }
+    }
+    Err(
+        Error::failed("cannot find a folder for the plugin's state").with_hint(format!(
+            "set {HOME_ENV} to a folder the plugin may write to"
+        )),
+    )
+}
+
+fn non_empty_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Creates a folder (and its parents) readable by the owner only.
+pub fn ensure_private_dir(dir: &std::path::Path) -> Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|e| {
+        Error::failed(format!("cannot create {}: {e}", dir.display())).with_hint(format!(
+            "check its permissions, or set {HOME_ENV} to another folder"
+        ))
+    })
+}

@@ -1,0 +1,169 @@
+//! The portal's user-code flow: ask for a code (PKCE S256 and a state that
+//! must come back), then poll the token endpoint until the user approves.
+
+use super::http::{Answer, Http};
+use super::wire::{self, DeviceCode, PollAnswer, Tokens};
+use crate::error::{Error, Result};
+use crate::profile::now_ms;
+use crate::region::{CLIENT_ID, Region, SCOPE};
+use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
+use std::time::Duration;
+
+const USER_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:user_code";
+/// Pending answers stretch the interval ×1.5 up to this.
+const MAX_PENDING_INTERVAL: Duration = Duration::from_secs(10);
+/// A 429 doubles the interval up to this.
+const MAX_SLOW_DOWN_INTERVAL: Duration = Duration::from_secs(30);
+/// Transient failures in a row tolerated while polling.
+const MAX_POLL_FAILURES: u32 = 3;
+
+/// A code handed out by the portal, waiting for the user's approval.
+pub struct Started {
+    pub code: DeviceCode,
+    verifier: PkceCodeVerifier,
+}
+
+pub async fn start(http: &Http, region: Region) -> Result<Started> {
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let state = CsrfToken::new_random();
+    let url = region.device_code_url()?;
+    let answer = http
+        .post_form(
+            &url,
+            &[
+                ("response_type", "code"),
+                ("client_id", CLIENT_ID),
+                ("scope", SCOPE),
+                ("code_challenge", challenge.as_str()),
+                ("code_challenge_method", challenge.method().as_str()),
+                ("state", state.secret()),
+            ],
+        )
+        .await
+        .map_err(|f| f.into_error("ask for a user code"))?;
+    check_status(&answer, "ask for a user code")?;
+    let code = wire::parse_device_code(&answer.body, state.secret(), now_ms())
+        .map_err(|why| Error::failed(why).with_hint(RETRY_HINT))?;
+    Ok(Started { code, verifier })
+}
+
+const RETRY_HINT: &str = "run login again; if it keeps failing, MiniMax's portal may have changed";
+
+/// Non-2xx answers to the code request: 5xx and 429 are transient,
+/// a redirect means an old endpoint, the rest is a refusal.
+fn check_status(answer: &Answer, what: &str) -> Result<()> {
+    match answer.status {
+        200..=299 => Ok(()),
+        300..=399 => Err(Error::failed(format!(
+            "the MiniMax portal redirected the request to {what} (HTTP {}{}); OAuth requests \
+             are never sent on after a redirect because the form would be lost",
+            answer.status,
+            answer
+                .location
+                .as_deref()
+                .map(|l| format!(" to {l}"))
+                .unwrap_or_default()
+        ))
+        .with_hint("check MINIMAX_PORTAL_OAUTH_BASE_URL: it must name the account host")),
+        429 | 500..=599 => Err(Error::transient(format!(
+            "the MiniMax portal is unavailable (HTTP {}) and could not {what}: {}",
+            answer.status,
+            wire::failure_reason(&answer.body)
+        ))
+        .with_hint("try again in a few minutes")),
+        status => Err(Error::failed(format!(
+            "the MiniMax portal refused to {what} (HTTP {status}): {}",
+            wire::failure_reason(&answer.body)
+        ))
+        .with_hint(RETRY_HINT)),
+    }
+}
+
+/// Polls until the user approves, the portal refuses, or the code dies.
+pub async fn wait_for_approval(http: &Http, region: Region, started: &Started) -> Result<Tokens> {
+    let url = region.token_url()?;
+    let code = &started.code;
+    let mut interval = code.interval;
+    let mut failures = 0;
+    loop {
+        let left = code.deadline_ms - now_ms();
+        if left <= 0 {
+            return Err(expired());
+        }
+        // Sleep the interval, but never past the deadline.
+        let pause = interval.min(Duration::from_millis(left as u64));
+        tokio::time::sleep(pause).await;
+        if code.deadline_ms - now_ms() <= 0 {
+            return Err(expired());
+        }
+        let sent = http
+            .post_form(
+                &url,
+                &[
+                    ("grant_type", USER_CODE_GRANT),
+                    ("client_id", CLIENT_ID),
+                    ("user_code", &code.user_code),
+                    ("code_verifier", started.verifier.secret()),
+                ],
+            )
+            .await;
+        let answer = match sent {
+            Ok(answer) if answer.status == 429 => {
+                interval = slow_down(interval, answer.retry_after);
+                continue;
+            }
+            Ok(answer) if answer.status >= 500 => {
+                failures += 1;
+                if failures >= MAX_POLL_FAILURES {
+                    check_status(&answer, "confirm the login")?;
+                }
+                continue;
+            }
+            Ok(answer) => answer,
+            Err(failure) => {
+                failures += 1;
+                if failures >= MAX_POLL_FAILURES {
+                    return Err(failure.into_error("confirm the login"));
+                }
+                continue;
+            }
+        };
+        failures = 0;
+        match wire::parse_token_answer(answer.status, &answer.body, now_ms()) {
+            Ok(PollAnswer::Pending) => {
+                interval = (interval.mul_f32(1.5)).min(MAX_PENDING_INTERVAL.max(code.interval));
+            }
+            Ok(PollAnswer::SlowDown) => interval = slow_down(interval, None),
+            Ok(PollAnswer::Approved(tokens)) => {
+                if tokens.refresh.is_none() {
+                    return Err(Error::failed(
+                        "the portal approved the login but sent no refresh_token, so the \
+                         session could not be kept fresh",
+                    )
+                    .with_hint(RETRY_HINT));
+                }
+                return Ok(tokens);
+            }
+            Ok(PollAnswer::Refused(reason)) => {
+                return Err(Error::failed(format!(
+                    "the MiniMax portal refused the login: {reason}"
+                ))
+                .with_hint("run login again and approve the code in the browser"));
+            }
+            Err(why) => return Err(Error::failed(why).with_hint(RETRY_HINT)),
+        }
+    }
+}
+
+fn slow_down(interval: Duration, retry_after: Option<Duration>) -> Duration {
+    let doubled = (interval * 2).min(MAX_SLOW_DOWN_INTERVAL);
+    match retry_after {
+        Some(wait) => wait.clamp(doubled, Duration::from_secs(60)),
+        None => doubled,
+    }
+}
+
+fn expired() -> Error {
+    Error::failed("the user code expired before the login was approved")
+        .with_hint("run login again, and approve the new code in the browser before it expires")
+}

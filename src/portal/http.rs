@@ -1,0 +1,147 @@
+//! The one HTTP client: rustls, no redirects (a redirected OAuth POST loses
+//! its form body), a timeout on every request, and bounded response bodies.
+
+use crate::error::{Error, Result};
+use std::time::Duration;
+use url::Url;
+
+pub const TIMEOUT_ENV: &str = "MINIMAX_PORTAL_AUTH_HTTP_TIMEOUT_MS";
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// No answer of the portal is larger than this; more is not a MiniMax answer.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A complete, size-checked answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub retry_after: Option<Duration>,
+    pub location: Option<String>,
+}
+
+/// How a request failed, so callers can classify it.
+#[derive(Debug)]
+pub enum Failure {
+    /// The request never reached the portal (DNS, connect, TLS): safe to retry.
+    NotSent(String),
+    /// Sent, but no complete answer came back (timeout, reset, truncated body).
+    NoAnswer(String),
+    /// The answer was larger than `MAX_BODY_BYTES`.
+    TooLarge,
+}
+
+impl Failure {
+    pub fn into_error(self, what: &str) -> Error {
+        match self {
+            Failure::NotSent(why) => {
+                Error::transient(format!("cannot reach the MiniMax portal to {what}: {why}"))
+                    .with_hint("check your network or proxy (HTTPS_PROXY), then try again")
+            }
+            Failure::NoAnswer(why) => Error::transient(format!(
+                "no complete answer from the MiniMax portal to {what}: {why}"
+            ))
+            .with_hint("try again in a moment"),
+            Failure::TooLarge => Error::failed(format!(
+                "the MiniMax portal's answer to {what} is larger than {} KiB: not a portal answer",
+                MAX_BODY_BYTES / 1024
+            ))
+            .with_hint("check MINIMAX_PORTAL_OAUTH_BASE_URL and any proxy in between"),
+        }
+    }
+}
+
+pub struct Http {
+    client: reqwest::Client,
+}
+
+impl Http {
+    pub fn new() -> Result<Http> {
+        // reqwest is built without a default crypto provider; ring is ours.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(request_timeout())
+            .connect_timeout(CONNECT_TIMEOUT)
+            .user_agent(concat!("minimax-portal-auth/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::failed(format!("cannot set up HTTPS: {e}")))?;
+        Ok(Http { client })
+    }
+
+    /// POSTs a form and reads the whole answer. The form carries secrets:
+    /// they go in the body only, never in the URL.
+    pub async fn post_form(&self, url: &Url, form: &[(&str, &str)]) -> Result<Answer, Failure> {
+        let request = self
+            .client
+            .post(url.clone())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .header("x-request-id", uuid::Uuid::new_v4().to_string())
+            .form(form);
+        self.send(request).await
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer, Failure> {
+        let mut response = request.send().await.map_err(classify)?;
+        let status = response.status().as_u16();
+        let headers = response.headers();
+        let retry_after = headers
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let location = headers
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+        {
+            return Err(Failure::TooLarge);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(classify)? {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(Failure::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Answer {
+            status,
+            body,
+            retry_after,
+            location,
+        })
+    }
+}
+
+fn request_timeout() -> Duration {
+    std::env::var(TIMEOUT_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+        .map(Duration::from_millis)
+        .unwrap_or(DEFAULT_TIMEOUT)
+}
+
+fn classify(e: reqwest::Error) -> Failure {
+    // reqwest's messages name the URL (never secret here) and the cause.
+    let mut why = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        why.push_str(": ");
+        why.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if e.is_timeout() {
+        Failure::NoAnswer(format!(
+            "timed out after {} s",
+            request_timeout().as_secs_f32()
+        ))
+    } else if e.is_connect() || e.is_builder() {
+        Failure::NotSent(why)
+    } else {
+        Failure::NoAnswer(why)
+    }
+}

@@ -1,0 +1,6 @@
+//! Talking to MiniMax's portal. Knows nothing of stores.
+
+pub mod device;
+pub mod http;
+pub mod refresh;
+pub mod wire;

@@ -1,0 +1,410 @@
+//! The portal's answers and how to read them, including their odd corners
+//! (see minimax-protocol.md). Pure functions: no I/O, easy to test.
+
+use oauth2::{AccessToken, RefreshToken};
+use serde_json::Value;
+use std::time::Duration;
+use url::Url;
+
+/// Poll no faster than this, whatever the portal says.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(2);
+/// How long a code lives when the portal does not say.
+const DEFAULT_CODE_LIFETIME_MS: i64 = 10 * 60 * 1000;
+/// Tokens and codes longer than this are not MiniMax's.
+const MAX_TOKEN_LEN: usize = 16 * 1024;
+
+/// The portal's answer to "give me a user code".
+#[derive(Debug, Clone)]
+pub struct DeviceCode {
+    pub user_code: String,
+    pub verification_uri: Url,
+    /// When the code dies, epoch ms.
+    pub deadline_ms: i64,
+    pub interval: Duration,
+}
+
+/// A successful token answer (login or refresh).
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access: AccessToken,
+    /// Absent on a refresh that does not rotate: keep the old one.
+    pub refresh: Option<RefreshToken>,
+    /// When the access token expires, epoch ms.
+    pub expires_ms: i64,
+    pub resource_url: Option<Url>,
+    pub notification: Option<String>,
+}
+
+/// What one poll of the token endpoint says.
+#[derive(Debug)]
+pub enum PollAnswer {
+    Pending,
+    SlowDown,
+    Approved(Tokens),
+    /// The portal refused for good; the reason is safe to show.
+    Refused(String),
+}
+
+fn parse_json(body: &[u8]) -> Result<Value, String> {
+    let value: Value = serde_json::from_slice(body).map_err(|_| {
+        format!(
+            "the portal answered something that is not JSON: {}",
+            excerpt(body)
+        )
+    })?;
+    if value.is_object() {
+        Ok(value)
+    } else {
+        Err("the portal answered JSON that is not an object".to_string())
+    }
+}
+
+fn text_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// The reason the portal gives for a failure: `base_resp.status_msg`, then
+/// `error_description` / `error` / `message`, else a short excerpt of the body.
+pub fn failure_reason(body: &[u8]) -> String {
+    if let Ok(v) = serde_json::from_slice::<Value>(body) {
+        let found = v
+            .get("base_resp")
+            .and_then(|b| text_field(b, "status_msg"))
+            .or_else(|| text_field(&v, "error_description"))
+            .or_else(|| text_field(&v, "error"))
+            .or_else(|| text_field(&v, "message"));
+        if let Some(reason) = found {
+            return clean(reason, 300);
+        }
+    }
+    excerpt(body)
+}
+
+/// A short, printable excerpt of a body that is safe to put in a message.
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
+        return "(an empty body)".to_string();
+    }
+    if trimmed.starts_with('<') {
+        return "(an HTML page)".to_string();
+    }
+    format!("{:?}", clean(trimmed, 200))
+}
+
+fn clean(text: &str, max_chars: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max_chars)
+        .collect();
+    if text.chars().count() > max_chars {
+        out.push('…');
+    }
+    out
+}
+
+/// Reads `expired_in` (of a token, or of a code), which has been seen in
+/// three forms, told apart by size: below 1e9 seconds from now; 1e9 to 1e12
+/// epoch seconds; 1e12 and above epoch milliseconds. Returns epoch ms.
+pub fn normalize_expiry(value: &Value, now_ms: i64) -> Result<i64, String> {
+    let raw = match value {
+        Value::Number(n) => n.as_i64(),
+        // Some servers quote numbers; only plain digits are accepted.
+        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse::<i64>().ok()
+        }
+        _ => None,
+    };
+    let Some(raw) = raw else {
+        return Err(format!("expired_in {value} is not an integer"));
+    };
+    let ms = if raw <= 0 {
+        return Err(format!("expired_in {raw} is not positive"));
+    } else if raw < 1_000_000_000 {
+        now_ms.saturating_add(raw.saturating_mul(1000))
+    } else if raw < 1_000_000_000_000 {
+        raw.saturating_mul(1000)
+    } else if raw < 100_000_000_000_000 {
+        raw
+    } else {
+        return Err(format!(
+            "expired_in {raw} is too far in the future to be a date"
+        ));
+    };
+    Ok(ms)
+}
+
+fn token_text(v: &Value, key: &str) -> Result<Option<String>, String> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => {
+            if s.len() > MAX_TOKEN_LEN || s.chars().any(|c| c.is_control() || c == ' ') {
+                Err(format!("{key} is malformed"))
+            } else {
+                Ok(Some(s.clone()))
+            }
+        }
+        Some(_) => Err(format!("{key} is not a string")),
+    }
+}
+
+/// Parses the answer to the device-code request. `sent_state` must come
+/// back unchanged: anything else may be a forged answer.
+pub fn parse_device_code(body: &[u8], sent_state: &str, now_ms: i64) -> Result<DeviceCode, String> {
+    let v = parse_json(body)?;
+    let user_code = text_field(&v, "user_code");
+    let uri = text_field(&v, "verification_uri");
+    let (Some(user_code), Some(uri)) = (user_code, uri) else {
+        let reason = text_field(&v, "error")
+            .map(|e| clean(e, 300))
+            .unwrap_or_else(|| failure_reason(body));
+        return Err(format!("the portal gave no user code: {reason}"));
+    };
+    if user_code.len() > 64 || user_code.chars().any(|c| c.is_control()) {
+        return Err("the portal's user code is malformed".to_string());
+    }
+    if v.get("state").and_then(Value::as_str) != Some(sent_state) {
+        return Err(
+            "the portal's answer does not carry the state this login sent; \
+                    it may not come from MiniMax (possible CSRF), so the login was stopped"
+                .to_string(),
+        );
+    }
+    let verification_uri = verification_link(uri)?;
+    let deadline_ms = match v.get("expired_in") {
+        None | Some(Value::Null) => now_ms + DEFAULT_CODE_LIFETIME_MS,
+        Some(raw) => normalize_expiry(raw, now_ms).map_err(|e| format!("the user code's {e}"))?,
+    };
+    if deadline_ms <= now_ms {
+        return Err(
+            "the portal handed out a user code that has already expired; check this \
+                    machine's clock"
+                .to_string(),
+        );
+    }
+    let interval = match v.get("interval") {
+        None | Some(Value::Null) => MIN_INTERVAL,
+        Some(raw) => match raw.as_u64() {
+            Some(ms) => Duration::from_millis(ms.min(60_000)).max(MIN_INTERVAL),
+            None => return Err(format!("interval {raw} is not a number of milliseconds")),
+        },
+    };
+    Ok(DeviceCode {
+        user_code: user_code.to_string(),
+        verification_uri,
+        deadline_ms,
+        interval,
+    })
+}
+
+/// The page the user opens. Only http(s); a `www.` host is rewritten to
+/// `platform.` because `www.minimax.io` drops the code (and CN's 404s).
+pub fn verification_link(text: &str) -> Result<Url, String> {
+    let mut url =
+        Url::parse(text).map_err(|_| "the portal's verification link is not a URL".to_string())?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err("the portal's verification link is not an http(s) link".to_string());
+    }
+    if let Some(rest) = url.host_str().and_then(|h| h.strip_prefix("www.")) {
+        let host = format!("platform.{rest}");
+        url.set_host(Some(&host))
+            .map_err(|_| "the portal's verification link has a bad host".to_string())?;
+    }
+    Ok(url)
+}
+
+/// Parses a token endpoint answer (poll or refresh).
+pub fn parse_token_answer(status: u16, body: &[u8], now_ms: i64) -> Result<PollAnswer, String> {
+    if !(200..300).contains(&status) {
+        // Standard OAuth servers say pending / slow_down with a 400.
+        if let Ok(v) = serde_json::from_slice::<Value>(body) {
+            match text_field(&v, "error") {
+                Some("authorization_pending") => return Ok(PollAnswer::Pending),
+                Some("slow_down") => return Ok(PollAnswer::SlowDown),
+                _ => {}
+            }
+        }
+        return Ok(PollAnswer::Refused(failure_reason(body)));
+    }
+    let v = parse_json(body)?;
+    match text_field(&v, "status") {
+        Some("success") => parse_tokens(&v, now_ms).map(PollAnswer::Approved),
+        Some("error") => Ok(PollAnswer::Refused(failure_reason(body))),
+        // Standard OAuth answer without a `status` but with tokens.
+        None if v.get("access_token").is_some() => {
+            parse_tokens(&v, now_ms).map(PollAnswer::Approved)
+        }
+        _ => Ok(PollAnswer::Pending),
+    }
+}
+
+fn parse_tokens(v: &Value, now_ms: i64) -> Result<Tokens, String> {
+    let access =
+        token_text(v, "access_token")?.ok_or("the portal's success answer has no access_token")?;
+    let refresh = token_text(v, "refresh_token")?;
+    let raw_expiry = v
+        .get("expired_in")
+        .or_else(|| v.get("expires_in"))
+        .ok_or("the portal's success answer has no expired_in")?;
+    let expires_ms =
+        normalize_expiry(raw_expiry, now_ms).map_err(|e| format!("the token's {e}"))?;
+    let resource_url = match text_field(v, "resource_url") {
+        None => None,
+        Some(text) => Some(resource_url(text)?),
+    };
+    let notification = text_field(v, "notification_message").map(|m| clean(m, 500));
+    Ok(Tokens {
+        access: AccessToken::new(access),
+        refresh: refresh.map(RefreshToken::new),
+        expires_ms,
+        resource_url,
+        notification,
+    })
+}
+
+/// The model base URL the portal names; a bare host gets `https://`.
+fn resource_url(text: &str) -> Result<Url, String> {
+    let with_scheme = if text.contains("://") {
+        text.to_string()
+    } else {
+        format!("https://{text}")
+    };
+    let url = Url::parse(&with_scheme)
+        .map_err(|_| "the portal's resource_url is not a URL".to_string())?;
+    if url.scheme() != "https" && !crate::region::is_loopback(&url) {
+        return Err("the portal's resource_url is not an https URL".to_string());
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    #[test]
+    fn expiry_forms_by_size() {
+        assert_eq!(
+            normalize_expiry(&json!(3600), NOW).unwrap(),
+            NOW + 3_600_000
+        );
+        assert_eq!(
+            normalize_expiry(&json!(1_800_003_600), NOW).unwrap(),
+            1_800_003_600_000
+        );
+        assert_eq!(
+            normalize_expiry(&json!(1_800_003_600_000i64), NOW).unwrap(),
+            1_800_003_600_000
+        );
+        assert_eq!(
+            normalize_expiry(&json!("3600"), NOW).unwrap(),
+            NOW + 3_600_000
+        );
+        for bad in [
+            json!("3600s"),
+            json!(3600.5),
+            json!(-1),
+            json!(0),
+            json!(null),
+            json!([1]),
+            json!(1e17),
+        ] {
+            assert!(normalize_expiry(&bad, NOW).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn www_is_rewritten_to_platform() {
+        let url = verification_link("https://www.minimax.io/oauth-authorize?user_code=A").unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://platform.minimax.io/oauth-authorize?user_code=A"
+        );
+        let url = verification_link("https://www.minimaxi.com/x").unwrap();
+        assert_eq!(url.host_str(), Some("platform.minimaxi.com"));
+        assert!(verification_link("javascript:alert(1)").is_err());
+    }
+
+    #[test]
+    fn device_code_checks_state_and_reads_interval_in_ms() {
+        let body = json!({"user_code":"AB-CD","verification_uri":"https://platform.minimax.io/a",
+            "expired_in": NOW + 60_000, "interval": 5000, "state": "s1"})
+        .to_string();
+        let code = parse_device_code(body.as_bytes(), "s1", NOW).unwrap();
+        assert_eq!(code.interval, Duration::from_secs(5));
+        assert_eq!(code.deadline_ms, NOW + 60_000);
+        assert!(
+            parse_device_code(body.as_bytes(), "s2", NOW)
+                .unwrap_err()
+                .contains("CSRF")
+        );
+        let fast =
+            json!({"user_code":"A","verification_uri":"https://p.x/a","state":"s","interval":10})
+                .to_string();
+        assert_eq!(
+            parse_device_code(fast.as_bytes(), "s", NOW)
+                .unwrap()
+                .interval,
+            MIN_INTERVAL
+        );
+        let err = json!({"error":"client not allowed"}).to_string();
+        assert!(
+            parse_device_code(err.as_bytes(), "s", NOW)
+                .unwrap_err()
+                .contains("client not allowed")
+        );
+    }
+
+    #[test]
+    fn token_answers() {
+        let pending = parse_token_answer(200, br#"{"status":"pending"}"#, NOW).unwrap();
+        assert!(matches!(pending, PollAnswer::Pending));
+        let none = parse_token_answer(200, br#"{}"#, NOW).unwrap();
+        assert!(matches!(none, PollAnswer::Pending));
+        let refused = parse_token_answer(
+            200,
+            br#"{"status":"error","base_resp":{"status_msg":"denied"}}"#,
+            NOW,
+        )
+        .unwrap();
+        assert!(matches!(refused, PollAnswer::Refused(ref r) if r == "denied"));
+        let ok = parse_token_answer(200, br#"{"status":"success","access_token":"a","refresh_token":"r","expired_in":60,"resource_url":"api.minimax.io/anthropic"}"#, NOW).unwrap();
+        let PollAnswer::Approved(tokens) = ok else {
+            panic!("not approved")
+        };
+        assert_eq!(tokens.expires_ms, NOW + 60_000);
+        assert_eq!(
+            tokens.resource_url.unwrap().as_str(),
+            "https://api.minimax.io/anthropic"
+        );
+        assert!(
+            parse_token_answer(
+                200,
+                br#"{"status":"success","refresh_token":"r","expired_in":60}"#,
+                NOW
+            )
+            .is_err()
+        );
+        assert!(parse_token_answer(200, b"<html>", NOW).is_err());
+    }
+
+    #[test]
+    fn reasons_never_dump_html() {
+        assert_eq!(
+            failure_reason(b"<html><body>502</body></html>"),
+            "(an HTML page)"
+        );
+        assert_eq!(
+            failure_reason(br#"{"base_resp":{"status_msg":"bad"}}"#),
+            "bad"
+        );
+    }
+}

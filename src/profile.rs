@@ -1,0 +1,184 @@
+//! The stored profile: the contract with the host. One JSON object,
+//! schema-versioned, that a host can read straight from the store.
+
+use crate::error::{Error, Result};
+use crate::region::Region;
+use oauth2::{AccessToken, RefreshToken};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+pub const PROVIDER: &str = "minimax-portal";
+pub const SCHEMA: u32 = 1;
+
+/// A validated profile name: letters, digits, `-` and `_`, 1 to 64 long.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProfileName(String);
+
+impl ProfileName {
+    pub fn parse(text: &str) -> Result<ProfileName> {
+        let ok = !text.is_empty()
+            && text.len() <= 64
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if ok {
+            Ok(ProfileName(text.to_string()))
+        } else {
+            Err(Error::usage(format!(
+                "invalid profile name {text:?}: use 1 to 64 letters, digits, '-' or '_'"
+            )))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The host's id for this profile, also the keyring account name.
+    pub fn profile_id(&self) -> String {
+        format!("{PROVIDER}:{}", self.0)
+    }
+}
+
+impl Default for ProfileName {
+    fn default() -> Self {
+        ProfileName("default".to_string())
+    }
+}
+
+impl fmt::Display for ProfileName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What is stored for one signed-in profile. Field names are the host's
+/// (`access`, `refresh`, `expires` in epoch ms); the rest lets any process
+/// refresh it against the region that issued it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Profile {
+    pub schema: u32,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub provider: String,
+    pub profile_id: String,
+    pub region: Region,
+    pub access: AccessToken,
+    pub refresh: RefreshToken,
+    /// When the access token expires, epoch milliseconds.
+    pub expires: i64,
+    /// The token endpoint of the region that issued the tokens; refresh goes here.
+    pub token_endpoint: String,
+    pub client_id: String,
+    /// Where the host sends model requests (`resource_url` or the region default).
+    pub base_url: String,
+    /// When this profile was last written, epoch milliseconds.
+    pub updated_at: i64,
+    /// Set when the portal rejected the refresh token: only a new login helps.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub needs_login: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl Profile {
+    pub fn to_json(&self) -> Vec<u8> {
+        // Serializing plain strings and integers cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Parses stored bytes, refusing what a host could not use.
+    pub fn from_json(bytes: &[u8]) -> std::result::Result<Profile, String> {
+        let profile: Profile =
+            serde_json::from_slice(bytes).map_err(|e| format!("not a profile ({e})"))?;
+        if profile.schema == 0 || profile.schema > SCHEMA {
+            return Err(format!(
+                "schema {} is not supported by this version (up to {SCHEMA})",
+                profile.schema
+            ));
+        }
+        if profile.kind != "oauth" || profile.provider != PROVIDER {
+            return Err(format!(
+                "type {:?} / provider {:?} is not an OAuth MiniMax portal profile",
+                profile.kind, profile.provider
+            ));
+        }
+        if profile.access.secret().is_empty() || profile.refresh.secret().is_empty() {
+            return Err("a token is empty".to_string());
+        }
+        Ok(profile)
+    }
+
+    pub fn expires_in_ms(&self, now_ms: i64) -> i64 {
+        self.expires - now_ms
+    }
+}
+
+pub fn now_ms() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+pub fn sample(name: &str, access_len: usize, refresh_len: usize) -> Profile {
+    let name = ProfileName::parse(name).unwrap();
+    Profile {
+        schema: SCHEMA,
+        kind: "oauth".into(),
+        provider: PROVIDER.into(),
+        profile_id: name.profile_id(),
+        region: Region::Global,
+        access: AccessToken::new("a".repeat(access_len)),
+        refresh: RefreshToken::new("r".repeat(refresh_len)),
+        expires: 1_900_000_000_000,
+        token_endpoint: "https://account.minimax.io/oauth2/token".into(),
+        client_id: crate::region::CLIENT_ID.into(),
+        base_url: "https://api.minimax.io/anthropic".into(),
+        updated_at: 1_800_000_000_000,
+        needs_login: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(ProfileName::parse("default").is_ok());
+        assert!(ProfileName::parse("work_2-b").is_ok());
+        for bad in ["", "a b", "../x", "a:b", "é", &"x".repeat(65)] {
+            assert!(ProfileName::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(
+            ProfileName::parse("work").unwrap().profile_id(),
+            "minimax-portal:work"
+        );
+    }
+
+    #[test]
+    fn round_trip_and_debug_hides_tokens() {
+        let p = sample("default", 10, 10);
+        let back = Profile::from_json(&p.to_json()).unwrap();
+        assert_eq!(back.access.secret(), p.access.secret());
+        let debug = format!("{p:?}");
+        assert!(!debug.contains("aaaaaaaaaa"), "{debug}");
+        assert!(!debug.contains("rrrrrrrrrr"), "{debug}");
+        assert!(debug.contains("redacted"));
+    }
+
+    #[test]
+    fn refuses_foreign_or_future_profiles() {
+        let mut p = sample("default", 3, 3);
+        p.schema = 99;
+        assert!(Profile::from_json(&p.to_json()).is_err());
+        let mut p = sample("default", 3, 3);
+        p.provider = "other".into();
+        assert!(Profile::from_json(&p.to_json()).is_err());
+        assert!(Profile::from_json(b"{").is_err());
+    }
+}

@@ -1,0 +1,150 @@
+//! MiniMax's two regions, their endpoints, and the environment overrides.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+pub const CLIENT_ID: &str = "78257093-7e40-4613-99e0-527b14b39113";
+pub const SCOPE: &str = "group_id profile model.completion";
+
+pub const OAUTH_BASE_ENV: &str = "MINIMAX_PORTAL_OAUTH_BASE_URL";
+pub const API_BASE_ENV: &str = "MINIMAX_PORTAL_API_BASE_URL";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Region {
+    /// api.minimax.io, for international users
+    Global,
+    /// api.minimaxi.com, for users in China
+    Cn,
+}
+
+impl Region {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Region::Global => "global",
+            Region::Cn => "cn",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Region::Global => "Global",
+            Region::Cn => "CN",
+        }
+    }
+
+    fn default_oauth_base(self) -> &'static str {
+        match self {
+            Region::Global => "https://account.minimax.io",
+            Region::Cn => "https://account.minimaxi.com",
+        }
+    }
+
+    fn default_api_base(self) -> &'static str {
+        match self {
+            Region::Global => "https://api.minimax.io",
+            Region::Cn => "https://api.minimaxi.com",
+        }
+    }
+
+    /// The OAuth base (device code, token, refresh), honouring the override.
+    pub fn oauth_base(self) -> Result<Url> {
+        base_from_env(OAUTH_BASE_ENV, self.default_oauth_base())
+    }
+
+    /// The API base (usage), honouring the override.
+    pub fn api_base(self) -> Result<Url> {
+        base_from_env(API_BASE_ENV, self.default_api_base())
+    }
+
+    /// Where the host sends model requests unless the portal names another.
+    pub fn default_model_base_url(self) -> Result<String> {
+        Ok(join(&self.api_base()?, "anthropic")?.to_string())
+    }
+
+    pub fn device_code_url(self) -> Result<Url> {
+        join(&self.oauth_base()?, "oauth2/device/code")
+    }
+
+    pub fn token_url(self) -> Result<Url> {
+        join(&self.oauth_base()?, "oauth2/token")
+    }
+}
+
+fn base_from_env(var: &str, default: &str) -> Result<Url> {
+    match std::env::var(var) {
+        Ok(value) if !value.trim().is_empty() => parse_base_url(value.trim())
+            .map_err(|why| Error::usage(format!("{var} is not usable: {why}"))),
+        _ => parse_base_url(default).map_err(Error::failed),
+    }
+}
+
+/// Parses a base URL: https anywhere, http only for loopback hosts, no
+/// credentials, query or fragment.
+pub fn parse_base_url(text: &str) -> std::result::Result<Url, String> {
+    let url = Url::parse(text).map_err(|e| format!("{text:?} is not a URL ({e})"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(format!(
+                "{text:?} uses http:// for a host that is not loopback; use https://"
+            ));
+        }
+        other => return Err(format!("{text:?} has scheme {other:?}; use https://")),
+    }
+    if url.host().is_none() {
+        return Err(format!("{text:?} has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("{text:?} must not carry credentials"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{text:?} must not have a query or fragment"));
+    }
+    Ok(url)
+}
+
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Appends a path to a base, keeping any path prefix the base has
+/// (a proxy may mount the portal under a folder).
+pub fn join(base: &Url, path: &str) -> Result<Url> {
+    let mut text = base.as_str().trim_end_matches('/').to_string();
+    text.push('/');
+    text.push_str(path);
+    Url::parse(&text).map_err(|e| Error::failed(format!("cannot build endpoint URL: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_only_for_loopback() {
+        assert!(parse_base_url("http://127.0.0.1:9").is_ok());
+        assert!(parse_base_url("http://localhost:9/prefix").is_ok());
+        assert!(parse_base_url("http://[::1]:9").is_ok());
+        assert!(parse_base_url("http://example.com").is_err());
+        assert!(parse_base_url("https://example.com").is_ok());
+        assert!(parse_base_url("ftp://example.com").is_err());
+        assert!(parse_base_url("https://u:p@example.com").is_err());
+    }
+
+    #[test]
+    fn join_keeps_prefix() {
+        let base = Url::parse("http://127.0.0.1:1/proxy/").unwrap();
+        assert_eq!(
+            join(&base, "oauth2/token").unwrap().as_str(),
+            "http://127.0.0.1:1/proxy/oauth2/token"
+        );
+    }
+}

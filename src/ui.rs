@@ -1,0 +1,105 @@
+//! Talking to the person at the terminal: the region prompt, the spinner,
+//! opening the browser, and telling whether there is a local browser.
+
+use crate::error::{Error, Result};
+use crate::region::Region;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::time::Duration;
+
+/// True when a person can answer a prompt: stdin and stderr are terminals.
+pub fn is_interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+pub fn choose_region() -> Result<Region> {
+    let choices = [
+        "Global (api.minimax.io, international users)",
+        "CN (api.minimaxi.com, users in China)",
+    ];
+    let picked = dialoguer::Select::new()
+        .with_prompt("Select MiniMax endpoint")
+        .items(choices)
+        .default(0)
+        .interact_on_opt(&console::Term::stderr());
+    match picked {
+        Ok(Some(0)) => Ok(Region::Global),
+        Ok(Some(_)) => Ok(Region::Cn),
+        Ok(None) => Err(Error::cancelled()),
+        Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
+            Err(Error::cancelled())
+        }
+        Err(e) => Err(Error::usage(format!("cannot ask for the region: {e}"))
+            .with_hint("pass --region global or --region cn")),
+    }
+}
+
+/// Why there is probably no local browser, if there is a reason to think so.
+pub fn remote_session() -> Option<&'static str> {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    for var in ["SSH_CLIENT", "SSH_TTY", "SSH_CONNECTION"] {
+        if set(var) {
+            return Some("this is an SSH session");
+        }
+    }
+    if set("REMOTE_CONTAINERS") || set("CODESPACES") {
+        return Some("this is a remote container");
+    }
+    if cfg!(target_os = "linux") && !set("DISPLAY") && !set("WAYLAND_DISPLAY") && !is_wsl() {
+        return Some("there is no graphical display");
+    }
+    None
+}
+
+fn is_wsl() -> bool {
+    std::env::var_os("WSL_DISTRO_NAME").is_some()
+        || std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .is_ok_and(|r| r.to_ascii_lowercase().contains("microsoft"))
+}
+
+/// Opens the link without waiting for the browser (a launcher that blocks
+/// must not stall the login).
+pub fn open_browser(url: &str) -> std::result::Result<(), String> {
+    open::that_detached(url).map_err(|e| e.to_string())
+}
+
+/// A spinner on stderr (hidden when stderr is not a terminal).
+pub fn spinner(message: String) -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg}") {
+        bar.set_style(style);
+    }
+    bar.set_message(message);
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// "4:59" style remaining time.
+pub fn clock(ms: i64) -> String {
+    let secs = (ms.max(0) + 999) / 1000;
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
+/// An epoch-ms instant as a local date and time, e.g. "2026-11-25 14:03 +01:00".
+pub fn local_time(ms: i64) -> String {
+    match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(t) => t
+            .with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M %:z")
+            .to_string(),
+        None => format!("{ms} (epoch ms)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(clock(61_000), "1:01");
+        assert_eq!(clock(-5), "0:00");
+        assert!(local_time(1_800_000_000_000).starts_with("2027-01-1"));
+        assert!(local_time(i64::MAX).contains("epoch ms"));
+    }
+}

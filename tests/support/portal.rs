@@ -1,0 +1,1359 @@
+//! A real HTTP/1.1 server on 127.0.0.1 for the integration tests, written on
+//! std only so a test can inject the faults a real server never produces:
+//! truncated bodies, stalls, oversized bodies, connections closed without an
+//! answer.
+//!
+//! Two layers:
+//! - [`Portal`]: the server. A handler turns each [`Request`] into a
+//!   [`Reply`]; every request is recorded in order.
+//! - [`MiniMax`]: a scripted MiniMax portal speaking the protocol of
+//!   `shared/minimax-protocol.md` (device code, token poll, rotating refresh),
+//!   with builder knobs for the variants and faults seen in the wild.
+//!
+//! Each connection carries one request: the server always answers
+//! `Connection: close` and closes afterwards.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+/// Largest request head (request line and headers) the server reads; larger
+/// ones get `431`.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Largest request body the server reads; larger ones get `413`.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Read and write timeout of a connection, so a silent client cannot hold a
+/// thread for ever.
+const IO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often waiting threads look at the shutdown flag.
+const TICK: Duration = Duration::from_millis(10);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+// ---------------------------------------------------------------------------
+// Request
+// ---------------------------------------------------------------------------
+
+/// One request as the server received it.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: String,
+    /// The path of the request target, without the query.
+    pub path: String,
+    /// The raw query (after `?`, without it), empty when there is none.
+    pub query: String,
+    /// Headers in the order received, names as sent.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// When the server finished reading the request.
+    pub received: Instant,
+}
+
+impl Request {
+    /// The first header of that name, compared case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as `application/x-www-form-urlencoded` fields, percent-decoded
+    /// with `+` as space. A repeated field keeps its last value.
+    pub fn form(&self) -> HashMap<String, String> {
+        url::form_urlencoded::parse(&self.body)
+            .into_owned()
+            .collect()
+    }
+
+    /// The body's form fields in order, repeats included.
+    pub fn form_pairs(&self) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(&self.body)
+            .into_owned()
+            .collect()
+    }
+
+    /// The query's fields, decoded like [`Request::form`].
+    pub fn query_map(&self) -> HashMap<String, String> {
+        url::form_urlencoded::parse(self.query.as_bytes())
+            .into_owned()
+            .collect()
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body parsed as JSON, if it is JSON.
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// The bearer token of the `Authorization` header, if any.
+    pub fn bearer(&self) -> Option<&str> {
+        let value = self.header("authorization")?;
+        let (scheme, token) = value.split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then_some(token.trim())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Reply
+// ---------------------------------------------------------------------------
+
+/// How a [`Reply`] reaches the client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// The whole reply, then close.
+    Normal,
+    /// The headers with `Content-Length` of the full body but only the first
+    /// half of the body, then close.
+    Truncated,
+    /// Read the request and never answer; the connection is released only
+    /// when the [`Portal`] is dropped.
+    Hang,
+    /// The headers and the first half of the body, then silence until the
+    /// [`Portal`] is dropped (a stall in the middle of the body).
+    Stall,
+    /// Read the request, then close without sending a byte.
+    Close,
+    /// Send `body` verbatim as the whole answer (no status line or headers
+    /// added), then close: for malformed HTTP.
+    Raw,
+}
+
+/// What the server answers to one request.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub status: u16,
+    /// Extra headers. `Content-Length` is added unless present here (so a
+    /// test can lie about it); `Connection: close` is added unless present.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Wait this long before answering.
+    pub delay: Duration,
+    pub delivery: Delivery,
+}
+
+impl Reply {
+    /// A JSON answer (`Content-Type: application/json`).
+    pub fn json(status: u16, v: Value) -> Reply {
+        let body = serde_json::to_vec(&v).expect("a serde_json::Value always serializes");
+        Reply::text(status, "application/json", body)
+    }
+
+    /// An answer with that content type and body.
+    pub fn text(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
+        Reply {
+            status,
+            headers: vec![("Content-Type".to_owned(), content_type.to_owned())],
+            body: body.into(),
+            delay: Duration::ZERO,
+            delivery: Delivery::Normal,
+        }
+    }
+
+    /// An answer without body or content type.
+    pub fn empty(status: u16) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+            delay: Duration::ZERO,
+            delivery: Delivery::Normal,
+        }
+    }
+
+    /// A redirect (`301`, `302`, `307`, `308`...) to `location`, empty body.
+    pub fn redirect(status: u16, location: &str) -> Reply {
+        Reply::empty(status).with_header("Location", location)
+    }
+
+    /// `404` with a short text body.
+    pub fn not_found() -> Reply {
+        Reply::text(404, "text/plain", "not found")
+    }
+
+    /// Read the request and never answer (until the portal is dropped).
+    pub fn hang() -> Reply {
+        Reply {
+            delivery: Delivery::Hang,
+            ..Reply::empty(200)
+        }
+    }
+
+    /// Read the request and close the connection without an answer.
+    pub fn close() -> Reply {
+        Reply {
+            delivery: Delivery::Close,
+            ..Reply::empty(200)
+        }
+    }
+
+    /// Send exactly these bytes as the whole answer, then close.
+    pub fn raw(bytes: impl Into<Vec<u8>>) -> Reply {
+        Reply {
+            body: bytes.into(),
+            delivery: Delivery::Raw,
+            ..Reply::empty(200)
+        }
+    }
+
+    /// Add a header.
+    pub fn with_header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Answer only after `d` (added to any delay already set).
+    pub fn delayed(mut self, d: Duration) -> Reply {
+        self.delay += d;
+        self
+    }
+
+    /// Announce the full body length but send only half of the body.
+    pub fn truncated(mut self) -> Reply {
+        self.delivery = Delivery::Truncated;
+        self
+    }
+
+    /// Send the headers and half the body, then stall until the portal is
+    /// dropped.
+    pub fn stalled(mut self) -> Reply {
+        self.delivery = Delivery::Stall;
+        self
+    }
+
+    fn has_header(&self, name: &str) -> bool {
+        self.headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case(name))
+    }
+
+    /// Status line and headers, ending with the blank line.
+    fn head(&self) -> Vec<u8> {
+        let mut head = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
+        for (name, value) in &self.headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        if !self.has_header("content-length") {
+            head.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
+        }
+        if !self.has_header("connection") {
+            head.push_str("Connection: close\r\n");
+        }
+        head.push_str("\r\n");
+        head.into_bytes()
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        411 => "Length Required",
+        413 => "Content Too Large",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Status",
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Portal: the server
+// ---------------------------------------------------------------------------
+
+type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
+
+struct Shared {
+    handler: Box<Handler>,
+    requests: Mutex<Vec<Request>>,
+    shutdown: AtomicBool,
+}
+
+impl Shared {
+    fn is_shut_down(&self) -> bool {
+        self.shutdown.load(Ordering::SeqCst)
+    }
+
+    /// Sleep `d` in ticks; false when the portal shut down meanwhile.
+    fn sleep(&self, d: Duration) -> bool {
+        let until = Instant::now() + d;
+        loop {
+            if self.is_shut_down() {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= until {
+                return true;
+            }
+            thread::sleep(TICK.min(until - now));
+        }
+    }
+
+    fn wait_for_shutdown(&self) {
+        while !self.is_shut_down() {
+            thread::sleep(TICK);
+        }
+    }
+}
+
+/// An HTTP/1.1 server on an ephemeral port of 127.0.0.1, one thread per
+/// connection. Dropping it stops accepting and releases hung connections.
+pub struct Portal {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+impl Portal {
+    /// Start serving; `handler` answers every request.
+    pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Portal {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("test portal: bind 127.0.0.1:0");
+        let addr = listener
+            .local_addr()
+            .expect("test portal: local address of the listener");
+        let shared = Arc::new(Shared {
+            handler: Box::new(handler),
+            requests: Mutex::new(Vec::new()),
+            shutdown: AtomicBool::new(false),
+        });
+        let acceptor_shared = Arc::clone(&shared);
+        let acceptor = thread::Builder::new()
+            .name(format!("test-portal-{}", addr.port()))
+            .spawn(move || accept_loop(listener, acceptor_shared))
+            .expect("test portal: spawn the accept thread");
+        Portal {
+            addr,
+            shared,
+            acceptor: Some(acceptor),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Every request received so far, in order of arrival.
+    pub fn requests(&self) -> Vec<Request> {
+        lock(&self.shared.requests).clone()
+    }
+
+    /// The requests received on `path` (no query), in order.
+    pub fn requests_to(&self, path: &str) -> Vec<Request> {
+        lock(&self.shared.requests)
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
+    }
+
+    /// The last request received on `path`, if any.
+    pub fn last(&self, path: &str) -> Option<Request> {
+        lock(&self.shared.requests)
+            .iter()
+            .rev()
+            .find(|r| r.path == path)
+            .cloned()
+    }
+
+    /// How many requests were received on `path` (no query).
+    pub fn count(&self, path: &str) -> usize {
+        lock(&self.shared.requests)
+            .iter()
+            .filter(|r| r.path == path)
+            .count()
+    }
+}
+
+impl Drop for Portal {
+    fn drop(&mut self) {
+        self.shared.shutdown.store(true, Ordering::SeqCst);
+        // Wake the blocking accept with a connection of our own; only wait
+        // for the thread if the wake-up went through.
+        let woke = TcpStream::connect_timeout(&self.addr, Duration::from_secs(2)).is_ok();
+        if let Some(acceptor) = self.acceptor.take()
+            && woke
+        {
+            let _ = acceptor.join();
+        }
+    }
+}
+
+fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    for stream in listener.incoming() {
+        if shared.is_shut_down() {
+            break;
+        }
+        let Ok(stream) = stream else { continue };
+        let conn_shared = Arc::clone(&shared);
+        // If no thread can be spawned, the stream is dropped with the closure,
+        // which closes the connection.
+        let _ = thread::Builder::new()
+            .name("test-portal-conn".to_owned())
+            .spawn(move || serve(&conn_shared, stream));
+    }
+}
+
+enum ReadError {
+    /// The connection failed or ended early: nothing to answer.
+    Io,
+    /// A request the server refuses with this status and message.
+    Reject(u16, String),
+}
+
+impl From<io::Error> for ReadError {
+    fn from(_: io::Error) -> Self {
+        ReadError::Io
+    }
+}
+
+fn find_head_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(4).position(|w| w == b"\r\n\r\n")
+}
+
+fn read_request(stream: &mut TcpStream) -> Result<Request, ReadError> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(end) = find_head_end(&buf) {
+            break end;
+        }
+        if buf.len() > MAX_HEAD_BYTES {
+            return Err(ReadError::Reject(431, "request head too large".into()));
+        }
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            return Err(ReadError::Io);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    if head_end > MAX_HEAD_BYTES {
+        return Err(ReadError::Reject(431, "request head too large".into()));
+    }
+    let head = std::str::from_utf8(&buf[..head_end])
+        .map_err(|_| ReadError::Reject(400, "request head is not UTF-8".into()))?;
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next().unwrap_or_default();
+    let mut parts = request_line.split(' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ReadError::Reject(
+            400,
+            format!("bad request line {request_line:?}"),
+        ));
+    };
+    if !version.starts_with("HTTP/1.") || method.is_empty() || target.is_empty() {
+        return Err(ReadError::Reject(
+            400,
+            format!("bad request line {request_line:?}"),
+        ));
+    }
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let mut headers = Vec::new();
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(ReadError::Reject(400, format!("bad header line {line:?}")));
+        };
+        headers.push((name.trim().to_owned(), value.trim().to_owned()));
+    }
+    let mut request = Request {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        query: query.to_owned(),
+        headers,
+        body: Vec::new(),
+        received: Instant::now(),
+    };
+    if request.header("transfer-encoding").is_some() {
+        return Err(ReadError::Reject(
+            411,
+            "this test server reads bodies by Content-Length only".into(),
+        ));
+    }
+    let length = match request.header("content-length") {
+        None => 0,
+        Some(v) => v
+            .parse::<usize>()
+            .map_err(|_| ReadError::Reject(400, format!("bad Content-Length {v:?}")))?,
+    };
+    if length > MAX_BODY_BYTES {
+        return Err(ReadError::Reject(413, "request body too large".into()));
+    }
+    let mut body = buf.split_off(head_end + 4);
+    if body.len() > length {
+        // Pipelined bytes after the body: ignored (one request per connection).
+        body.truncate(length);
+    }
+    let already = body.len();
+    body.resize(length, 0);
+    stream.read_exact(&mut body[already..])?;
+    request.body = body;
+    request.received = Instant::now();
+    Ok(request)
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic".to_owned()
+    }
+}
+
+fn serve(shared: &Shared, mut stream: TcpStream) {
+    if shared.is_shut_down() {
+        return;
+    }
+    let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
+    let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
+    let _ = stream.set_nodelay(true);
+    let request = match read_request(&mut stream) {
+        Ok(request) => request,
+        Err(ReadError::Io) => return,
+        Err(ReadError::Reject(status, message)) => {
+            deliver(shared, stream, Reply::text(status, "text/plain", message));
+            return;
+        }
+    };
+    lock(&shared.requests).push(request.clone());
+    let reply = panic::catch_unwind(AssertUnwindSafe(|| (shared.handler)(&request)))
+        .unwrap_or_else(|payload| {
+            Reply::text(
+                500,
+                "text/plain",
+                format!("test portal handler panicked: {}", panic_message(&*payload)),
+            )
+        });
+    deliver(shared, stream, reply);
+}
+
+fn deliver(shared: &Shared, mut stream: TcpStream, reply: Reply) {
+    if !shared.sleep(reply.delay) {
+        return;
+    }
+    let half = reply.body.len() / 2;
+    let sent = match reply.delivery {
+        Delivery::Normal => stream
+            .write_all(&reply.head())
+            .and_then(|()| stream.write_all(&reply.body)),
+        Delivery::Truncated => stream
+            .write_all(&reply.head())
+            .and_then(|()| stream.write_all(&reply.body[..half])),
+        Delivery::Stall => {
+            let _ = stream
+                .write_all(&reply.head())
+                .and_then(|()| stream.write_all(&reply.body[..half]))
+                .and_then(|()| stream.flush());
+            shared.wait_for_shutdown();
+            return;
+        }
+        Delivery::Hang => {
+            shared.wait_for_shutdown();
+            return;
+        }
+        Delivery::Close => Ok(()),
+        Delivery::Raw => stream.write_all(&reply.body),
+    };
+    if sent.is_ok() {
+        finish(stream);
+    }
+}
+
+/// Close the sending side and drain what the client still sends, so the
+/// close is a clean FIN rather than a reset that could eat the answer.
+fn finish(mut stream: TcpStream) {
+    let _ = stream.flush();
+    let _ = stream.shutdown(Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+    let deadline = Instant::now() + Duration::from_secs(1);
+    let mut sink = [0u8; 8192];
+    while Instant::now() < deadline {
+        match stream.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// PKCE helpers (SHA-256 and base64url, written here to avoid new crates)
+// ---------------------------------------------------------------------------
+
+const SHA256_K: [u32; 64] = [
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+];
+
+/// SHA-256 of `data` (FIPS 180-4).
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let mut h: [u32; 8] = [
+        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
+        0x5be0cd19,
+    ];
+    let bit_len = (data.len() as u64).wrapping_mul(8);
+    let mut msg = data.to_vec();
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&bit_len.to_be_bytes());
+    for block in msg.chunks_exact(64) {
+        let mut w = [0u32; 64];
+        for (slot, word) in w.iter_mut().zip(block.chunks_exact(4)) {
+            *slot = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
+        }
+        for i in 16..64 {
+            let s0 = w[i - 15].rotate_right(7) ^ w[i - 15].rotate_right(18) ^ (w[i - 15] >> 3);
+            let s1 = w[i - 2].rotate_right(17) ^ w[i - 2].rotate_right(19) ^ (w[i - 2] >> 10);
+            w[i] = w[i - 16]
+                .wrapping_add(s0)
+                .wrapping_add(w[i - 7])
+                .wrapping_add(s1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut hh] = h;
+        for (k, wi) in SHA256_K.iter().zip(w.iter()) {
+            let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
+            let ch = (e & f) ^ (!e & g);
+            let t1 = hh
+                .wrapping_add(s1)
+                .wrapping_add(ch)
+                .wrapping_add(*k)
+                .wrapping_add(*wi);
+            let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
+            let maj = (a & b) ^ (a & c) ^ (b & c);
+            let t2 = s0.wrapping_add(maj);
+            hh = g;
+            g = f;
+            f = e;
+            e = d.wrapping_add(t1);
+            d = c;
+            c = b;
+            b = a;
+            a = t1.wrapping_add(t2);
+        }
+        for (x, y) in h.iter_mut().zip([a, b, c, d, e, f, g, hh]) {
+            *x = x.wrapping_add(y);
+        }
+    }
+    let mut out = [0u8; 32];
+    for (dst, word) in out.chunks_exact_mut(4).zip(h) {
+        dst.copy_from_slice(&word.to_be_bytes());
+    }
+    out
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// base64url without padding (RFC 4648 §5).
+pub fn base64url(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b0 = u32::from(chunk[0]);
+        let b1 = u32::from(chunk.get(1).copied().unwrap_or(0));
+        let b2 = u32::from(chunk.get(2).copied().unwrap_or(0));
+        let n = (b0 << 16) | (b1 << 8) | b2;
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}
+
+/// The PKCE S256 challenge of `verifier`: base64url-no-pad(SHA-256(verifier)).
+pub fn pkce_challenge(verifier: &str) -> String {
+    base64url(&sha256(verifier.as_bytes()))
+}
+
+/// Is `s` shaped like an S256 challenge (43 base64url characters)?
+fn is_s256_challenge(s: &str) -> bool {
+    s.len() == 43
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Now as Unix epoch milliseconds.
+pub fn now_ms() -> u64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("system clock before 1970");
+    u64::try_from(since.as_millis()).expect("epoch milliseconds fit in u64")
+}
+
+/// Now as Unix epoch seconds.
+pub fn now_secs() -> u64 {
+    now_ms() / 1000
+}
+
+// ---------------------------------------------------------------------------
+// MiniMax: the scripted portal
+// ---------------------------------------------------------------------------
+
+pub const CLIENT_ID: &str = "78257093-7e40-4613-99e0-527b14b39113";
+pub const SCOPE: &str = "group_id profile model.completion";
+pub const DEVICE_CODE_PATH: &str = "/oauth2/device/code";
+pub const TOKEN_PATH: &str = "/oauth2/token";
+pub const USER_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:user_code";
+pub const REFRESH_GRANT: &str = "refresh_token";
+/// The user code the fake hands out unless told otherwise.
+pub const USER_CODE: &str = "TUE3-FXNG";
+/// The default verification page for [`USER_CODE`].
+pub const VERIFICATION_URI: &str =
+    "https://platform.minimax.io/oauth-authorize?user_code=TUE3-FXNG&client=OpenClaw";
+
+#[derive(Clone, Debug)]
+enum CodeExpiry {
+    /// `now + d` in epoch ms, computed when the code is handed out.
+    In(Duration),
+    /// Exactly this JSON value.
+    Raw(Value),
+    Omit,
+}
+
+#[derive(Clone, Debug)]
+enum StateEcho {
+    Echo,
+    Fixed(String),
+    Omit,
+}
+
+/// Builder of a scripted MiniMax portal. Defaults follow the protocol file;
+/// every knob returns `self`:
+///
+/// ```ignore
+/// let (portal, mm) = MiniMax::new().pending(2).resource_url("https://x/anthropic").start();
+/// ```
+#[derive(Clone, Debug)]
+pub struct MiniMax {
+    user_code: String,
+    verification_uri: Option<String>,
+    interval: Option<Value>,
+    code_expiry: CodeExpiry,
+    state_echo: StateEcho,
+    device_reply: Option<Reply>,
+    pending: usize,
+    token_expired_in: Value,
+    token_type: Option<String>,
+    resource_url: Option<String>,
+    notification_message: Option<String>,
+    token_replies: Option<Vec<Reply>>,
+    rotation: bool,
+    refresh_delay: Duration,
+    refresh_replies: Option<Vec<Reply>>,
+    seeded_refresh_tokens: Vec<String>,
+}
+
+impl Default for MiniMax {
+    fn default() -> Self {
+        MiniMax {
+            user_code: USER_CODE.to_owned(),
+            verification_uri: None,
+            interval: Some(json!(2000)),
+            code_expiry: CodeExpiry::In(Duration::from_secs(600)),
+            state_echo: StateEcho::Echo,
+            device_reply: None,
+            pending: 0,
+            token_expired_in: json!(3600),
+            token_type: Some("Bearer".to_owned()),
+            resource_url: None,
+            notification_message: None,
+            token_replies: None,
+            rotation: true,
+            refresh_delay: Duration::ZERO,
+            refresh_replies: None,
+            seeded_refresh_tokens: Vec::new(),
+        }
+    }
+}
+
+impl MiniMax {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    // --- device code ------------------------------------------------------
+
+    /// The user code handed out (default [`USER_CODE`]); the default
+    /// verification URI follows it.
+    pub fn user_code(mut self, code: &str) -> Self {
+        self.user_code = code.to_owned();
+        self
+    }
+
+    /// The `verification_uri` answered (e.g. a `www.` host).
+    pub fn verification_uri(mut self, uri: &str) -> Self {
+        self.verification_uri = Some(uri.to_owned());
+        self
+    }
+
+    /// The poll `interval` in milliseconds (default 2000).
+    pub fn interval_ms(mut self, ms: u64) -> Self {
+        self.interval = Some(json!(ms));
+        self
+    }
+
+    /// Any JSON value as `interval` (e.g. `"2s"`).
+    pub fn interval_raw(mut self, v: Value) -> Self {
+        self.interval = Some(v);
+        self
+    }
+
+    /// Omit `interval` (clients then use 2000 ms).
+    pub fn no_interval(mut self) -> Self {
+        self.interval = None;
+        self
+    }
+
+    /// The code expires `d` after it is handed out (default 600 s); answered
+    /// as absolute epoch milliseconds.
+    pub fn code_expires_in(mut self, d: Duration) -> Self {
+        self.code_expiry = CodeExpiry::In(d);
+        self
+    }
+
+    /// Any JSON value as the code's `expired_in`.
+    pub fn code_expired_in_raw(mut self, v: Value) -> Self {
+        self.code_expiry = CodeExpiry::Raw(v);
+        self
+    }
+
+    /// Omit the code's `expired_in`.
+    pub fn no_code_expiry(mut self) -> Self {
+        self.code_expiry = CodeExpiry::Omit;
+        self
+    }
+
+    /// Answer this `state` instead of echoing the one sent (a CSRF mismatch).
+    pub fn state_echo(mut self, state: &str) -> Self {
+        self.state_echo = StateEcho::Fixed(state.to_owned());
+        self
+    }
+
+    /// Omit `state` from the device code answer.
+    pub fn no_state_echo(mut self) -> Self {
+        self.state_echo = StateEcho::Omit;
+        self
+    }
+
+    /// Answer every device code request with this reply (the request's
+    /// challenge is still remembered for the token poll).
+    pub fn device_reply(mut self, reply: Reply) -> Self {
+        self.device_reply = Some(reply);
+        self
+    }
+
+    // --- token poll -------------------------------------------------------
+
+    /// Answer `{"status":"pending"}` to the first `n` polls, then success.
+    pub fn pending(mut self, n: usize) -> Self {
+        self.pending = n;
+        self
+    }
+
+    /// The raw `expired_in` of issued tokens (login and refresh), default
+    /// `3600`: any JSON value, e.g. `now_ms() + 7_200_000` or `"3600s"`.
+    pub fn token_expired_in(mut self, v: impl Into<Value>) -> Self {
+        self.token_expired_in = v.into();
+        self
+    }
+
+    /// The `token_type` of issued tokens (default `Bearer`); `None` omits it.
+    pub fn token_type(mut self, t: Option<&str>) -> Self {
+        self.token_type = t.map(str::to_owned);
+        self
+    }
+
+    /// Add `resource_url` to token answers.
+    pub fn resource_url(mut self, url: &str) -> Self {
+        self.resource_url = Some(url.to_owned());
+        self
+    }
+
+    /// Add `notification_message` to token answers.
+    pub fn notification_message(mut self, msg: &str) -> Self {
+        self.notification_message = Some(msg.to_owned());
+        self
+    }
+
+    /// Answer the token polls with these replies in order, the last one
+    /// repeating (the requests are still checked and problems recorded).
+    pub fn token_replies(mut self, replies: Vec<Reply>) -> Self {
+        assert!(
+            !replies.is_empty(),
+            "token_replies needs at least one reply"
+        );
+        self.token_replies = Some(replies);
+        self
+    }
+
+    // --- refresh ----------------------------------------------------------
+
+    /// Refresh answers omit `refresh_token` and the used one stays live.
+    pub fn no_rotation(mut self) -> Self {
+        self.rotation = false;
+        self
+    }
+
+    /// Every refresh answer comes after `d`. The refresh token is consumed
+    /// when the request arrives, before the delay.
+    pub fn refresh_delay(mut self, d: Duration) -> Self {
+        self.refresh_delay = d;
+        self
+    }
+
+    /// Answer refresh requests with these replies in order, the last one
+    /// repeating (no token is consumed or issued).
+    pub fn refresh_replies(mut self, replies: Vec<Reply>) -> Self {
+        assert!(
+            !replies.is_empty(),
+            "refresh_replies needs at least one reply"
+        );
+        self.refresh_replies = Some(replies);
+        self
+    }
+
+    /// Start with this refresh token live (see also
+    /// [`MiniMaxState::add_refresh_token`]).
+    pub fn refresh_token(mut self, token: &str) -> Self {
+        self.seeded_refresh_tokens.push(token.to_owned());
+        self
+    }
+
+    // --- start ------------------------------------------------------------
+
+    /// The state without a server, to compose with other routes:
+    /// `Portal::start(move |r| if ... { ... } else { mm.handle(r) })`.
+    pub fn build(self) -> Arc<MiniMaxState> {
+        let live = self.seeded_refresh_tokens.iter().cloned().collect();
+        Arc::new(MiniMaxState {
+            config: self,
+            inner: Mutex::new(Inner {
+                live_refresh: live,
+                next_pair: 1,
+                ..Inner::default()
+            }),
+        })
+    }
+
+    /// Serve the fake on a fresh [`Portal`].
+    pub fn start(self) -> (Portal, Arc<MiniMaxState>) {
+        let state = self.build();
+        let handler_state = Arc::clone(&state);
+        let portal = Portal::start(move |r| handler_state.handle(r));
+        (portal, state)
+    }
+}
+
+/// A token pair the fake handed out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issued {
+    /// `"login"` or `"refresh"`.
+    pub grant: &'static str,
+    pub access: String,
+    /// `None` when the answer omitted it (no rotation).
+    pub refresh: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    challenge: Option<String>,
+    sent_state: Option<String>,
+    device_codes: usize,
+    polls: usize,
+    pending_served: usize,
+    token_script_pos: usize,
+    refreshes: usize,
+    refresh_script_pos: usize,
+    live_refresh: HashSet<String>,
+    next_pair: u64,
+    issued: Vec<Issued>,
+    problems: Vec<String>,
+}
+
+impl Inner {
+    fn issue(&mut self, grant: &'static str, rotate: bool) -> Issued {
+        let n = self.next_pair;
+        self.next_pair += 1;
+        let refresh = rotate.then(|| format!("ref-{n}"));
+        if let Some(r) = &refresh {
+            self.live_refresh.insert(r.clone());
+        }
+        let issued = Issued {
+            grant,
+            access: format!("acc-{n}"),
+            refresh,
+        };
+        self.issued.push(issued.clone());
+        issued
+    }
+}
+
+/// The live state of a running [`MiniMax`] fake, shared with the test.
+#[derive(Debug)]
+pub struct MiniMaxState {
+    config: MiniMax,
+    inner: Mutex<Inner>,
+}
+
+/// `{"status":"error","base_resp":{...}}` with that HTTP status.
+fn status_error(http: u16, code: u32, msg: &str) -> Reply {
+    Reply::json(
+        http,
+        json!({"status": "error", "base_resp": {"status_code": code, "status_msg": msg}}),
+    )
+}
+
+fn form_problems(req: &Request) -> Vec<String> {
+    let mut problems = Vec::new();
+    if req.method != "POST" {
+        problems.push(format!("{} {}: expected POST", req.method, req.path));
+    }
+    let content_type = req.header("content-type").unwrap_or("");
+    if !content_type
+        .to_ascii_lowercase()
+        .starts_with("application/x-www-form-urlencoded")
+    {
+        problems.push(format!(
+            "{}: Content-Type {content_type:?}, expected application/x-www-form-urlencoded",
+            req.path
+        ));
+    }
+    problems
+}
+
+fn expect_field(
+    form: &HashMap<String, String>,
+    name: &str,
+    want: &str,
+    problems: &mut Vec<String>,
+) {
+    match form.get(name) {
+        Some(v) if v == want => {}
+        Some(v) => problems.push(format!("field {name} = {v:?}, expected {want:?}")),
+        None => problems.push(format!("field {name} is missing")),
+    }
+}
+
+impl MiniMaxState {
+    fn inner(&self) -> MutexGuard<'_, Inner> {
+        lock(&self.inner)
+    }
+
+    /// Answer one request as the MiniMax portal would.
+    pub fn handle(&self, req: &Request) -> Reply {
+        match req.path.as_str() {
+            DEVICE_CODE_PATH => self.device_code(req),
+            TOKEN_PATH => {
+                let form = req.form();
+                match form.get("grant_type").map(String::as_str) {
+                    Some(USER_CODE_GRANT) => self.poll(req, &form),
+                    Some(REFRESH_GRANT) => self.refresh(req, &form),
+                    other => {
+                        let msg = format!("unsupported grant_type {other:?}");
+                        self.inner().problems.push(msg.clone());
+                        status_error(400, 1002, &msg)
+                    }
+                }
+            }
+            _ => Reply::not_found(),
+        }
+    }
+
+    fn device_code(&self, req: &Request) -> Reply {
+        let form = req.form();
+        let mut problems = form_problems(req);
+        expect_field(&form, "response_type", "code", &mut problems);
+        expect_field(&form, "client_id", CLIENT_ID, &mut problems);
+        expect_field(&form, "scope", SCOPE, &mut problems);
+        expect_field(&form, "code_challenge_method", "S256", &mut problems);
+        let challenge = form.get("code_challenge").cloned();
+        match &challenge {
+            Some(c) if is_s256_challenge(c) => {}
+            Some(c) => problems.push(format!("code_challenge {c:?} is not an S256 challenge")),
+            None => problems.push("field code_challenge is missing".to_owned()),
+        }
+        let sent_state = form.get("state").cloned().filter(|s| !s.is_empty());
+        if sent_state.is_none() {
+            problems.push("field state is missing or empty".to_owned());
+        }
+
+        let mut inner = self.inner();
+        inner.device_codes += 1;
+        inner.problems.extend(problems.iter().cloned());
+        if challenge.is_some() {
+            inner.challenge = challenge;
+        }
+        inner.sent_state = sent_state.clone();
+        drop(inner);
+
+        if let Some(reply) = &self.config.device_reply {
+            return reply.clone();
+        }
+        if let Some(first) = problems.first() {
+            return Reply::json(
+                400,
+                json!({"error": first, "base_resp": {"status_code": 1002, "status_msg": first}}),
+            );
+        }
+
+        let cfg = &self.config;
+        let uri = cfg.verification_uri.clone().unwrap_or_else(|| {
+            format!(
+                "https://platform.minimax.io/oauth-authorize?user_code={}&client=OpenClaw",
+                cfg.user_code
+            )
+        });
+        let mut answer = json!({"user_code": cfg.user_code, "verification_uri": uri});
+        match &cfg.code_expiry {
+            CodeExpiry::In(d) => {
+                let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+                answer["expired_in"] = json!(now_ms().saturating_add(ms));
+            }
+            CodeExpiry::Raw(v) => answer["expired_in"] = v.clone(),
+            CodeExpiry::Omit => {}
+        }
+        if let Some(interval) = &cfg.interval {
+            answer["interval"] = interval.clone();
+        }
+        match &cfg.state_echo {
+            StateEcho::Echo => answer["state"] = json!(sent_state),
+            StateEcho::Fixed(s) => answer["state"] = json!(s),
+            StateEcho::Omit => {}
+        }
+        Reply::json(200, answer)
+    }
+
+    fn token_answer(&self, issued: &Issued) -> Reply {
+        let cfg = &self.config;
+        let mut answer = json!({
+            "status": "success",
+            "access_token": issued.access,
+            "expired_in": cfg.token_expired_in,
+        });
+        if let Some(r) = &issued.refresh {
+            answer["refresh_token"] = json!(r);
+        }
+        if let Some(t) = &cfg.token_type {
+            answer["token_type"] = json!(t);
+        }
+        if let Some(u) = &cfg.resource_url {
+            answer["resource_url"] = json!(u);
+        }
+        if let Some(m) = &cfg.notification_message {
+            answer["notification_message"] = json!(m);
+        }
+        Reply::json(200, answer)
+    }
+
+    fn poll(&self, req: &Request, form: &HashMap<String, String>) -> Reply {
+        let mut inner = self.inner();
+        inner.polls += 1;
+
+        let mut problems = form_problems(req);
+        // (code, message) of the first fatal problem, answered as an error.
+        let mut fatal: Option<(u32, String)> = None;
+        if form.get("client_id").map(String::as_str) != Some(CLIENT_ID) {
+            let msg = format!("invalid client_id {:?}", form.get("client_id"));
+            problems.push(msg.clone());
+            fatal = fatal.or(Some((1002, msg)));
+        }
+        if form.get("user_code") != Some(&self.config.user_code) {
+            let msg = format!("invalid user_code {:?}", form.get("user_code"));
+            problems.push(msg.clone());
+            fatal = fatal.or(Some((1005, msg)));
+        }
+        match (&inner.challenge, form.get("code_verifier")) {
+            (None, _) => {
+                let msg = "no device code was requested before the poll".to_owned();
+                problems.push(msg.clone());
+                fatal = fatal.or(Some((1003, msg)));
+            }
+            (Some(_), None) => {
+                problems.push("field code_verifier is missing".to_owned());
+                fatal = fatal.or(Some((1004, "invalid code_verifier".to_owned())));
+            }
+            (Some(challenge), Some(verifier)) => {
+                if pkce_challenge(verifier) != *challenge {
+                    problems.push(format!(
+                        "code_verifier does not match the code_challenge {challenge:?}"
+                    ));
+                    fatal = fatal.or(Some((1004, "invalid code_verifier".to_owned())));
+                }
+            }
+        }
+        inner.problems.extend(problems);
+
+        if let Some(script) = &self.config.token_replies {
+            let pos = inner.token_script_pos.min(script.len() - 1);
+            inner.token_script_pos += 1;
+            return script[pos].clone();
+        }
+        if let Some((code, msg)) = fatal {
+            return status_error(200, code, &msg);
+        }
+        if inner.pending_served < self.config.pending {
+            inner.pending_served += 1;
+            return Reply::json(200, json!({"status": "pending"}));
+        }
+        let issued = inner.issue("login", true);
+        drop(inner);
+        self.token_answer(&issued)
+    }
+
+    fn refresh(&self, req: &Request, form: &HashMap<String, String>) -> Reply {
+        let delay = self.config.refresh_delay;
+        let mut inner = self.inner();
+        inner.refreshes += 1;
+        let mut problems = form_problems(req);
+        if form.get("client_id").map(String::as_str) != Some(CLIENT_ID) {
+            problems.push(format!("invalid client_id {:?}", form.get("client_id")));
+        }
+        let token = form.get("refresh_token").cloned();
+        if token.is_none() {
+            problems.push("field refresh_token is missing".to_owned());
+        }
+        let first_problem = problems.first().cloned();
+        inner.problems.extend(problems);
+
+        if let Some(script) = &self.config.refresh_replies {
+            let pos = inner.refresh_script_pos.min(script.len() - 1);
+            inner.refresh_script_pos += 1;
+            return script[pos].clone().delayed(delay);
+        }
+        if let Some(msg) = first_problem {
+            return status_error(400, 1002, &msg).delayed(delay);
+        }
+        let token = token.unwrap_or_default();
+        let live = if self.config.rotation {
+            inner.live_refresh.remove(&token)
+        } else {
+            inner.live_refresh.contains(&token)
+        };
+        if !live {
+            return status_error(400, 1001, "refresh token already used").delayed(delay);
+        }
+        let issued = inner.issue("refresh", self.config.rotation);
+        drop(inner);
+        self.token_answer(&issued).delayed(delay)
+    }
+
+    // --- what the test can read or change ---------------------------------
+
+    /// Make `token` a live refresh token.
+    pub fn add_refresh_token(&self, token: &str) {
+        self.inner().live_refresh.insert(token.to_owned());
+    }
+
+    /// Kill a refresh token (as a revocation would).
+    pub fn revoke_refresh_token(&self, token: &str) {
+        self.inner().live_refresh.remove(token);
+    }
+
+    /// Would `token` refresh now?
+    pub fn is_live(&self, token: &str) -> bool {
+        self.inner().live_refresh.contains(token)
+    }
+
+    /// The live refresh tokens, sorted.
+    pub fn live_refresh_tokens(&self) -> Vec<String> {
+        let mut live: Vec<String> = self.inner().live_refresh.iter().cloned().collect();
+        live.sort();
+        live
+    }
+
+    /// Refresh requests received (`grant_type=refresh_token`), answered or not.
+    pub fn refresh_count(&self) -> usize {
+        self.inner().refreshes
+    }
+
+    /// Token polls received (`grant_type=...:user_code`).
+    pub fn poll_count(&self) -> usize {
+        self.inner().polls
+    }
+
+    /// Device code requests received.
+    pub fn device_code_count(&self) -> usize {
+        self.inner().device_codes
+    }
+
+    /// The `code_challenge` of the last device code request that had one.
+    pub fn code_challenge(&self) -> Option<String> {
+        self.inner().challenge.clone()
+    }
+
+    /// The `state` sent with the last device code request.
+    pub fn sent_state(&self) -> Option<String> {
+        self.inner().sent_state.clone()
+    }
+
+    /// Every token pair handed out, in order.
+    pub fn issued(&self) -> Vec<Issued> {
+        self.inner().issued.clone()
+    }
+
+    /// What the fake found wrong in the client's requests, in order.
+    pub fn problems(&self) -> Vec<String> {
+        self.inner().problems.clone()
+    }
+
+    /// Panic listing the problems, if any.
+    #[track_caller]
+    pub fn assert_no_problems(&self) {
+        let problems = self.problems();
+        assert!(
+            problems.is_empty(),
+            "the fake MiniMax portal found problems in the client's requests:\n  {}",
+            problems.join("\n  ")
+        );
+    }
+}
