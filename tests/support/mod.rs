@@ -2,6 +2,7 @@
 
 //! Test support shared by the integration tests: `mod support; use support::portal::*;`.
 
+pub mod cli;
 pub mod portal;
 
 use std::net::TcpListener;

@@ -1,0 +1,131 @@
+//! Runs the real binary in a throwaway state folder, with a deadline so a
+//! hung plugin fails the test instead of hanging it.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_minimax-portal-auth");
+/// No single run of the plugin in these tests may take longer.
+const RUN_DEADLINE: Duration = Duration::from_secs(60);
+
+pub struct Plugin {
+    home: tempfile::TempDir,
+    vars: Vec<(String, String)>,
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
+    }
+
+    /// Everything the run printed, to check that no secret leaked.
+    pub fn all_output(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+impl Plugin {
+    /// A plugin pointed at `portal_url`, using the file store.
+    pub fn new(portal_url: &str) -> Plugin {
+        let home = tempfile::tempdir().expect("temp dir");
+        let mut plugin = Plugin {
+            home,
+            vars: Vec::new(),
+        };
+        plugin
+            .set("MINIMAX_PORTAL_OAUTH_BASE_URL", portal_url)
+            .set("MINIMAX_PORTAL_API_BASE_URL", portal_url)
+            .set("MINIMAX_PORTAL_AUTH_STORE", "file")
+            .set("MINIMAX_PORTAL_AUTH_HTTP_TIMEOUT_MS", "5000");
+        plugin
+    }
+
+    pub fn set(&mut self, name: &str, value: &str) -> &mut Plugin {
+        self.vars.retain(|(n, _)| n != name);
+        self.vars.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    pub fn profile_file(&self, name: &str) -> PathBuf {
+        self.home().join("profiles").join(format!("{name}.json"))
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .env("MINIMAX_PORTAL_AUTH_HOME", self.home())
+            // Never open a real browser from a test.
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .env_remove("MINIMAX_PORTAL_AUTH_MARGIN_SECS")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (name, value) in &self.vars {
+            cmd.env(name, value);
+        }
+        cmd
+    }
+
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args).spawn().expect("spawn the plugin")
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        finish(self.spawn(args))
+    }
+
+    /// `login --region global --no-browser` plus `extra`.
+    pub fn login(&self, extra: &[&str]) -> Run {
+        let mut args = vec!["login", "--region", "global", "--no-browser"];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+}
+
+/// Waits for a child with a deadline; kills it and fails the test past it.
+pub fn finish(mut child: Child) -> Run {
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the plugin") {
+            break status;
+        }
+        if started.elapsed() > RUN_DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the plugin ran for over {RUN_DEADLINE:?}: it hung");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    }
+}
