@@ -31,7 +31,11 @@ fn pending_then_success_saves_a_profile_and_prints_the_config_patch() {
     assert_eq!(provider["baseUrl"], format!("{}/anthropic", portal.url()));
     assert_eq!(provider["api"], "anthropic-messages");
     assert_eq!(provider["authHeader"], true);
-    assert!(provider["models"].as_array().is_some_and(|m| m.iter().any(|m| m["id"] == "MiniMax-M2.1")));
+    assert!(
+        provider["models"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["id"] == "MiniMax-M2.1"))
+    );
     assert_eq!(out["default_model"], "minimax-portal/MiniMax-M2.7");
     assert_eq!(
         out["config_patch"]["auth"]["profiles"]["minimax-portal:default"],
@@ -42,7 +46,11 @@ fn pending_then_success_saves_a_profile_and_prints_the_config_patch() {
     assert!(!run.all_output().contains("ref-1"), "{run:?}");
     // The link and the code were shown to the user.
     assert!(run.stderr.contains(USER_CODE), "{}", run.stderr);
-    assert!(run.stderr.contains("platform.minimax.io/oauth-authorize"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("platform.minimax.io/oauth-authorize"),
+        "{}",
+        run.stderr
+    );
 
     // The stored profile is the host contract.
     let stored = profile_json(&plugin, "default");
@@ -52,12 +60,18 @@ fn pending_then_success_saves_a_profile_and_prints_the_config_patch() {
     assert_eq!(stored["refresh"], "ref-1");
     assert_eq!(stored["region"], "global");
     assert_eq!(stored["schema"], 1);
-    assert_eq!(stored["token_endpoint"], format!("{}/oauth2/token", portal.url()));
+    assert_eq!(
+        stored["token_endpoint"],
+        format!("{}/oauth2/token", portal.url())
+    );
     assert_eq!(stored["expires"], out["expires"]);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(plugin.profile_file("default")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(plugin.profile_file("default"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 
@@ -78,12 +92,18 @@ fn every_expired_in_form_is_read_by_size() {
         (json!("7200"), now + 7_200_000),
     ];
     for (raw, want) in cases {
-        let (portal, _mm) = MiniMax::new().token_expired_in(raw.clone()).interval_ms(2000).start();
+        let (portal, _mm) = MiniMax::new()
+            .token_expired_in(raw.clone())
+            .interval_ms(2000)
+            .start();
         let plugin = Plugin::new(&portal.url());
         let run = plugin.login(&["--json"]);
         assert_eq!(run.code, 0, "{raw}: {run:?}");
         let got = run.json()["expires"].as_i64().unwrap();
-        assert!((got - want).abs() < 15_000, "{raw}: expires {got}, want about {want}");
+        assert!(
+            (got - want).abs() < 15_000,
+            "{raw}: expires {got}, want about {want}"
+        );
     }
 }
 
@@ -105,7 +125,12 @@ fn a_www_verification_link_is_rewritten_to_platform() {
     let plugin = Plugin::new(&portal.url());
     let run = plugin.login(&[]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stderr.contains("https://platform.minimaxi.com/oauth-authorize?user_code=TUE3-FXNG"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("https://platform.minimaxi.com/oauth-authorize?user_code=TUE3-FXNG"),
+        "{}",
+        run.stderr
+    );
     assert!(!run.stderr.contains("www.minimaxi.com"), "{}", run.stderr);
 }
 
@@ -146,7 +171,11 @@ fn status_error_is_fatal_with_the_portal_reason() {
 #[test]
 fn a_5xx_html_page_is_transient_and_not_dumped() {
     let portal = Portal::start(|_| {
-        Reply::text(502, "text/html", "<html><body><h1>502 Bad Gateway</h1></body></html>")
+        Reply::text(
+            502,
+            "text/html",
+            "<html><body><h1>502 Bad Gateway</h1></body></html>",
+        )
     });
     let run = Plugin::new(&portal.url()).login(&[]);
     assert_eq!(run.code, 4, "{run:?}");
@@ -185,10 +214,17 @@ fn an_oversized_body_is_refused_without_reading_it_all() {
 
 #[test]
 fn the_code_expiring_ends_the_wait_with_a_clear_message() {
-    let (portal, _mm) = MiniMax::new().pending(1000).code_expires_in(Duration::from_secs(5)).start();
+    let (portal, _mm) = MiniMax::new()
+        .pending(1000)
+        .code_expires_in(Duration::from_secs(5))
+        .start();
     let run = Plugin::new(&portal.url()).login(&[]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("expired before the login was approved"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("expired before the login was approved"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -232,14 +268,20 @@ fn an_existing_profile_survives_a_failed_login() {
 
     // The portal now refuses; then it is gone altogether.
     let (refusing, _mm2) = MiniMax::new()
-        .token_replies(vec![Reply::json(200, json!({"status": "error", "base_resp": {"status_msg": "no"}}))])
+        .token_replies(vec![Reply::json(
+            200,
+            json!({"status": "error", "base_resp": {"status_msg": "no"}}),
+        )])
         .start();
     plugin.set("MINIMAX_PORTAL_OAUTH_BASE_URL", &refusing.url());
     assert_eq!(plugin.login(&[]).code, 1);
     plugin.set("MINIMAX_PORTAL_OAUTH_BASE_URL", &dead_url());
     assert_eq!(plugin.login(&[]).code, 4);
 
-    assert_eq!(std::fs::read(plugin.profile_file("default")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(plugin.profile_file("default")).unwrap(),
+        before
+    );
     let token = plugin.run(&["token"]);
     assert_eq!(token.stdout, "acc-1\n", "{token:?}");
 }
@@ -253,20 +295,35 @@ fn resource_url_and_notification_message_are_honoured() {
     let plugin = Plugin::new(&portal.url());
     let run = plugin.login(&["--json"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stderr.contains("Your plan renews on 1 Dec"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Your plan renews on 1 Dec"),
+        "{}",
+        run.stderr
+    );
     let out = run.json();
     assert_eq!(
         out["config_patch"]["models"]["providers"]["minimax-portal"]["baseUrl"],
         "https://api.example-proxy.test/anthropic"
     );
-    assert_eq!(profile_json(&plugin, "default")["base_url"], "https://api.example-proxy.test/anthropic");
+    assert_eq!(
+        profile_json(&plugin, "default")["base_url"],
+        "https://api.example-proxy.test/anthropic"
+    );
 }
 
 #[test]
 fn cn_region_is_recorded() {
     let (portal, _mm) = MiniMax::new().start();
     let plugin = Plugin::new(&portal.url());
-    let run = plugin.run(&["login", "--region", "cn", "--no-browser", "--profile", "china", "--json"]);
+    let run = plugin.run(&[
+        "login",
+        "--region",
+        "cn",
+        "--no-browser",
+        "--profile",
+        "china",
+        "--json",
+    ]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.json()["region"], "cn");
     assert_eq!(profile_json(&plugin, "china")["region"], "cn");
@@ -292,7 +349,11 @@ fn without_a_terminal_login_needs_region() {
 fn bad_profile_names_are_usage_errors() {
     let plugin = Plugin::new(&dead_url());
     for bad in ["../etc", "a b", "x:y", ""] {
-        for cmd in [&["token", "--profile", bad][..], &["logout", "--profile", bad][..], &["login", "--region", "global", "--profile", bad][..]] {
+        for cmd in [
+            &["token", "--profile", bad][..],
+            &["logout", "--profile", bad][..],
+            &["login", "--region", "global", "--profile", bad][..],
+        ] {
             let run = plugin.run(cmd);
             assert_eq!(run.code, 2, "{cmd:?}: {run:?}");
         }
@@ -304,7 +365,11 @@ fn token_status_and_logout_without_a_profile() {
     let plugin = Plugin::new(&dead_url());
     let token = plugin.run(&["token"]);
     assert_eq!(token.code, 3, "{token:?}");
-    assert!(token.stderr.contains("minimax-portal-auth login"), "{}", token.stderr);
+    assert!(
+        token.stderr.contains("minimax-portal-auth login"),
+        "{}",
+        token.stderr
+    );
     assert_eq!(token.stdout, "");
     let status = plugin.run(&["status", "--json"]);
     assert_eq!(status.code, 1, "{status:?}");

@@ -42,9 +42,18 @@ fn identity_matches_the_crate() {
         .iter()
         .map(|c| c["id"].as_str().unwrap())
         .collect();
-    assert_eq!(choices, ["minimax-portal", "minimax-global-oauth", "minimax-cn-oauth"]);
-    assert_eq!(m["profile"]["keyring"]["service"].as_str(), Some("minimax-portal-auth"));
-    assert_eq!(m["profile"]["keyring"]["account"].as_str(), Some("minimax-portal:{name}"));
+    assert_eq!(
+        choices,
+        ["minimax-portal", "minimax-global-oauth", "minimax-cn-oauth"]
+    );
+    assert_eq!(
+        m["profile"]["keyring"]["service"].as_str(),
+        Some("minimax-portal-auth")
+    );
+    assert_eq!(
+        m["profile"]["keyring"]["account"].as_str(),
+        Some("minimax-portal:{name}")
+    );
 }
 
 #[test]
@@ -60,8 +69,15 @@ fn every_command_line_exists() {
             .output()
             .expect("run the plugin");
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{line:?} --help failed: {}", String::from_utf8_lossy(&out.stderr));
-        assert!(stdout.contains("Usage: minimax-portal-auth"), "{line:?}: {stdout}");
+        assert!(
+            out.status.success(),
+            "{line:?} --help failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("Usage: minimax-portal-auth"),
+            "{line:?}: {stdout}"
+        );
         // --help also proves every flag on the line is known: clap would refuse it.
     }
 }
@@ -69,10 +85,16 @@ fn every_command_line_exists() {
 #[test]
 fn exit_codes_match_the_help() {
     let m = manifest();
-    let help = std::process::Command::new(BIN).arg("--help").output().unwrap();
+    let help = std::process::Command::new(BIN)
+        .arg("--help")
+        .output()
+        .unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
     for (name, code) in m["exit_codes"].as_table().unwrap() {
         let code = code.as_integer().unwrap();
-        assert!(help.contains(&format!("\n  {code:<4} ")) , "exit code {name}={code} not in --help");
+        assert!(
+            help.contains(&format!("\n  {code:<4} ")),
+            "exit code {name}={code} not in --help"
+        );
     }
 }

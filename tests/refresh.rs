@@ -1,0 +1,393 @@
+//! Refresh that never loses a session: the real binary against a local
+//! portal whose refresh tokens rotate and die on first use.
+
+mod support;
+
+use serde_json::{Value, json};
+use std::time::Duration;
+use support::cli::{Plugin, finish};
+use support::dead_url;
+use support::portal::*;
+
+/// Writes a profile straight into the file store, as a login would have.
+fn seed(
+    plugin: &Plugin,
+    name: &str,
+    token_url: &str,
+    refresh: &str,
+    expires_in_ms: i64,
+    region: &str,
+) -> Vec<u8> {
+    let profile = json!({
+        "schema": 1, "type": "oauth", "provider": "minimax-portal",
+        "profile_id": format!("minimax-portal:{name}"), "region": region,
+        "access": "acc-old", "refresh": refresh,
+        "expires": now_ms() as i64 + expires_in_ms,
+        "token_endpoint": token_url,
+        "client_id": CLIENT_ID,
+        "base_url": "https://api.minimax.io/anthropic",
+        "updated_at": now_ms() as i64 - 3_600_000,
+    });
+    let bytes = serde_json::to_vec(&profile).unwrap();
+    let dir = plugin.home().join("profiles");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(plugin.profile_file(name), &bytes).unwrap();
+    bytes
+}
+
+fn stored(plugin: &Plugin, name: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(plugin.profile_file(name)).unwrap()).unwrap()
+}
+
+fn token_url(portal: &Portal) -> String {
+    format!("{}{TOKEN_PATH}", portal.url())
+}
+
+#[test]
+fn twenty_processes_refresh_once_and_agree_on_the_token() {
+    let (portal, mm) = MiniMax::new()
+        .refresh_token("ref-seed")
+        .refresh_delay(Duration::from_millis(300))
+        .start();
+    let plugin = Plugin::new(&portal.url());
+    seed(
+        &plugin,
+        "default",
+        &token_url(&portal),
+        "ref-seed",
+        60_000,
+        "global",
+    );
+
+    let children: Vec<_> = (0..20).map(|_| plugin.spawn(&["token"])).collect();
+    let runs: Vec<_> = children.into_iter().map(finish).collect();
+    for run in &runs {
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+    assert_eq!(
+        mm.refresh_count(),
+        1,
+        "exactly one refresh may reach the portal"
+    );
+    let tokens: std::collections::BTreeSet<&str> = runs.iter().map(|r| r.stdout.trim()).collect();
+    assert_eq!(tokens.len(), 1, "all print the same token: {tokens:?}");
+    let token = *tokens.iter().next().unwrap();
+    assert_ne!(token, "acc-old");
+    let profile = stored(&plugin, "default");
+    assert_eq!(profile["access"], token);
+    assert!(
+        mm.is_live(profile["refresh"].as_str().unwrap()),
+        "the stored refresh token is the live one"
+    );
+    mm.assert_no_problems();
+}
+
+#[test]
+fn rotation_replaces_the_refresh_token() {
+    let (portal, mm) = MiniMax::new().refresh_token("ref-seed").start();
+    let plugin = Plugin::new(&portal.url());
+    seed(
+        &plugin,
+        "default",
+        &token_url(&portal),
+        "ref-seed",
+        0,
+        "global",
+    );
+    let run = plugin.run(&["refresh", "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["profiles"][0]["outcome"], "refreshed");
+    let profile = stored(&plugin, "default");
+    assert_ne!(profile["refresh"], "ref-seed");
+    assert!(!mm.is_live("ref-seed"));
+    assert!(profile["expires"].as_i64().unwrap() > now_ms() as i64 + 3_000_000);
+    // And again with the rotated one: the session lives on.
+    let run = plugin.run(&["refresh", "--force"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(mm.refresh_count(), 2);
+}
+
+#[test]
+fn without_rotation_the_old_refresh_token_is_kept() {
+    let (portal, mm) = MiniMax::new()
+        .refresh_token("ref-seed")
+        .no_rotation()
+        .start();
+    let plugin = Plugin::new(&portal.url());
+    seed(
+        &plugin,
+        "default",
+        &token_url(&portal),
+        "ref-seed",
+        0,
+        "global",
+    );
+    let run = plugin.run(&["token"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(stored(&plugin, "default")["refresh"], "ref-seed");
+    assert_eq!(stored(&plugin, "default")["access"], run.stdout.trim());
+    assert!(mm.is_live("ref-seed"));
+}
+
+#[test]
+fn a_rejected_refresh_token_needs_a_new_login_and_says_how() {
+    let (portal, _mm) = MiniMax::new().start(); // "ref-dead" was never issued
+    let plugin = Plugin::new(&portal.url());
+    seed(&plugin, "work", &token_url(&portal), "ref-dead", 0, "cn");
+    let run = plugin.run(&["token", "--profile", "work"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("minimax-portal-auth login --region cn --profile work"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("onboard --auth-choice minimax-portal"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("ref-dead"),
+        "the refresh token leaked: {}",
+        run.stderr
+    );
+    assert_eq!(run.stdout, "");
+
+    let status = plugin.run(&["status", "--json"]);
+    assert_eq!(status.code, 1, "{status:?}");
+    let row = &status.json()["profiles"][0];
+    assert_eq!(row["state"], "needs_login");
+    assert_eq!(
+        row["fix"],
+        "minimax-portal-auth login --region cn --profile work"
+    );
+
+    // Later calls do not hammer the portal with a dead token.
+    let before = portal.count(TOKEN_PATH);
+    assert_eq!(plugin.run(&["token", "--profile", "work"]).code, 3);
+    assert_eq!(portal.count(TOKEN_PATH), before);
+}
+
+#[test]
+fn a_5xx_is_transient_and_leaves_the_profile_byte_for_byte() {
+    let (portal, _mm) = MiniMax::new()
+        .refresh_replies(vec![Reply::text(503, "text/html", "<html>busy</html>")])
+        .start();
+    let plugin = Plugin::new(&portal.url());
+    let before = seed(
+        &plugin,
+        "default",
+        &token_url(&portal),
+        "ref-seed",
+        0,
+        "global",
+    );
+    let run = plugin.run(&["refresh", "--json"]);
+    assert_eq!(run.code, 4, "{run:?}");
+    assert_eq!(run.json()["profiles"][0]["outcome"], "transient");
+    assert_eq!(
+        std::fs::read(plugin.profile_file("default")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn a_429_is_transient_too() {
+    let (portal, _mm) = MiniMax::new()
+        .refresh_replies(vec![Reply::json(429, json!({}))])
+        .start();
+    let plugin = Plugin::new(&portal.url());
+    let before = seed(
+        &plugin,
+        "default",
+        &token_url(&portal),
+        "ref-seed",
+        0,
+        "global",
+    );
+    assert_eq!(plugin.run(&["token"]).code, 4);
+    assert_eq!(
+        std::fs::read(plugin.profile_file("default")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn a_portal_that_is_down_is_transient_and_retried_a_bounded_number_of_times() {
+    let down = dead_url();
+    let plugin = Plugin::new(&down);
+    let before = seed(
+        &plugin,
+        "default",
+        &format!("{down}{TOKEN_PATH}"),
+        "ref-seed",
+        0,
+        "global",
+    );
+    let run = plugin.run(&["token"]);
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(run.stderr.contains("unchanged"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read(plugin.profile_file("default")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn refresh_goes_to_the_region_that_issued_the_token() {
+    let (issuer, issuer_mm) = MiniMax::new().refresh_token("ref-seed").start();
+    let (other, other_mm) = MiniMax::new().refresh_token("ref-seed").start();
+    // The environment now names another portal; the profile names its issuer.
+    let plugin = Plugin::new(&other.url());
+    seed(&plugin, "default", &token_url(&issuer), "ref-seed", 0, "cn");
+    assert_eq!(plugin.run(&["token"]).code, 0);
+    assert_eq!(issuer_mm.refresh_count(), 1);
+    assert_eq!(other_mm.refresh_count(), 0);
+}
+
+#[test]
+fn nothing_due_touches_no_network() {
+    let (portal, _mm) = MiniMax::new().start();
+    let plugin = Plugin::new(&portal.url());
+    seed(
+        &plugin,
+        "default",
+        &token_url(&portal),
+        "ref-seed",
+        3_600_000,
+        "global",
+    );
+    seed(
+        &plugin,
+        "work",
+        &token_url(&portal),
+        "ref-seed2",
+        3_600_000,
+        "cn",
+    );
+    let run = plugin.run(&["refresh", "--all", "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let out = run.json();
+    assert_eq!(out["profiles"].as_array().unwrap().len(), 2);
+    assert!(
+        out["profiles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["outcome"] == "valid")
+    );
+    let token = plugin.run(&["token"]);
+    assert_eq!(token.stdout, "acc-old\n");
+    assert_eq!(portal.requests().len(), 0);
+}
+
+#[test]
+fn the_margin_is_settable() {
+    let (portal, mm) = MiniMax::new().refresh_token("ref-seed").start();
+    let plugin = Plugin::new(&portal.url());
+    seed(
+        &plugin,
+        "default",
+        &token_url(&portal),
+        "ref-seed",
+        20 * 60_000,
+        "global",
+    );
+    assert_eq!(plugin.run(&["token"]).stdout, "acc-old\n");
+    assert_eq!(mm.refresh_count(), 0);
+    let run = plugin.run(&["token", "--margin", "1800"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_ne!(run.stdout, "acc-old\n");
+    assert_eq!(mm.refresh_count(), 1);
+}
+
+#[test]
+fn the_worst_outcome_decides_the_exit_code() {
+    let (portal, _mm) = MiniMax::new().refresh_token("ref-ok").start();
+    let plugin = Plugin::new(&portal.url());
+    seed(&plugin, "good", &token_url(&portal), "ref-ok", 0, "global");
+    seed(&plugin, "bad", &token_url(&portal), "ref-dead", 0, "global");
+    let run = plugin.run(&["refresh", "--all", "--json"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    let outcomes: Vec<(String, String)> = run.json()["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["profile_id"].as_str().unwrap().to_string(),
+                p["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        outcomes.contains(&("minimax-portal:good".into(), "refreshed".into())),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.contains(&("minimax-portal:bad".into(), "needs_login".into())),
+        "{outcomes:?}"
+    );
+}
+
+#[test]
+fn kill_9_at_any_moment_leaves_a_profile_that_loads() {
+    let (portal, mm) = MiniMax::new().refresh_token("ref-seed").start();
+    let plugin = Plugin::new(&portal.url());
+    seed(
+        &plugin,
+        "default",
+        &token_url(&portal),
+        "ref-seed",
+        0,
+        "global",
+    );
+    let mut killed_mid_way = 0;
+    for round in 0..50u64 {
+        let mut child = plugin.spawn(&["refresh", "--force"]);
+        // Spread the kills over the whole life of the process.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos() as u64;
+        std::thread::sleep(Duration::from_micros((nanos ^ (round * 7919)) % 40_000));
+        if child.try_wait().unwrap().is_none() {
+            killed_mid_way += 1;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+
+        let profile = stored(&plugin, "default");
+        let refresh = profile["refresh"]
+            .as_str()
+            .expect("a refresh token")
+            .to_string();
+        assert!(
+            profile["access"].as_str().is_some_and(|a| !a.is_empty()),
+            "round {round}: {profile}"
+        );
+        // A kill after the portal rotated but before the save loses that
+        // rotation; give the stored token life again so rounds go on.
+        if !mm.is_live(&refresh) {
+            mm.add_refresh_token(&refresh);
+        }
+        let status = plugin.run(&["status", "--json"]);
+        assert_eq!(
+            status.json()["profiles"][0]["state"] != "unreadable",
+            true,
+            "round {round}: {status:?}"
+        );
+    }
+    assert!(
+        killed_mid_way > 5,
+        "only {killed_mid_way} of 50 kills hit a running process"
+    );
+    // No temporary file is left to confuse a reader.
+    let names: Vec<String> = std::fs::read_dir(plugin.home().join("profiles"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    assert_eq!(names, ["default.json"]);
+}
