@@ -373,9 +373,9 @@ fn kill_9_at_any_moment_leaves_a_profile_that_loads() {
             mm.add_refresh_token(&refresh);
         }
         let status = plugin.run(&["status", "--json"]);
-        assert_eq!(
-            status.json()["profiles"][0]["state"] != "unreadable",
-            true,
+        let state = status.json()["profiles"][0]["state"].clone();
+        assert!(
+            state == "valid" || state == "expiring" || state == "expired",
             "round {round}: {status:?}"
         );
     }

@@ -204,9 +204,9 @@ fn classify(what: &str, e: keyring_core::Error) -> KeyringError {
     use keyring_core::Error as K;
     let backend = KeyringStore::backend_name();
     match e {
-        K::NoStorageAccess(inner) => {
-            KeyringError::Unavailable(format!("the {backend} refused access ({inner})"))
-        }
+        K::NoStorageAccess(inner) => KeyringError::Unavailable(format!(
+            "the {backend} is locked or has no default collection ({inner})"
+        )),
         K::PlatformFailure(inner) => {
             KeyringError::Unavailable(format!("the {backend} is not reachable ({inner})"))
         }

@@ -111,10 +111,10 @@ impl Stores {
                 Err(e) => self.keyring_failure(e)?,
             }
         }
-        if self.mode != StoreMode::Keyring {
-            if let Some(bytes) = self.file.read(name)? {
-                return Ok(Some((bytes, StoreKind::File)));
-            }
+        if self.mode != StoreMode::Keyring
+            && let Some(bytes) = self.file.read(name)?
+        {
+            return Ok(Some((bytes, StoreKind::File)));
         }
         Ok(None)
     }

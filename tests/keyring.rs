@@ -1,0 +1,193 @@
+//! The stores with a real OS keyring: the Secret Service from gnome-keyring,
+//! started by scripts/with-keyring.sh (which sets MINIMAX_PORTAL_TEST_KEYRING).
+//! The fault cases use a fake session bus that never answers: a real keyring
+//! cannot be made to hang on demand without breaking the other tests.
+
+mod support;
+
+use std::os::unix::net::UnixListener;
+use std::process::Command;
+use support::cli::Plugin;
+use support::portal::*;
+
+/// True when a real Secret Service is there; false skips with a note (CI
+/// always sets it, so there these tests always run).
+fn real_keyring() -> bool {
+    let there = std::env::var_os("MINIMAX_PORTAL_TEST_KEYRING").is_some();
+    if !there {
+        eprintln!("skipped: no MINIMAX_PORTAL_TEST_KEYRING (run under scripts/with-keyring.sh)");
+    }
+    there
+}
+
+/// A profile name no other test uses, since all share one keyring.
+fn unique(tag: &str) -> String {
+    format!("{tag}-{}", std::process::id())
+}
+
+fn keyring_plugin(portal_url: &str) -> Plugin {
+    let mut plugin = Plugin::new(portal_url);
+    plugin.set("MINIMAX_PORTAL_AUTH_STORE", "keyring");
+    plugin
+}
+
+/// What a host reads: the Secret Service item, looked up without the plugin.
+fn secret_tool_lookup(profile_id: &str) -> Option<String> {
+    let out = Command::new("secret-tool")
+        .args([
+            "lookup",
+            "service",
+            "minimax-portal-auth",
+            "username",
+            profile_id,
+        ])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn login_into_the_secret_service_and_read_it_from_another_process() {
+    if !real_keyring() {
+        return;
+    }
+    let (portal, mm) = MiniMax::new().start();
+    let plugin = keyring_plugin(&portal.url());
+    let name = unique("e2e");
+    let run = plugin.login(&["--profile", &name, "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["store"], "keyring");
+    assert!(
+        !plugin.profile_file(&name).exists(),
+        "nothing in the file store"
+    );
+    mm.assert_no_problems();
+
+    // A second process reads the token back.
+    let token = plugin.run(&["token", "--profile", &name]);
+    assert_eq!(token.code, 0, "{token:?}");
+    assert_eq!(token.stdout, "acc-1\n");
+
+    // A host reads the same profile straight from the Secret Service.
+    let stored =
+        secret_tool_lookup(&format!("minimax-portal:{name}")).expect("item in the Secret Service");
+    let profile: serde_json::Value =
+        serde_json::from_str(&stored).expect("the item is the profile JSON");
+    assert_eq!(profile["access"], "acc-1");
+    assert_eq!(profile["type"], "oauth");
+    assert_eq!(profile["provider"], "minimax-portal");
+
+    let status = plugin.run(&["status", "--json"]);
+    assert_eq!(status.code, 0, "{status:?}");
+    let rows = status.json()["profiles"].as_array().cloned().unwrap();
+    let row = rows
+        .iter()
+        .find(|r| r["name"] == name.as_str())
+        .expect("listed");
+    assert_eq!(row["store"], "keyring");
+
+    // Refresh writes back to the keyring.
+    let refreshed = plugin.run(&["refresh", "--profile", &name, "--force", "--json"]);
+    assert_eq!(refreshed.code, 0, "{refreshed:?}");
+    let again = plugin.run(&["token", "--profile", &name]);
+    assert_eq!(again.stdout, "acc-2\n", "{again:?}");
+
+    let logout = plugin.run(&["logout", "--profile", &name]);
+    assert_eq!(logout.code, 0, "{logout:?}");
+    assert!(secret_tool_lookup(&format!("minimax-portal:{name}")).is_none());
+    assert_eq!(plugin.run(&["token", "--profile", &name]).code, 3);
+}
+
+#[test]
+fn auto_prefers_the_keyring_and_writes_no_plain_text() {
+    if !real_keyring() {
+        return;
+    }
+    let (portal, _mm) = MiniMax::new().start();
+    let mut plugin = Plugin::new(&portal.url());
+    plugin.set("MINIMAX_PORTAL_AUTH_STORE", "auto");
+    let name = unique("auto");
+    let run = plugin.login(&["--profile", &name, "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["store"], "keyring");
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    assert!(!plugin.profile_file(&name).exists());
+    assert_eq!(plugin.run(&["logout", "--profile", &name]).code, 0);
+}
+
+/// A session bus address whose socket accepts connections and never says a
+/// word: a Secret Service that hangs.
+fn silent_bus() -> (tempfile::TempDir, UnixListener, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bus");
+    let listener = UnixListener::bind(&path).unwrap();
+    let address = format!("unix:path={}", path.display());
+    (dir, listener, address)
+}
+
+#[test]
+fn a_hanging_keyring_is_a_clear_error_not_a_hang() {
+    let (_dir, _listener, address) = silent_bus();
+    let mut plugin = keyring_plugin("http://127.0.0.1:9");
+    plugin
+        .set("DBUS_SESSION_BUS_ADDRESS", &address)
+        .set("MINIMAX_PORTAL_AUTH_KEYRING_TIMEOUT_MS", "700");
+    let run = plugin.run(&["token"]);
+    assert_eq!(run.code, 5, "{run:?}");
+    assert!(
+        run.stderr.contains("did not answer within 700 ms"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--store file"), "{}", run.stderr);
+}
+
+#[test]
+fn auto_falls_back_to_the_file_loudly_when_no_keyring_answers() {
+    let (_dir, _listener, address) = silent_bus();
+    let (portal, _mm) = MiniMax::new().start();
+    let mut plugin = Plugin::new(&portal.url());
+    plugin
+        .set("MINIMAX_PORTAL_AUTH_STORE", "auto")
+        .set("DBUS_SESSION_BUS_ADDRESS", &address)
+        .set("MINIMAX_PORTAL_AUTH_KEYRING_TIMEOUT_MS", "700");
+    let run = plugin.login(&["--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["store"], "file");
+    assert!(
+        run.stderr.contains("warning: no OS keyring answered"),
+        "{}",
+        run.stderr
+    );
+    assert!(plugin.profile_file("default").exists());
+
+    let status = plugin.run(&["status", "--json"]);
+    assert_eq!(status.code, 0, "{status:?}");
+    let out = status.json();
+    assert_eq!(out["profiles"][0]["store"], "file");
+    assert!(
+        out["warnings"][0].as_str().unwrap().contains("plain-text"),
+        "{out}"
+    );
+    assert_eq!(plugin.run(&["token"]).stdout, "acc-1\n");
+}
+
+#[test]
+fn no_session_bus_at_all_is_reported_as_such() {
+    let mut plugin = keyring_plugin("http://127.0.0.1:9");
+    plugin.set(
+        "DBUS_SESSION_BUS_ADDRESS",
+        "unix:path=/nonexistent/minimax-test-bus",
+    );
+    let run = plugin.run(&["token"]);
+    assert_eq!(run.code, 5, "{run:?}");
+    assert!(
+        run.stderr.contains("Secret Service is not reachable"),
+        "{}",
+        run.stderr
+    );
+    // The connection error itself is reported, not the timeout's stand-in.
+    assert!(!run.stderr.contains("did not answer"), "{}", run.stderr);
+}
