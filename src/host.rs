@@ -1,100 +1,84 @@
-//! What the host needs besides the token: the model catalog and the config
-//! patch it merges after a login.
+//! What the host needs besides the token: the model catalog (read from
+//! plugin.toml, the one source) and the config patch it merges after a login.
 
+use crate::error::{Error, Result};
 use crate::profile::{PROVIDER, ProfileName};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
+/// The manifest, built into the binary so the catalog works offline.
+const MANIFEST: &str = include_str!("../plugin.toml");
+
+#[derive(Debug, Deserialize)]
 pub struct Model {
-    pub id: &'static str,
-    pub alias: &'static str,
+    pub id: String,
+    pub name: String,
+    pub alias: String,
     pub context_window: u64,
     pub max_tokens: u64,
+    pub input: Vec<String>,
     pub reasoning: bool,
-    pub images: bool,
 }
 
-/// The models of the Coding Plan (minimax-protocol.md). Where the protocol
-/// file gives no limits, M2.1's are used.
-pub const MODELS: &[Model] = &[
-    model("MiniMax-M2.1", "minimax-m2.1", 200_000, 8_192),
-    model(
-        "MiniMax-M2.1-lightning",
-        "minimax-m2.1-lightning",
-        200_000,
-        8_192,
-    ),
-    model("MiniMax-M2.5", "minimax-m2.5", 200_000, 8_192),
-    model(
-        "MiniMax-M2.5-highspeed",
-        "minimax-m2.5-highspeed",
-        200_000,
-        8_192,
-    ),
-    model("MiniMax-M2.7", "minimax-m2.7", 204_800, 8_192),
-    model(
-        "MiniMax-M2.7-highspeed",
-        "minimax-m2.7-highspeed",
-        204_800,
-        8_192,
-    ),
-    Model {
-        id: "MiniMax-M3",
-        alias: "minimax-m3",
-        context_window: 1_000_000,
-        max_tokens: 131_072,
-        reasoning: true,
-        images: true,
-    },
-];
+#[derive(Debug, Deserialize)]
+pub struct Catalog {
+    pub default: String,
+    #[serde(rename = "catalog")]
+    pub models: Vec<Model>,
+}
 
-pub const DEFAULT_MODEL: &str = "MiniMax-M2.7";
+#[derive(Deserialize)]
+struct Manifest {
+    models: Catalog,
+}
 
-const fn model(
-    id: &'static str,
-    alias: &'static str,
-    context_window: u64,
-    max_tokens: u64,
-) -> Model {
-    Model {
-        id,
-        alias,
-        context_window,
-        max_tokens,
-        reasoning: false,
-        images: false,
+/// The catalog from the built-in plugin.toml.
+pub fn catalog() -> Result<Catalog> {
+    let manifest: Manifest = toml::from_str(MANIFEST)
+        .map_err(|e| Error::failed(format!("the built-in plugin.toml is malformed: {e}")))?;
+    let catalog = manifest.models;
+    if !catalog.models.iter().any(|m| m.id == catalog.default) {
+        return Err(Error::failed(format!(
+            "the built-in plugin.toml names default model {} that is not in its catalog",
+            catalog.default
+        )));
     }
+    Ok(catalog)
 }
 
-pub fn model_ref(id: &str) -> String {
-    format!("{PROVIDER}/{id}")
+pub fn model_ref(provider: &str, id: &str) -> String {
+    format!("{provider}/{id}")
 }
 
 fn model_entry(m: &Model) -> Value {
-    let input: &[&str] = if m.images {
-        &["text", "image"]
-    } else {
-        &["text"]
-    };
     json!({
         "id": m.id,
-        "name": m.id,
+        "name": m.name,
         "reasoning": m.reasoning,
-        "input": input,
+        "input": m.input,
         "cost": {"input": 0, "output": 0, "cacheRead": 0, "cacheWrite": 0},
         "contextWindow": m.context_window,
         "maxTokens": m.max_tokens,
     })
 }
 
-/// The patch a host merges into its config after a login.
-pub fn config_patch(name: &ProfileName, base_url: &str) -> Value {
-    let models: Vec<Value> = MODELS.iter().map(model_entry).collect();
-    let aliases: serde_json::Map<String, Value> = MODELS
+/// The patch a host merges into its config after a login: the provider
+/// with its catalog, aliases, the default model, and the auth profile.
+pub fn config_patch(
+    catalog: &Catalog,
+    provider: &str,
+    profile_id: &str,
+    mode: &str,
+    base_url: &str,
+) -> Value {
+    let models: Vec<Value> = catalog.models.iter().map(model_entry).collect();
+    let aliases: serde_json::Map<String, Value> = catalog
+        .models
         .iter()
-        .map(|m| (model_ref(m.id), json!({"alias": m.alias})))
+        .map(|m| (model_ref(provider, &m.id), json!({"alias": m.alias})))
         .collect();
     json!({
-        "models": {"providers": {PROVIDER: {
+        "models": {"providers": {provider: {
             "baseUrl": base_url,
             "api": "anthropic-messages",
             "authHeader": true,
@@ -102,10 +86,15 @@ pub fn config_patch(name: &ProfileName, base_url: &str) -> Value {
         }}},
         "agents": {"defaults": {
             "models": aliases,
-            "model": {"primary": model_ref(DEFAULT_MODEL)},
+            "model": {"primary": model_ref(provider, &catalog.default)},
         }},
-        "auth": {"profiles": {name.profile_id(): {"provider": PROVIDER, "mode": "oauth"}}},
+        "auth": {"profiles": {profile_id: {"provider": provider, "mode": mode}}},
     })
+}
+
+/// The patch after an OAuth login.
+pub fn oauth_patch(catalog: &Catalog, name: &ProfileName, base_url: &str) -> Value {
+    config_patch(catalog, PROVIDER, &name.profile_id(), "oauth", base_url)
 }
 
 #[cfg(test)]
@@ -113,20 +102,53 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_catalog_is_read_from_plugin_toml() {
+        let catalog = catalog().unwrap();
+        assert_eq!(catalog.models.len(), 7);
+        let m3 = catalog
+            .models
+            .iter()
+            .find(|m| m.id == "MiniMax-M3")
+            .unwrap();
+        assert!(m3.reasoning);
+        assert_eq!(m3.context_window, 1_000_000);
+        assert_eq!(m3.max_tokens, 131_072);
+        assert_eq!(m3.input, ["text", "image"]);
+        let m21 = catalog
+            .models
+            .iter()
+            .find(|m| m.id == "MiniMax-M2.1")
+            .unwrap();
+        assert_eq!((m21.context_window, m21.max_tokens), (200_000, 8_192));
+        assert_eq!(m21.alias, "minimax-m2.1");
+    }
+
+    #[test]
     fn patch_names_provider_models_and_profile() {
-        let patch = config_patch(&ProfileName::default(), "https://api.minimax.io/anthropic");
+        let catalog = catalog().unwrap();
+        let patch = oauth_patch(
+            &catalog,
+            &ProfileName::default(),
+            "https://api.minimax.io/anthropic",
+        );
         let provider = &patch["models"]["providers"]["minimax-portal"];
         assert_eq!(provider["api"], "anthropic-messages");
         assert_eq!(provider["authHeader"], true);
-        assert_eq!(provider["models"].as_array().unwrap().len(), MODELS.len());
+        assert_eq!(
+            provider["models"].as_array().unwrap().len(),
+            catalog.models.len()
+        );
         assert_eq!(
             patch["agents"]["defaults"]["model"]["primary"],
             "minimax-portal/MiniMax-M2.7"
         );
         assert_eq!(
+            patch["agents"]["defaults"]["models"]["minimax-portal/MiniMax-M2.1"]["alias"],
+            "minimax-m2.1"
+        );
+        assert_eq!(
             patch["auth"]["profiles"]["minimax-portal:default"]["mode"],
             "oauth"
         );
-        assert!(MODELS.iter().any(|m| m.id == DEFAULT_MODEL));
     }
 }

@@ -31,6 +31,7 @@ pub fn run(stores: &Stores, json: bool, args: LoginArgs) -> Result<i32> {
                 .with_hint("pass --region global (api.minimax.io, international users) or --region cn (api.minimaxi.com, users in China)"));
         }
     };
+    let catalog = host::catalog()?;
     // Find out now, not after the user approved, whether the store works.
     match stores.load(&name) {
         Ok(_) => {}
@@ -93,8 +94,8 @@ pub fn run(stores: &Stores, json: bool, args: LoginArgs) -> Result<i32> {
             "expires": profile.expires,
             "store": store,
             "base_url": base_url,
-            "default_model": host::model_ref(host::DEFAULT_MODEL),
-            "config_patch": host::config_patch(&name, &base_url),
+            "default_model": host::model_ref(PROVIDER, &catalog.default),
+            "config_patch": host::oauth_patch(&catalog, &name, &base_url),
             "notification_message": tokens.notification,
         }));
     }
