@@ -65,7 +65,8 @@ until you approve the code on MiniMax's page. The profile is saved only after a 
 a failed or cancelled login leaves an existing profile as it was.\n\n\
 Examples:\n  minimax-portal-auth login --region global\n  \
 minimax-portal-auth login --region cn --no-browser --profile work\n  \
-minimax-portal-auth login --region global --json   # config patch for the host on stdout")]
+minimax-portal-auth login --region global --json   # config patch for the host on stdout\n  \
+printf '%s' \"$KEY\" | minimax-portal-auth login --region global --with-api-key   # API-key route")]
     Login(LoginArgs),
     /// Print a valid access token (refreshing it first when due) and nothing else
     #[command(
@@ -84,7 +85,11 @@ makes no network request."
     /// Show profiles, their region, expiry, store, and whether a new login is needed
     Status(StatusArgs),
     /// Remove a profile from the store
-    Logout(ProfileArgs),
+    Logout(LogoutArgs),
+    /// Show the Coding Plan's usage windows per model and when they reset
+    Usage(UsageArgs),
+    /// Check the keyring, state folder, portal, clock, profiles and host config; say what fixes each
+    Doctor(DoctorArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -117,6 +122,10 @@ pub struct LoginArgs {
     /// Do not open a browser; just print the link and the code
     #[arg(long)]
     pub no_browser: bool,
+
+    /// Store a MiniMax API key instead (read from stdin, or a hidden prompt; never an argument)
+    #[arg(long, conflicts_with_all = ["flow", "no_browser"])]
+    pub with_api_key: bool,
 
     #[command(flatten)]
     pub profile: ProfileArgs,
@@ -159,6 +168,32 @@ pub struct RefreshArgs {
 
     #[command(flatten)]
     pub margin: MarginArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+
+    /// Remove the API-key profile (minimax:NAME) instead of the OAuth one
+    #[arg(long)]
+    pub api_key: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+
+    #[command(flatten)]
+    pub margin: MarginArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Also check a host's config JSON for the provider and its model catalog
+    #[arg(long, value_name = "FILE")]
+    pub host_config: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

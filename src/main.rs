@@ -1,6 +1,7 @@
 //! minimax-portal-auth: sign in to MiniMax's portal and keep the tokens
 //! fresh in the OS keyring for agent hosts. See README.md for the contract.
 
+mod api_key;
 mod cli;
 mod commands;
 mod error;

@@ -1,4 +1,5 @@
 use super::print_json;
+use crate::api_key::{self, ApiKeyProfile};
 use crate::cli::{Flow, LoginArgs};
 use crate::error::{Class, Error, Result};
 use crate::host;
@@ -6,7 +7,7 @@ use crate::lock;
 use crate::portal::device;
 use crate::portal::http::Http;
 use crate::portal::wire::Tokens;
-use crate::profile::{PROVIDER, Profile, SCHEMA, now_ms};
+use crate::profile::{PROVIDER, Profile, ProfileName, SCHEMA, now_ms};
 use crate::region::{CLIENT_ID, Region};
 use crate::session::run_async;
 use crate::store::keyring::KeyringStore;
@@ -23,15 +24,11 @@ pub fn run(stores: &Stores, json: bool, args: LoginArgs) -> Result<i32> {
         )
         .with_hint("use --flow device (the default): it works with any browser, on any machine"));
     }
-    let region = match args.region {
-        Some(region) => region,
-        None if ui::is_interactive() => ui::choose_region()?,
-        None => {
-            return Err(Error::usage("no --region given, and no terminal to ask on")
-                .with_hint("pass --region global (api.minimax.io, international users) or --region cn (api.minimaxi.com, users in China)"));
-        }
-    };
+    let region = pick_region(args.region)?;
     let catalog = host::catalog()?;
+    if args.with_api_key {
+        return api_key_login(stores, json, &name, region, &catalog);
+    }
     // Find out now, not after the user approved, whether the store works.
     match stores.load(&name) {
         Ok(_) => {}
@@ -97,6 +94,67 @@ pub fn run(stores: &Stores, json: bool, args: LoginArgs) -> Result<i32> {
             "default_model": host::model_ref(PROVIDER, &catalog.default),
             "config_patch": host::oauth_patch(&catalog, &name, &base_url),
             "notification_message": tokens.notification,
+        }));
+    }
+    Ok(0)
+}
+
+fn pick_region(flag: Option<Region>) -> Result<Region> {
+    match flag {
+        Some(region) => Ok(region),
+        None if ui::is_interactive() => ui::choose_region(),
+        None => Err(
+            Error::usage("no --region given, and no terminal to ask on").with_hint(
+                "pass --region global (api.minimax.io, international users) or --region cn \
+             (api.minimaxi.com, users in China)",
+            ),
+        ),
+    }
+}
+
+/// `login --with-api-key`: the key from stdin into the same store, and the
+/// config patch of provider `minimax`.
+fn api_key_login(
+    stores: &Stores,
+    json: bool,
+    name: &ProfileName,
+    region: Region,
+    catalog: &host::Catalog,
+) -> Result<i32> {
+    let key = api_key::read_key(ui::is_interactive())?;
+    let base_url = region.default_model_base_url()?;
+    let profile_id = format!("{}:{name}", api_key::PROVIDER);
+    let profile = ApiKeyProfile {
+        schema: SCHEMA,
+        kind: "api_key".to_string(),
+        provider: api_key::PROVIDER.to_string(),
+        profile_id: profile_id.clone(),
+        region,
+        key,
+        base_url: base_url.clone(),
+        updated_at: now_ms(),
+    };
+    let bytes = serde_json::to_vec(&profile)
+        .map_err(|e| Error::failed(format!("cannot encode the profile: {e}")))?;
+    let key_stores = Stores::open_api_keys(stores.mode(), stores.home());
+    let store = {
+        let _guard = lock::acquire(stores.home(), &format!("api-key-{name}"))?;
+        key_stores.write(name, &bytes, None)?
+    };
+    eprintln!(
+        "Saved the MiniMax API key as {profile_id} ({}) in the {} store.",
+        region.label(),
+        store.as_str()
+    );
+    if json {
+        print_json(&serde_json::json!({
+            "profile_id": profile_id,
+            "provider": api_key::PROVIDER,
+            "region": region,
+            "store": store,
+            "base_url": base_url,
+            "default_model": host::model_ref(api_key::PROVIDER, &catalog.default),
+            "config_patch": host::config_patch(catalog, api_key::PROVIDER, &profile_id, "api_key", &base_url),
         }));
     }
     Ok(0)

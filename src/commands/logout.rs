@@ -1,30 +1,36 @@
 use super::print_json;
-use crate::cli::ProfileArgs;
+use crate::api_key;
+use crate::cli::LogoutArgs;
 use crate::error::Result;
 use crate::lock;
 use crate::store::{StoreKind, Stores};
 
-pub fn run(stores: &Stores, json: bool, args: ProfileArgs) -> Result<i32> {
-    let name = args.profile;
-    // Not while another process refreshes it: that one would write it back.
-    let _guard = lock::acquire(stores.home(), &format!("profile-{name}"))?;
-    let removed = stores.delete(&name)?;
+pub fn run(stores: &Stores, json: bool, args: LogoutArgs) -> Result<i32> {
+    let name = args.profile.profile;
+    let (profile_id, removed) = if args.api_key {
+        let _guard = lock::acquire(stores.home(), &format!("api-key-{name}"))?;
+        let key_stores = Stores::open_api_keys(stores.mode(), stores.home());
+        (
+            format!("{}:{name}", api_key::PROVIDER),
+            key_stores.delete(&name)?,
+        )
+    } else {
+        // Not while another process refreshes it: that one would write it back.
+        let _guard = lock::acquire(stores.home(), &format!("profile-{name}"))?;
+        (name.profile_id(), stores.delete(&name)?)
+    };
     if removed.is_empty() {
-        eprintln!(
-            "No profile {} was stored; nothing to remove.",
-            name.profile_id()
-        );
+        eprintln!("No profile {profile_id} was stored; nothing to remove.");
     } else {
         let places: Vec<&str> = removed.iter().map(|k| StoreKind::as_str(*k)).collect();
         eprintln!(
-            "Removed {} from the {} store.",
-            name.profile_id(),
+            "Removed {profile_id} from the {} store.",
             places.join(" and ")
         );
     }
     if json {
         print_json(&serde_json::json!({
-            "profile_id": name.profile_id(),
+            "profile_id": profile_id,
             "removed": !removed.is_empty(),
             "stores": removed,
         }));

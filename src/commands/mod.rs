@@ -1,11 +1,13 @@
 //! One module per command; each returns the exit code of a success, or an
 //! error that main maps to its exit code.
 
+pub mod doctor;
 pub mod login;
 pub mod logout;
 pub mod refresh;
 pub mod status;
 pub mod token;
+pub mod usage;
 
 use crate::cli::{Cli, Command};
 use crate::error::Result;
@@ -22,6 +24,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Refresh(args) => refresh::run(&stores, json, args),
         Command::Status(args) => status::run(&stores, json, args),
         Command::Logout(args) => logout::run(&stores, json, args),
+        Command::Usage(args) => usage::run(&stores, json, args),
+        Command::Doctor(args) => doctor::run(&stores, json, args),
     }
 }
 

@@ -15,6 +15,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct Answer {
     pub status: u16,
+    /// The `Date` header, for clock-skew checks.
+    pub date: Option<String>,
     pub body: Vec<u8>,
     pub retry_after: Option<Duration>,
     pub location: Option<String>,
@@ -81,6 +83,21 @@ impl Http {
         self.send(request).await
     }
 
+    /// GETs with a bearer token (in the header only, never in the URL).
+    pub async fn get_bearer(&self, url: &Url, token: &str) -> Result<Answer, Failure> {
+        let request = self
+            .client
+            .get(url.clone())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .bearer_auth(token);
+        self.send(request).await
+    }
+
+    /// GETs without credentials (reachability and clock checks).
+    pub async fn get(&self, url: &Url) -> Result<Answer, Failure> {
+        self.send(self.client.get(url.clone())).await
+    }
+
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer, Failure> {
         let mut response = request.send().await.map_err(classify)?;
         let status = response.status().as_u16();
@@ -90,6 +107,10 @@ impl Http {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
+        let date = headers
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let location = headers
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
@@ -109,6 +130,7 @@ impl Http {
         }
         Ok(Answer {
             status,
+            date,
             body,
             retry_after,
             location,

@@ -3,4 +3,5 @@
 pub mod device;
 pub mod http;
 pub mod refresh;
+pub mod usage;
 pub mod wire;

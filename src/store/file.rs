@@ -15,10 +15,9 @@ pub struct FileStore {
 }
 
 impl FileStore {
-    pub fn new(home: &Path) -> FileStore {
-        FileStore {
-            dir: home.join("profiles"),
-        }
+    /// A store of one JSON file per profile in `dir`.
+    pub fn new(dir: PathBuf) -> FileStore {
+        FileStore { dir }
     }
 
     pub fn path_of(&self, name: &ProfileName) -> PathBuf {
@@ -120,7 +119,7 @@ mod tests {
     #[test]
     fn write_read_replace_remove() {
         let home = tempfile::tempdir().unwrap();
-        let store = FileStore::new(home.path());
+        let store = FileStore::new(home.path().join("profiles"));
         let name = ProfileName::parse("work").unwrap();
         assert!(store.read(&name).unwrap().is_none());
         store.write(&name, b"one").unwrap();
@@ -141,7 +140,7 @@ mod tests {
     fn files_are_private() {
         use std::os::unix::fs::PermissionsExt;
         let home = tempfile::tempdir().unwrap();
-        let store = FileStore::new(home.path());
+        let store = FileStore::new(home.path().join("profiles"));
         let name = ProfileName::default();
         store.write(&name, b"{}").unwrap();
         let mode = std::fs::metadata(store.path_of(&name))
@@ -159,7 +158,7 @@ mod tests {
     #[test]
     fn oversized_file_is_refused() {
         let home = tempfile::tempdir().unwrap();
-        let store = FileStore::new(home.path());
+        let store = FileStore::new(home.path().join("profiles"));
         let name = ProfileName::default();
         store.write(&name, &vec![b' '; 70 * 1024]).unwrap();
         assert!(store.read(&name).is_err());

@@ -5,7 +5,6 @@
 //! locked keyring waiting on an unlock prompt, or a Secret Service that never
 //! answers, gives a clear error instead of a hang.
 
-use crate::profile::ProfileName;
 use keyring_core::{CredentialStore, Entry};
 use std::io::{Read, Write};
 use std::sync::{Arc, OnceLock, mpsc};
@@ -86,8 +85,8 @@ impl KeyringStore {
         }
     }
 
-    pub fn read(&self, name: &ProfileName) -> Result<Option<Vec<u8>>, KeyringError> {
-        let account = name.profile_id();
+    pub fn read(&self, account: &str) -> Result<Option<Vec<u8>>, KeyringError> {
+        let account = account.to_string();
         let stored = self.call("read", move |store| {
             let entry = Entry::new_in_store(&store, SERVICE, &account)?;
             match entry.get_secret() {
@@ -102,17 +101,17 @@ impl KeyringStore {
         }
     }
 
-    pub fn write(&self, name: &ProfileName, json: &[u8]) -> Result<(), KeyringError> {
+    pub fn write(&self, account: &str, json: &[u8]) -> Result<(), KeyringError> {
         let bytes = encode(json, self.secret_limit).map_err(KeyringError::Failed)?;
-        let account = name.profile_id();
+        let account = account.to_string();
         self.call("write", move |store| {
             Entry::new_in_store(&store, SERVICE, &account)?.set_secret(&bytes)
         })
     }
 
     /// Removes the credential; false when there was none.
-    pub fn remove(&self, name: &ProfileName) -> Result<bool, KeyringError> {
-        let account = name.profile_id();
+    pub fn remove(&self, account: &str) -> Result<bool, KeyringError> {
+        let account = account.to_string();
         self.call("remove", move |store| {
             match Entry::new_in_store(&store, SERVICE, &account)?.delete_credential() {
                 Ok(()) => Ok(true),
@@ -393,7 +392,7 @@ mod tests {
     #[test]
     fn a_full_profile_fits_the_windows_limit() {
         let store = windows_like();
-        let name = ProfileName::default();
+        let name = "minimax-portal:default";
         let mut profile = sample("default", 0, 0);
         // Two JWT-sized tokens, larger than MiniMax's seen ones: the JSON
         // alone is over the limit, so this proves the compressed path.
@@ -401,8 +400,8 @@ mod tests {
         profile.refresh = oauth2::RefreshToken::new(jwt_like(1100, 2));
         let json = profile.to_json();
         assert!(json.len() > WINDOWS_SECRET_LIMIT, "{} bytes", json.len());
-        store.write(&name, &json).unwrap();
-        let back = store.read(&name).unwrap().unwrap();
+        store.write(name, &json).unwrap();
+        let back = store.read(name).unwrap().unwrap();
         let back = Profile::from_json(&back).unwrap();
         assert_eq!(back.access.secret(), profile.access.secret());
         assert_eq!(back.refresh.secret(), profile.refresh.secret());
@@ -411,10 +410,10 @@ mod tests {
     #[test]
     fn a_small_profile_is_stored_as_plain_json() {
         let store = windows_like();
-        let name = ProfileName::default();
+        let name = "minimax-portal:default";
         let json = sample("default", 400, 400).to_json();
-        store.write(&name, &json).unwrap();
-        assert_eq!(store.read(&name).unwrap().unwrap(), json);
+        store.write(name, &json).unwrap();
+        assert_eq!(store.read(name).unwrap().unwrap(), json);
         assert_eq!(encode(&json, Some(WINDOWS_SECRET_LIMIT)).unwrap(), json);
     }
 
@@ -432,10 +431,10 @@ mod tests {
     #[test]
     fn remove_reports_whether_there_was_one() {
         let store = windows_like();
-        let name = ProfileName::default();
-        assert!(!store.remove(&name).unwrap());
-        store.write(&name, b"{}").unwrap();
-        assert!(store.remove(&name).unwrap());
+        let name = "minimax-portal:default";
+        assert!(!store.remove(name).unwrap());
+        store.write(name, b"{}").unwrap();
+        assert!(store.remove(name).unwrap());
     }
 
     #[test]

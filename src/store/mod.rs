@@ -43,6 +43,8 @@ impl StoreKind {
 
 pub struct Stores {
     mode: StoreMode,
+    /// Keyring accounts are `<provider>:<name>`.
+    provider: &'static str,
     home: PathBuf,
     keyring: KeyringStore,
     file: FileStore,
@@ -52,12 +54,23 @@ pub struct Stores {
 }
 
 impl Stores {
+    /// The stores of OAuth profiles (provider `minimax-portal`).
     pub fn open(mode: StoreMode, home: &Path) -> Stores {
+        Stores::open_for(crate::profile::PROVIDER, mode, home, home.join("profiles"))
+    }
+
+    /// The stores of API-key profiles (provider `minimax`).
+    pub fn open_api_keys(mode: StoreMode, home: &Path) -> Stores {
+        Stores::open_for(crate::api_key::PROVIDER, mode, home, home.join("api-keys"))
+    }
+
+    fn open_for(provider: &'static str, mode: StoreMode, home: &Path, file_dir: PathBuf) -> Stores {
         Stores {
             mode,
+            provider,
             home: home.to_path_buf(),
             keyring: KeyringStore::platform(),
-            file: FileStore::new(home),
+            file: FileStore::new(file_dir),
             keyring_down: OnceLock::new(),
             warnings: Mutex::new(Vec::new()),
         }
@@ -87,6 +100,18 @@ impl Stores {
         }
     }
 
+    fn account(&self, name: &ProfileName) -> String {
+        format!("{}:{name}", self.provider)
+    }
+
+    /// Asks the keyring for something harmless, to see whether it answers.
+    pub fn probe_keyring(&self) -> std::result::Result<(), String> {
+        match self.keyring.read(&self.account(&ProfileName::default())) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
     /// Loads a profile and says which store held it.
     pub fn load(&self, name: &ProfileName) -> Result<Option<(Profile, StoreKind)>> {
         let Some((bytes, kind)) = self.read(name)? else {
@@ -103,7 +128,8 @@ impl Stores {
         Ok(Some((profile, kind)))
     }
 
-    fn read(&self, name: &ProfileName) -> Result<Option<(Vec<u8>, StoreKind)>> {
+    /// The stored bytes of a profile and which store held them.
+    pub fn read(&self, name: &ProfileName) -> Result<Option<(Vec<u8>, StoreKind)>> {
         if self.mode != StoreMode::File {
             match self.keyring_read(name) {
                 Ok(Some(bytes)) => return Ok(Some((bytes, StoreKind::Keyring))),
@@ -123,7 +149,7 @@ impl Stores {
         if let Some(why) = self.keyring_down.get() {
             return Err(KeyringError::Unavailable(why.clone()));
         }
-        self.keyring.read(name)
+        self.keyring.read(&self.account(name))
     }
 
     /// In `auto`, an unreachable keyring is a warning and the file store is
@@ -157,7 +183,16 @@ impl Stores {
         profile: &Profile,
         where_found: Option<StoreKind>,
     ) -> Result<StoreKind> {
-        let json = profile.to_json();
+        self.write(name, &profile.to_json(), where_found)
+    }
+
+    /// Stores a profile's bytes; see `save`.
+    pub fn write(
+        &self,
+        name: &ProfileName,
+        json: &[u8],
+        where_found: Option<StoreKind>,
+    ) -> Result<StoreKind> {
         let target = match (self.mode, where_found) {
             (StoreMode::File, _) | (StoreMode::Auto, Some(StoreKind::File)) => StoreKind::File,
             _ => StoreKind::Keyring,
@@ -165,7 +200,7 @@ impl Stores {
         if target == StoreKind::Keyring {
             let written = match self.keyring_down.get() {
                 Some(why) => Err(KeyringError::Unavailable(why.clone())),
-                None => self.keyring.write(name, &json),
+                None => self.keyring.write(&self.account(name), json),
             };
             match written {
                 Ok(()) => {
@@ -179,7 +214,7 @@ impl Stores {
                 Err(e) => self.keyring_failure(e)?,
             }
         }
-        self.file.write(name, &json)?;
+        self.file.write(name, json)?;
         Ok(StoreKind::File)
     }
 
@@ -189,7 +224,7 @@ impl Stores {
         if self.mode != StoreMode::File {
             let result = match self.keyring_down.get() {
                 Some(why) => Err(KeyringError::Unavailable(why.clone())),
-                None => self.keyring.remove(name),
+                None => self.keyring.remove(&self.account(name)),
             };
             match result {
                 Ok(true) => removed.push(StoreKind::Keyring),
@@ -221,7 +256,12 @@ impl Stores {
     /// The index lists profile names kept in the keyring (names only, no
     /// secrets): keyrings cannot be listed the same way on every platform.
     fn index_path(&self) -> PathBuf {
-        self.home.join("keyring-profiles.json")
+        if self.provider == crate::profile::PROVIDER {
+            self.home.join("keyring-profiles.json")
+        } else {
+            self.home
+                .join(format!("keyring-{}-profiles.json", self.provider))
+        }
     }
 
     fn index_read(&self) -> Vec<ProfileName> {
@@ -236,7 +276,7 @@ impl Stores {
     }
 
     fn index_update(&self, name: &ProfileName, present: bool) -> Result<()> {
-        let _guard = lock::acquire(&self.home, "index")?;
+        let _guard = lock::acquire(&self.home, &format!("index-{}", self.provider))?;
         let mut names: BTreeSet<ProfileName> = self.index_read().into_iter().collect();
         let changed = if present {
             names.insert(name.clone())
