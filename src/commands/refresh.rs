@@ -43,6 +43,8 @@ pub fn run(stores: &Stores, json: bool, args: RefreshArgs) -> Result<i32> {
                         "outcome": fresh.outcome.as_str(),
                         "expires": fresh.profile.expires,
                         "store": fresh.store,
+                        "message": null,
+                        "fix": null,
                     }),
                     0,
                 )
@@ -58,6 +60,8 @@ pub fn run(stores: &Stores, json: bool, args: RefreshArgs) -> Result<i32> {
                     json!({
                         "profile_id": name.profile_id(),
                         "outcome": outcome,
+                        "expires": null,
+                        "store": null,
                         "message": e.message,
                         "fix": e.hint,
                     }),

@@ -21,8 +21,12 @@ pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
             Ok(None) if !explicit => continue,
             Ok(None) => {
                 all_usable = false;
-                json!({"profile_id": name.profile_id(), "name": name.as_str(), "state": "missing",
-                       "usable": false, "fix": login_hint(&name)})
+                eprintln!(
+                    "{}  not stored\n    fix: {}",
+                    name.profile_id(),
+                    login_hint(&name)
+                );
+                empty_row(&name, "missing", None, Some(login_hint(&name)))
             }
             Ok(Some((profile, store))) => {
                 let left = profile.expires_in_ms(now);
@@ -64,14 +68,14 @@ pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
                     "usable": usable,
                     "store": store,
                     "base_url": profile.base_url,
+                    "message": null,
                     "fix": fix,
                 })
             }
             Err(e) => {
                 all_usable = false;
                 eprintln!("{}  unusable: {}", name.profile_id(), e.message);
-                json!({"profile_id": name.profile_id(), "name": name.as_str(), "state": "unreadable",
-                       "usable": false, "message": e.message, "fix": e.hint})
+                empty_row(&name, "unreadable", Some(e.message), e.hint)
             }
         };
         rows.push(row);
@@ -92,6 +96,29 @@ pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
         }));
     }
     Ok(if all_usable { 0 } else { 1 })
+}
+
+/// A row for a profile that could not be read, with the same keys as any.
+fn empty_row(
+    name: &ProfileName,
+    state: &str,
+    message: Option<String>,
+    fix: Option<String>,
+) -> Value {
+    json!({
+        "profile_id": name.profile_id(),
+        "name": name.as_str(),
+        "provider": crate::profile::PROVIDER,
+        "region": null,
+        "expires": null,
+        "expires_in_seconds": null,
+        "state": state,
+        "usable": false,
+        "store": null,
+        "base_url": null,
+        "message": message,
+        "fix": fix,
+    })
 }
 
 fn describe(state: &str, left_ms: i64) -> String {

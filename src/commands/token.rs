@@ -13,19 +13,18 @@ pub fn run(stores: &Stores, json: bool, args: TokenArgs) -> Result<i32> {
         Duration::from_secs(args.margin.margin),
         false,
     )?;
-    let mut out = std::io::stdout().lock();
     if json {
-        let value = serde_json::json!({
+        super::print_json(&serde_json::json!({
             "profile_id": name.profile_id(),
             "access_token": fresh.profile.access.secret(),
             "expires": fresh.profile.expires,
             "base_url": fresh.profile.base_url,
             "outcome": fresh.outcome.as_str(),
-        });
-        let _ = writeln!(out, "{value}");
+        }));
     } else {
+        let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{}", fresh.profile.access.secret());
+        let _ = out.flush();
     }
-    let _ = out.flush();
     Ok(0)
 }

@@ -1,0 +1,174 @@
+//! The README documents one example per `--json` shape; this holds each
+//! example to what the real binary prints, key by key.
+
+mod support;
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::Stdio;
+use support::cli::{Plugin, Run, finish};
+use support::dead_url;
+use support::portal::*;
+
+/// The examples in README.md, by the name in their `<!-- shape: NAME -->` marker.
+fn documented() -> BTreeMap<String, Value> {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let mut shapes = BTreeMap::new();
+    let mut rest = readme.as_str();
+    while let Some(start) = rest.find("<!-- shape: ") {
+        rest = &rest[start + "<!-- shape: ".len()..];
+        let name = rest[..rest.find(" -->").unwrap()].to_string();
+        let body_start = rest.find("```json\n").unwrap() + "```json\n".len();
+        let body_end = body_start + rest[body_start..].find("```").unwrap();
+        let value: Value = serde_json::from_str(&rest[body_start..body_end])
+            .unwrap_or_else(|e| panic!("README example {name} is not JSON: {e}"));
+        shapes.insert(name, value);
+        rest = &rest[body_end..];
+    }
+    shapes
+}
+
+/// Keys holding ids (model refs, profile ids) vary; the rest must match.
+fn is_dynamic(key: &str) -> bool {
+    key.contains('/') || key.contains(':')
+}
+
+fn same_shape(doc: &Value, real: &Value, at: &str) -> Result<(), String> {
+    match (doc, real) {
+        (Value::Null, _) | (_, Value::Null) => Ok(()),
+        (Value::Object(d), Value::Object(r)) => {
+            let fixed = |m: &serde_json::Map<String, Value>| -> Vec<String> {
+                m.keys().filter(|k| !is_dynamic(k)).cloned().collect()
+            };
+            let (dk, rk) = (fixed(d), fixed(r));
+            if dk != rk {
+                return Err(format!(
+                    "{at}: README has keys {dk:?}, the binary prints {rk:?}"
+                ));
+            }
+            for key in dk {
+                same_shape(&d[&key], &r[&key], &format!("{at}.{key}"))?;
+            }
+            let first_dynamic = |m: &serde_json::Map<String, Value>| {
+                m.iter()
+                    .find(|(k, _)| is_dynamic(k))
+                    .map(|(_, v)| v.clone())
+            };
+            match (first_dynamic(d), first_dynamic(r)) {
+                (Some(dv), Some(rv)) => same_shape(&dv, &rv, &format!("{at}.<id>")),
+                (None, None) => Ok(()),
+                _ => Err(format!(
+                    "{at}: one side has id-keyed entries, the other none"
+                )),
+            }
+        }
+        (Value::Array(d), Value::Array(r)) => match (d.first(), r.first()) {
+            (Some(dv), Some(rv)) => same_shape(dv, rv, &format!("{at}[0]")),
+            _ => Ok(()),
+        },
+        (Value::String(_), Value::String(_))
+        | (Value::Number(_), Value::Number(_))
+        | (Value::Bool(_), Value::Bool(_)) => Ok(()),
+        _ => Err(format!("{at}: README has {doc}, the binary prints {real}")),
+    }
+}
+
+/// Runs every command once and collects its `--json` output.
+fn actual() -> BTreeMap<String, Value> {
+    let mm = MiniMax::new().build();
+    let state = mm.clone();
+    let portal = Portal::start(move |r| {
+        if r.path == "/v1/api/openplatform/coding_plan/remains" {
+            Reply::json(
+                200,
+                serde_json::json!({"model_remains": [{"model_name": "MiniMax-M2.7", "start_time": 1, "end_time": 2, "remains_time": 3, "current_interval_total_count": 4, "current_interval_usage_count": 5}], "base_resp": {"status_code": 0, "status_msg": "success"}}),
+            )
+        } else {
+            state.handle(r)
+        }
+    });
+    let plugin = Plugin::new(&portal.url());
+    let mut out = BTreeMap::new();
+    let mut take = |name: &str, run: Run| {
+        let value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{name}: not JSON ({e}): {run:?}"));
+        out.insert(name.to_string(), value);
+    };
+    take("login", plugin.login(&["--json"]));
+    take("token", plugin.run(&["token", "--json"]));
+    take("refresh", plugin.run(&["refresh", "--all", "--json"]));
+    take("status", plugin.run(&["status", "--json"]));
+    take("usage", plugin.run(&["usage", "--json"]));
+    take("doctor", plugin.run(&["doctor", "--json"]));
+    take("logout", plugin.run(&["logout", "--json"]));
+    take("error", plugin.run(&["token", "--json"]));
+    let mut child = plugin
+        .command(&["login", "--region", "cn", "--with-api-key", "--json"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"sk-readme-example-key")
+        .unwrap();
+    take("login-api-key", finish(child));
+
+    // The failure rows of refresh and status have the success rows' keys.
+    let broken = Plugin::new(&dead_url());
+    std::fs::create_dir_all(broken.home().join("profiles")).unwrap();
+    std::fs::write(broken.profile_file("default"), b"{not a profile").unwrap();
+    let refresh = broken.run(&["refresh", "--all", "--json"]);
+    let status = broken.run(&["status", "--json"]);
+    out.insert(
+        "refresh (failure)".into(),
+        serde_json::from_str(&refresh.stdout).unwrap(),
+    );
+    out.insert(
+        "status (failure)".into(),
+        serde_json::from_str(&status.stdout).unwrap(),
+    );
+    out
+}
+
+#[test]
+fn every_json_shape_in_the_readme_matches_the_binary() {
+    let documented = documented();
+    let actual = actual();
+    for (name, real) in &actual {
+        let doc_name = name.split(' ').next().unwrap();
+        let doc = documented
+            .get(doc_name)
+            .unwrap_or_else(|| panic!("README documents no {doc_name} shape"));
+        if let Err(why) = same_shape(doc, real, doc_name) {
+            panic!("{name}: {why}\nREADME: {doc}\nbinary: {real}");
+        }
+    }
+    let undocumented_or_untested: Vec<&String> = documented
+        .keys()
+        .filter(|k| !actual.contains_key(*k))
+        .collect();
+    assert!(
+        undocumented_or_untested.is_empty(),
+        "README shapes not checked: {undocumented_or_untested:?}"
+    );
+}
+
+#[test]
+fn the_shape_check_can_fail() {
+    let doc = serde_json::json!({"a": 1, "b": {"c": "x"}});
+    assert!(same_shape(&doc, &serde_json::json!({"a": 2, "b": {"c": "y"}}), "t").is_ok());
+    assert!(same_shape(&doc, &serde_json::json!({"a": 2}), "t").is_err());
+    assert!(same_shape(&doc, &serde_json::json!({"a": "2", "b": {"c": "y"}}), "t").is_err());
+    assert!(
+        same_shape(
+            &doc,
+            &serde_json::json!({"a": 2, "b": {"c": "y", "d": 1}}),
+            "t"
+        )
+        .is_err()
+    );
+}
