@@ -12,7 +12,22 @@ pub fn is_interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
+/// Asks for the region. Ctrl-C cancels (exit 130) and gives the terminal
+/// its cursor back, which the prompt hides while it runs.
 pub fn choose_region() -> Result<Region> {
+    let asked = crate::session::run_async(async {
+        let prompt = tokio::task::spawn_blocking(ask_region);
+        tokio::select! {
+            answer = prompt => answer.unwrap_or_else(|_| Err(Error::cancelled())),
+            _ = tokio::signal::ctrl_c() => Err(Error::cancelled()),
+        }
+    })
+    .and_then(|answer| answer);
+    let _ = console::Term::stderr().show_cursor();
+    asked
+}
+
+fn ask_region() -> Result<Region> {
     let choices = [
         "Global (api.minimax.io, international users)",
         "CN (api.minimaxi.com, users in China)",

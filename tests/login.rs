@@ -398,3 +398,34 @@ fn errors_come_as_json_with_json() {
     assert_eq!(out["error"]["class"], "needs_login");
     assert_eq!(out["error"]["exit_code"], 3);
 }
+
+#[test]
+fn ctrl_c_while_waiting_cancels_with_130_and_keeps_the_old_profile() {
+    let (good, _mm) = MiniMax::new().start();
+    let mut plugin = Plugin::new(&good.url());
+    assert_eq!(plugin.login(&[]).code, 0);
+    let before = std::fs::read(plugin.profile_file("default")).unwrap();
+
+    let (pending, mm) = MiniMax::new().pending(10_000).start();
+    plugin.set("MINIMAX_PORTAL_OAUTH_BASE_URL", &pending.url());
+    let child = plugin.spawn(&["login", "--region", "global", "--no-browser"]);
+    // Wait until the plugin is polling, i.e. waiting for the user.
+    let mut waited = 0;
+    while mm.poll_count() == 0 && waited < 200 {
+        std::thread::sleep(Duration::from_millis(50));
+        waited += 1;
+    }
+    assert!(mm.poll_count() > 0, "the plugin never started polling");
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let run = support::cli::finish(child);
+    assert_eq!(run.code, 130, "{run:?}");
+    assert!(run.stderr.contains("Cancelled"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read(plugin.profile_file("default")).unwrap(),
+        before
+    );
+}
