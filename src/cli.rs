@@ -152,6 +152,12 @@ pub struct MarginArgs {
     pub margin: u64,
 }
 
+impl MarginArgs {
+    pub fn duration(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.margin)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct RefreshArgs {
     /// Profile to refresh

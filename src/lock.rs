@@ -60,11 +60,7 @@ fn acquire_within(home: &Path, name: &str, timeout: Duration) -> Result<FileLock
 }
 
 fn lock_timeout() -> Duration {
-    std::env::var(LOCK_TIMEOUT_ENV)
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_millis)
-        .unwrap_or(DEFAULT_LOCK_TIMEOUT)
+    crate::paths::millis_from_env(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT)
 }
 
 #[cfg(test)]

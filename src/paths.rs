@@ -53,3 +53,14 @@ pub fn ensure_private_dir(dir: &std::path::Path) -> Result<()> {
         ))
     })
 }
+
+/// A duration in milliseconds from the environment; `default` when unset,
+/// unparsable or zero.
+pub fn millis_from_env(name: &str, default: std::time::Duration) -> std::time::Duration {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+        .map(std::time::Duration::from_millis)
+        .unwrap_or(default)
+}

@@ -5,7 +5,6 @@ use crate::profile::now_ms;
 use crate::session::ensure_fresh;
 use crate::store::Stores;
 use serde_json::{Value, json};
-use std::time::Duration;
 
 /// How bad an exit code is, for "exit with the worst outcome".
 fn severity(code: i32) -> u8 {
@@ -18,7 +17,7 @@ fn severity(code: i32) -> u8 {
 }
 
 pub fn run(stores: &Stores, json: bool, args: RefreshArgs) -> Result<i32> {
-    let margin = Duration::from_secs(args.margin.margin);
+    let margin = args.margin.duration();
     let (names, only_existing) = match args.profile {
         Some(name) => (vec![name], false),
         None => (stores.names()?, true),

@@ -3,16 +3,10 @@ use crate::error::Result;
 use crate::session::ensure_fresh;
 use crate::store::Stores;
 use std::io::Write;
-use std::time::Duration;
 
 pub fn run(stores: &Stores, json: bool, args: TokenArgs) -> Result<i32> {
     let name = args.profile.profile;
-    let fresh = ensure_fresh(
-        stores,
-        &name,
-        Duration::from_secs(args.margin.margin),
-        false,
-    )?;
+    let fresh = ensure_fresh(stores, &name, args.margin.duration(), false)?;
     if json {
         super::print_json(&serde_json::json!({
             "profile_id": name.profile_id(),

@@ -7,18 +7,12 @@ use crate::profile::now_ms;
 use crate::session::{ensure_fresh, run_async};
 use crate::store::Stores;
 use crate::ui::{clock, local_time};
-use std::time::Duration;
 
 const BAR_WIDTH: usize = 20;
 
 pub fn run(stores: &Stores, json: bool, args: UsageArgs) -> Result<i32> {
     let name = args.profile.profile;
-    let fresh = ensure_fresh(
-        stores,
-        &name,
-        Duration::from_secs(args.margin.margin),
-        false,
-    )?;
+    let fresh = ensure_fresh(stores, &name, args.margin.duration(), false)?;
     let api_base = fresh.profile.region.api_base()?;
     let usage = run_async(async {
         let http = Http::new()?;

@@ -139,12 +139,7 @@ impl Http {
 }
 
 fn request_timeout() -> Duration {
-    std::env::var(TIMEOUT_ENV)
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|ms| *ms > 0)
-        .map(Duration::from_millis)
-        .unwrap_or(DEFAULT_TIMEOUT)
+    crate::paths::millis_from_env(TIMEOUT_ENV, DEFAULT_TIMEOUT)
 }
 
 fn classify(e: reqwest::Error) -> Failure {

@@ -156,12 +156,7 @@ impl KeyringStore {
 }
 
 fn timeout_from_env() -> Duration {
-    std::env::var(TIMEOUT_ENV)
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|ms| *ms > 0)
-        .map(Duration::from_millis)
-        .unwrap_or(DEFAULT_TIMEOUT)
+    crate::paths::millis_from_env(TIMEOUT_ENV, DEFAULT_TIMEOUT)
 }
 
 #[cfg(any(
