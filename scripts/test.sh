@@ -17,61 +17,9 @@ cd "$(dirname "$0")/.."
 log() { printf 'test.sh: %s\n' "$*" >&2; }
 
 # ---------------------------------------------------------------- packages --
-# command -> Debian package that provides it
-declare -A provider=(
-    [gnome-keyring-daemon]=gnome-keyring
-    [dbus-daemon]=dbus
-    [dbus-run-session]=dbus
-    [dbus-send]=dbus
-    [keyctl]=keyutils
-    [secret-tool]=libsecret-tools
-)
-required_pkgs=(gnome-keyring dbus keyutils libsecret-tools)
-
-missing=()
-for pkg in "${required_pkgs[@]}"; do
-    status="$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)"
-    [ "$status" = "installed" ] || missing+=("$pkg")
-done
-for cmd in "${!provider[@]}"; do
-    command -v "$cmd" >/dev/null 2>&1 || missing+=("${provider[$cmd]}")
-done
-
-if [ "${#missing[@]}" -gt 0 ]; then
-    mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-    if [ "$(id -u)" -eq 0 ]; then
-        as_root=()
-    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-        as_root=(sudo -n)
-    else
-        log "error: missing packages (${missing[*]}) and no root to install them"
-        exit 1
-    fi
-    log "installing: ${missing[*]}"
-    apt_log="$(mktemp)"
-    trap 'rm -f "$apt_log"' EXIT
-    export DEBIAN_FRONTEND=noninteractive
-    apt_opts=(-y -qq -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=300)
-    if ! "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=300 update \
-            </dev/null >"$apt_log" 2>&1 \
-        || ! "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install "${apt_opts[@]}" \
-            --no-install-recommends "${missing[@]}" </dev/null >>"$apt_log" 2>&1; then
-        cat "$apt_log" >&2
-        log "error: apt-get failed"
-        exit 1
-    fi
-    rm -f "$apt_log"
-    trap - EXIT
-    for cmd in "${!provider[@]}"; do
-        command -v "$cmd" >/dev/null 2>&1 || { log "error: '$cmd' still missing after install"; exit 1; }
-    done
-fi
-
-# D-Bus refuses to start without a machine id (bare containers lack one).
-if [ ! -s /etc/machine-id ] && [ ! -s /var/lib/dbus/machine-id ]; then
-    log "creating a D-Bus machine id"
-    if [ "$(id -u)" -eq 0 ]; then dbus-uuidgen --ensure; else sudo -n dbus-uuidgen --ensure; fi
-fi
+# gnome-keyring, dbus, keyutils, libsecret-tools, only when missing; also a
+# D-Bus machine id, which bare containers lack.
+bash scripts/install-deps.sh keyring
 
 # ------------------------------------------------------------------- tests --
 export MINIMAX_PORTAL_TEST_KEYRING=1
