@@ -1,0 +1,874 @@
+//! The reference host (examples/host.rs) through the whole cycle a real host
+//! goes through: `plugins enable` -> `onboard --auth-choice ...` -> `start`,
+//! against the local portal, with the real plugin binary. The host knows the
+//! plugin only through plugin.toml and the binary's documented interface.
+
+mod support;
+
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{OnceLock, mpsc};
+use std::time::{Duration, Instant};
+use support::cli::{BIN, Run, finish};
+use support::dead_url;
+use support::portal::*;
+
+const CRATE_DIR: &str = env!("CARGO_MANIFEST_DIR");
+const PLUGIN: &str = "minimax-portal-auth";
+/// The longest a fallback `cargo build --example host` may take.
+const BUILD_DEADLINE: Duration = Duration::from_secs(900);
+/// The longest a terminal-driven onboarding may take.
+const TTY_DEADLINE: Duration = Duration::from_secs(60);
+
+// ---------------------------------------------------------------------------
+// The host binary
+// ---------------------------------------------------------------------------
+
+/// `<target>/<profile>/examples/host`, built by `cargo test --all-targets`;
+/// built here when missing or older than its source.
+fn host_bin() -> &'static Path {
+    static HOST: OnceLock<PathBuf> = OnceLock::new();
+    HOST.get_or_init(|| {
+        let exe = std::env::current_exe().expect("path of the test binary");
+        // The test binary is <target>/<profile>/deps/host_cycle-<hash>.
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("<target>/<profile> above the test binary");
+        let host = profile_dir
+            .join("examples")
+            .join(format!("host{}", std::env::consts::EXE_SUFFIX));
+        if !is_fresh(&host) {
+            build_host(profile_dir);
+        }
+        assert!(host.is_file(), "no host example at {}", host.display());
+        host
+    })
+}
+
+fn is_fresh(host: &Path) -> bool {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    match (
+        modified(host),
+        modified(&Path::new(CRATE_DIR).join("examples/host.rs")),
+    ) {
+        (Some(built), Some(source)) => built >= source,
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+fn build_host(profile_dir: &Path) {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--example", "host"])
+        .current_dir(CRATE_DIR)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    let run = finish_within(cmd.spawn().expect("run cargo build"), BUILD_DEADLINE);
+    assert_eq!(run.code, 0, "cargo build --example host failed: {run:?}");
+}
+
+/// Like `support::cli::finish`, with another deadline.
+fn finish_within(mut child: std::process::Child, deadline: Duration) -> Run {
+    let started = Instant::now();
+    loop {
+        if child.try_wait().expect("wait for the child").is_some() {
+            return finish(child);
+        }
+        if started.elapsed() > deadline {
+            let _ = child.kill();
+            let run = finish(child);
+            panic!("ran for over {deadline:?}: {run:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A host folder with its plugin environment
+// ---------------------------------------------------------------------------
+
+struct Host {
+    /// The host's DIR (config.json).
+    home: tempfile::TempDir,
+    /// The plugin's state folder (MINIMAX_PORTAL_AUTH_HOME).
+    state: tempfile::TempDir,
+    vars: Vec<(String, String)>,
+}
+
+impl Host {
+    fn new(portal_url: &str) -> Host {
+        let mut host = Host {
+            home: tempfile::tempdir().expect("temp dir"),
+            state: tempfile::tempdir().expect("temp dir"),
+            vars: Vec::new(),
+        };
+        host.set("MINIMAX_PORTAL_AUTH_BIN", BIN)
+            .set("MINIMAX_PORTAL_OAUTH_BASE_URL", portal_url)
+            .set("MINIMAX_PORTAL_API_BASE_URL", portal_url)
+            .set("MINIMAX_PORTAL_AUTH_STORE", "file")
+            .set("MINIMAX_PORTAL_AUTH_HTTP_TIMEOUT_MS", "5000");
+        host
+    }
+
+    fn set(&mut self, name: &str, value: &str) -> &mut Host {
+        self.vars.retain(|(n, _)| n != name);
+        self.vars.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    fn dir(&self) -> &Path {
+        self.home.path()
+    }
+
+    fn apply_env(&self, cmd: &mut Command) {
+        cmd.env("MINIMAX_PORTAL_AUTH_HOME", self.state.path())
+            // Never open a real browser from a test.
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .env_remove("MINIMAX_PORTAL_AUTH_MARGIN_SECS");
+        for (name, value) in &self.vars {
+            cmd.env(name, value);
+        }
+    }
+
+    fn command(&self, program: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        self.apply_env(&mut cmd);
+        cmd
+    }
+
+    /// `host --home DIR ARGS...`
+    fn host(&self, args: &[&str]) -> Run {
+        let mut all = vec!["--home", self.dir().to_str().expect("UTF-8 temp path")];
+        all.extend_from_slice(args);
+        finish(
+            self.command(host_bin(), &all)
+                .spawn()
+                .expect("spawn the host"),
+        )
+    }
+
+    /// The plugin binary itself, with the same environment.
+    fn plugin(&self, args: &[&str]) -> Run {
+        finish(
+            self.command(Path::new(BIN), args)
+                .spawn()
+                .expect("spawn the plugin"),
+        )
+    }
+
+    fn enable(&self) {
+        let run = self.host(&["plugins", "enable", PLUGIN]);
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+
+    fn onboard(&self, choice: &str) -> Run {
+        self.host(&["onboard", "--auth-choice", choice, "--", "--no-browser"])
+    }
+
+    fn start_json(&self) -> (i32, Value) {
+        self.start_json_with(&[])
+    }
+
+    /// `start --json` with some variables changed for this run only.
+    fn start_json_with(&self, env: &[(&str, &str)]) -> (i32, Value) {
+        let dir = self.dir().to_str().expect("UTF-8 temp path");
+        let mut cmd = self.command(host_bin(), &["--home", dir, "start", "--json"]);
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        let run = finish(cmd.spawn().expect("spawn the host"));
+        assert!(
+            !run.all_output().contains("acc-") && !run.all_output().contains("ref-"),
+            "a token leaked: {run:?}"
+        );
+        (run.code, run.json())
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.dir().join("config.json")
+    }
+
+    fn config(&self) -> Value {
+        let bytes = std::fs::read(self.config_path()).expect("config.json");
+        serde_json::from_slice(&bytes).expect("config.json is JSON")
+    }
+
+    fn profile_file(&self, name: &str) -> PathBuf {
+        self.state
+            .path()
+            .join("profiles")
+            .join(format!("{name}.json"))
+    }
+
+    fn stored(&self, name: &str) -> Value {
+        let bytes = std::fs::read(self.profile_file(name)).expect("stored profile file");
+        serde_json::from_slice(&bytes).expect("stored profile is JSON")
+    }
+}
+
+/// The catalog as plugin.toml declares it: (ids, default id, the table).
+fn manifest_catalog() -> (Vec<String>, String, Vec<toml::Value>) {
+    let text = std::fs::read_to_string(Path::new(CRATE_DIR).join("plugin.toml")).unwrap();
+    let manifest: toml::Table = text.parse().unwrap();
+    let models = manifest["models"]["catalog"].as_array().unwrap().clone();
+    let ids = models
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect();
+    let default = manifest["models"]["default"].as_str().unwrap().to_string();
+    (ids, default, models)
+}
+
+fn refs(ids: &[String]) -> Vec<String> {
+    ids.iter()
+        .map(|id| format!("minimax-portal/{id}"))
+        .collect()
+}
+
+fn assert_near(got: i64, want: i64, what: &str) {
+    assert!(
+        (got - want).abs() < 60_000,
+        "{what}: {got}, want about {want}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The cycle
+// ---------------------------------------------------------------------------
+
+fn full_cycle(choice: &str, region: &str) {
+    let (portal, mm) = MiniMax::new().start();
+    let host = Host::new(&portal.url());
+    // Settings the user already has: onboarding must keep them.
+    std::fs::write(
+        host.config_path(),
+        serde_json::to_vec(&json!({
+            "gateway": {"port": 18789},
+            "models": {"providers": {"other": {"baseUrl": "https://other.test/v1"}}},
+            "agents": {"defaults": {"model": {"primary": "other/x", "fallbacks": ["other/y"]}}},
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+
+    // 1. plugins enable
+    host.enable();
+    let manifest_path = Path::new(CRATE_DIR).join("plugin.toml");
+    assert_eq!(
+        host.config()["plugins"]["entries"][PLUGIN],
+        json!({"enabled": true, "manifest": manifest_path.to_str().unwrap()})
+    );
+
+    // 2. onboard
+    let before_login = now_ms() as i64;
+    let run = host.onboard(choice);
+    assert_eq!(run.code, 0, "{run:?}");
+    mm.assert_no_problems();
+    assert_eq!(mm.device_code_count(), 1);
+    // The plugin's terminal output reached the user through the host.
+    assert!(run.stderr.contains(USER_CODE), "{}", run.stderr);
+    assert!(
+        !run.all_output().contains("acc-1") && !run.all_output().contains("ref-1"),
+        "a token leaked: {run:?}"
+    );
+    assert!(
+        run.stdout.contains("Onboarded minimax-portal:default"),
+        "{}",
+        run.stdout
+    );
+
+    let config = host.config();
+    let (ids, default, models) = manifest_catalog();
+    let provider = &config["models"]["providers"]["minimax-portal"];
+    let base_url = format!("{}/anthropic", portal.url());
+    assert_eq!(provider["baseUrl"], base_url.as_str());
+    assert_eq!(provider["api"], "anthropic-messages");
+    assert_eq!(provider["authHeader"], true);
+    let configured = provider["models"].as_array().expect("models array");
+    let configured_ids: Vec<&str> = configured
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(configured_ids, ids);
+    for (entry, declared) in configured.iter().zip(&models) {
+        assert_eq!(
+            entry["contextWindow"].as_i64(),
+            declared["context_window"].as_integer(),
+            "{entry}"
+        );
+        assert_eq!(
+            entry["maxTokens"].as_i64(),
+            declared["max_tokens"].as_integer(),
+            "{entry}"
+        );
+        assert_eq!(
+            entry["reasoning"].as_bool(),
+            declared["reasoning"].as_bool()
+        );
+    }
+    assert_eq!(
+        config["auth"]["profiles"]["minimax-portal:default"],
+        json!({"provider": "minimax-portal", "mode": "oauth"})
+    );
+    assert_eq!(
+        config["agents"]["defaults"]["model"]["primary"],
+        format!("minimax-portal/{default}").as_str()
+    );
+    assert_eq!(default, "MiniMax-M2.7");
+    assert_eq!(
+        config["agents"]["defaults"]["models"]["minimax-portal/MiniMax-M3"]["alias"],
+        "minimax-m3"
+    );
+    // Deep merge: what was there stays.
+    assert_eq!(config["gateway"]["port"], 18789);
+    assert_eq!(
+        config["models"]["providers"]["other"]["baseUrl"],
+        "https://other.test/v1"
+    );
+    assert_eq!(
+        config["agents"]["defaults"]["model"]["fallbacks"],
+        json!(["other/y"])
+    );
+    assert_eq!(config["plugins"]["entries"][PLUGIN]["enabled"], true);
+
+    // The stored profile, as the plugin wrote it.
+    let stored = host.stored("default");
+    assert_eq!(stored["region"], region);
+    assert_eq!(stored["provider"], "minimax-portal");
+    assert_eq!(stored["type"], "oauth");
+    let expires = stored["expires"].as_i64().expect("expires");
+    assert_near(expires, before_login + 3_600_000, "stored expires");
+
+    // 3. start
+    let (code, out) = host.start_json();
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(out["startup"]["exit_code"], 0, "{out:#}");
+    assert_eq!(out["startup"]["warning"], Value::Null, "{out:#}");
+    let rows = out["profiles"].as_array().expect("profiles");
+    assert_eq!(rows.len(), 1, "{out:#}");
+    let row = &rows[0];
+    assert_eq!(row["profile_id"], "minimax-portal:default");
+    assert_eq!(row["usable"], true, "{row:#}");
+    assert_eq!(row["expires"].as_i64(), Some(expires));
+    assert_eq!(row["models"], json!(refs(&ids)));
+    assert_eq!(row["base_url"], base_url.as_str());
+    assert_eq!(row["store"], "file");
+    assert_eq!(row["region"], region);
+    assert_eq!(row["refresh"], "valid");
+    // Nothing was due: start made no refresh request.
+    assert_eq!(mm.refresh_count(), 0);
+
+    // The human report says the same.
+    let human = host.host(&["start"]);
+    assert_eq!(human.code, 0, "{human:?}");
+    assert!(
+        human.stdout.contains(&format!(
+            "minimax-portal:default ({region}, file): ready until"
+        )),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        human.stdout.contains("minimax-portal/MiniMax-M3"),
+        "{}",
+        human.stdout
+    );
+    assert!(human.stdout.contains(&base_url), "{}", human.stdout);
+}
+
+#[test]
+fn global_cycle_enable_onboard_start() {
+    full_cycle("minimax-global-oauth", "global");
+}
+
+#[test]
+fn cn_cycle_enable_onboard_start() {
+    full_cycle("minimax-cn-oauth", "cn");
+}
+
+#[test]
+fn onboarding_needs_the_plugin_enabled_and_a_known_choice() {
+    let (portal, mm) = MiniMax::new().start();
+    let host = Host::new(&portal.url());
+    let run = host.onboard("minimax-global-oauth");
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("plugins enable"), "{}", run.stderr);
+    assert!(!host.config_path().exists());
+
+    host.enable();
+    let run = host.onboard("minimax-moon-oauth");
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("minimax-portal, minimax-global-oauth, minimax-cn-oauth"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(mm.device_code_count(), 0);
+}
+
+#[test]
+fn a_failed_login_passes_the_exit_code_and_leaves_the_config() {
+    let host = Host::new(&dead_url());
+    host.enable();
+    let before = std::fs::read(host.config_path()).unwrap();
+    let run = host.onboard("minimax-global-oauth");
+    // 4: transient (the portal cannot be reached), straight from the plugin.
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(run.stderr.contains("cannot reach"), "{}", run.stderr);
+    assert!(run.stderr.contains("unchanged"), "{}", run.stderr);
+    assert_eq!(std::fs::read(host.config_path()).unwrap(), before);
+
+    // Without a terminal the region-asking choice is a usage error (2).
+    let (portal, mm) = MiniMax::new().start();
+    let mut host = host;
+    host.set("MINIMAX_PORTAL_OAUTH_BASE_URL", &portal.url());
+    let run = host.onboard("minimax-portal");
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("--region"), "{}", run.stderr);
+    assert_eq!(mm.device_code_count(), 0);
+    assert_eq!(std::fs::read(host.config_path()).unwrap(), before);
+}
+
+#[test]
+fn a_malformed_manifest_is_refused_naming_the_field() {
+    let original = std::fs::read_to_string(Path::new(CRATE_DIR).join("plugin.toml")).unwrap();
+    let global_login =
+        r#"command = ["minimax-portal-auth", "login", "--region", "global", "--json"]"#;
+    // Where the broken entries sit in plugin.toml (the messages name them).
+    let manifest: toml::Table = original.parse().unwrap();
+    let global = manifest["auth_choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c["id"].as_str() == Some("minimax-global-oauth"))
+        .expect("the minimax-global-oauth choice");
+    let (ids, _, _) = manifest_catalog();
+    let m3 = ids
+        .iter()
+        .position(|id| id == "MiniMax-M3")
+        .expect("MiniMax-M3");
+    let global_command = format!("auth_choices[{global}].command");
+    let cases: [(&str, &str, String); 7] = [
+        (
+            global_login,
+            "command = []",
+            format!("{global_command} must be a non-empty list of strings"),
+        ),
+        (
+            global_login,
+            r#"command = "minimax-portal-auth login --region global""#,
+            format!("{global_command} must be a non-empty list of strings"),
+        ),
+        (
+            r#"command = ["minimax-portal-auth", "refresh", "--all", "--json"]"#,
+            r#"command = ["some-other-tool", "refresh"]"#,
+            "startup.command[0] must be the plugin's binary".to_string(),
+        ),
+        (
+            r#"default = "MiniMax-M2.7""#,
+            r#"default = "MiniMax-M9""#,
+            r#"models.default "MiniMax-M9" must be the id of a model in models.catalog"#
+                .to_string(),
+        ),
+        (
+            "context_window = 1000000",
+            r#"context_window = "1M""#,
+            format!("models.catalog[{m3}].context_window must be a positive integer"),
+        ),
+        (
+            "reasoning = true",
+            r#"reasoning = "yes""#,
+            format!("models.catalog[{m3}].reasoning must be true or false"),
+        ),
+        (
+            r#"service = "minimax-portal-auth""#,
+            "# no service",
+            "profile.keyring.service must be a non-empty string".to_string(),
+        ),
+    ];
+    let host = Host::new(&dead_url());
+    let copies = tempfile::tempdir().unwrap();
+    for (i, (from, to, message)) in cases.iter().enumerate() {
+        assert_eq!(
+            original.matches(from).count(),
+            1,
+            "plugin.toml changed: {from:?} is not there once"
+        );
+        let dir = copies.path().join(i.to_string());
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("plugin.toml");
+        std::fs::write(&path, original.replace(from, to)).unwrap();
+        let run = host.host(&[
+            "plugins",
+            "enable",
+            PLUGIN,
+            "--manifest",
+            path.to_str().unwrap(),
+        ]);
+        assert_ne!(run.code, 0, "{to:?} was accepted: {run:?}");
+        assert!(
+            run.stderr.contains(&format!("plugin.toml: {message}")),
+            "{to:?}: {}",
+            run.stderr
+        );
+        assert!(!host.config_path().exists(), "{to:?}: config was written");
+    }
+
+    // A broken manifest installed in DIR/plugins/<id>/ is found by default.
+    let installed = host.dir().join("plugins").join(PLUGIN);
+    std::fs::create_dir_all(&installed).unwrap();
+    std::fs::write(
+        installed.join("plugin.toml"),
+        original.replace(global_login, "command = [1, 2]"),
+    )
+    .unwrap();
+    let run = host.host(&["plugins", "enable", PLUGIN]);
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "{}: {global_command} must be a non-empty list of strings",
+            installed.join("plugin.toml").display()
+        )),
+        "{}",
+        run.stderr
+    );
+
+    // An intact copy is accepted and recorded where it is.
+    std::fs::write(installed.join("plugin.toml"), &original).unwrap();
+    let run = host.host(&["plugins", "enable", PLUGIN]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        host.config()["plugins"]["entries"][PLUGIN]["manifest"],
+        installed.join("plugin.toml").to_str().unwrap()
+    );
+}
+
+#[test]
+fn start_during_a_portal_outage_uses_the_stored_profile_and_says_so() {
+    // Tokens valid for 2 minutes: inside the 5 minute margin, so start-up
+    // wants to refresh them.
+    let (portal, mm) = MiniMax::new().token_expired_in(120).start();
+    let mut host = Host::new(&portal.url());
+    host.enable();
+    let run = host.onboard("minimax-global-oauth");
+    assert_eq!(run.code, 0, "{run:?}");
+    let stored_before = std::fs::read(host.profile_file("default")).unwrap();
+    let expires = host.stored("default")["expires"].as_i64().unwrap();
+
+    // The portal goes away.
+    drop(portal);
+    let dead = dead_url();
+    host.set("MINIMAX_PORTAL_OAUTH_BASE_URL", &dead)
+        .set("MINIMAX_PORTAL_API_BASE_URL", &dead);
+
+    let (code, out) = host.start_json();
+    assert_eq!(code, 0, "still valid for a while: {out:#}");
+    assert_eq!(out["startup"]["exit_code"], 4, "{out:#}");
+    let warning = out["startup"]["warning"].as_str().expect("a warning");
+    assert!(warning.contains("could not reach the portal"), "{warning}");
+    assert!(warning.contains("untouched"), "{warning}");
+    let row = &out["profiles"][0];
+    assert_eq!(row["usable"], true, "{row:#}");
+    assert_eq!(row["expires"].as_i64(), Some(expires));
+    assert_eq!(row["refresh"], "transient");
+    assert_eq!(row["models"].as_array().map(Vec::len), Some(7));
+    // The failed refresh left the profile as it was.
+    assert_eq!(
+        std::fs::read(host.profile_file("default")).unwrap(),
+        stored_before
+    );
+    assert_eq!(mm.refresh_count(), 0, "the dead portal got a request");
+
+    let human = host.host(&["start"]);
+    assert_eq!(human.code, 0, "{human:?}");
+    assert!(
+        human
+            .stderr
+            .contains("host: warning: the start-up refresh could not reach"),
+        "{}",
+        human.stderr
+    );
+    assert!(
+        human
+            .stdout
+            .contains("minimax-portal:default (global, file): ready until"),
+        "{}",
+        human.stdout
+    );
+
+    // Time passes: the token is now expired and still cannot be refreshed.
+    let mut stored = host.stored("default");
+    stored["expires"] = json!(now_ms() as i64 - 60_000);
+    std::fs::write(
+        host.profile_file("default"),
+        serde_json::to_vec(&stored).unwrap(),
+    )
+    .unwrap();
+    let (code, out) = host.start_json();
+    assert_eq!(code, 1, "{out:#}");
+    assert_eq!(out["startup"]["exit_code"], 4, "{out:#}");
+    let row = &out["profiles"][0];
+    assert_eq!(row["usable"], false, "{row:#}");
+    assert!(
+        row["problem"].as_str().unwrap().contains("expired"),
+        "{row:#}"
+    );
+    assert!(
+        row["fix"]
+            .as_str()
+            .unwrap()
+            .contains("onboard --auth-choice minimax-portal"),
+        "{row:#}"
+    );
+    assert_eq!(row["models"], json!([]));
+    let human = host.host(&["start"]);
+    assert_eq!(human.code, 1, "{human:?}");
+    assert!(human.stdout.contains("NOT usable"), "{}", human.stdout);
+    assert!(
+        human.stdout.contains("fix: run: host --home"),
+        "{}",
+        human.stdout
+    );
+}
+
+#[test]
+fn start_after_a_rejected_refresh_token_asks_for_a_new_login() {
+    let (portal, mm) = MiniMax::new().token_expired_in(120).start();
+    let host = Host::new(&portal.url());
+    host.enable();
+    assert_eq!(host.onboard("minimax-cn-oauth").code, 0);
+    mm.revoke_refresh_token("ref-1");
+
+    let (code, out) = host.start_json();
+    assert_eq!(code, 1, "{out:#}");
+    assert_eq!(out["startup"]["exit_code"], 3, "{out:#}");
+    assert!(
+        out["startup"]["warning"]
+            .as_str()
+            .unwrap()
+            .contains("must sign in again"),
+        "{out:#}"
+    );
+    assert_eq!(mm.refresh_count(), 1);
+    let row = &out["profiles"][0];
+    assert_eq!(row["usable"], false, "{row:#}");
+    assert_eq!(row["refresh"], "needs_login");
+    assert_eq!(row["region"], "cn");
+    assert!(
+        row["problem"].as_str().unwrap().contains("rejected"),
+        "{row:#}"
+    );
+    // Signing in again makes it usable.
+    assert_eq!(host.onboard("minimax-cn-oauth").code, 0);
+    let (code, out) = host.start_json();
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(out["profiles"][0]["usable"], true);
+}
+
+#[test]
+fn start_without_profiles_says_what_to_do() {
+    let host = Host::new(&dead_url());
+    host.enable();
+    let run = host.host(&["start"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("No minimax-portal profile is configured; run: host --home"),
+        "{}",
+        run.stdout
+    );
+    let (code, out) = host.start_json();
+    assert_eq!(code, 1);
+    assert_eq!(out["profiles"], json!([]));
+}
+
+// ---------------------------------------------------------------------------
+// The region prompt on a terminal
+// ---------------------------------------------------------------------------
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// Runs `host onboard --auth-choice minimax-portal` on a pseudo-terminal
+/// (util-linux `script`), waits for the region prompt, then types `keys`.
+fn onboard_on_a_tty(host: &Host, keys: &[u8]) -> (i32, String) {
+    let line = format!(
+        "{} --home {} onboard --auth-choice minimax-portal -- --no-browser",
+        shell_quote(host_bin().to_str().unwrap()),
+        shell_quote(host.dir().to_str().unwrap())
+    );
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"])
+        .env("TERM", "xterm")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    host.apply_env(&mut cmd);
+    let mut child = cmd.spawn().expect("run script");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel::<Vec<u8>>();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let started = Instant::now();
+    let mut screen = Vec::new();
+    let mut typed = false;
+    let status = loop {
+        while let Ok(chunk) = rx.try_recv() {
+            screen.extend_from_slice(&chunk);
+        }
+        if !typed && String::from_utf8_lossy(&screen).contains("Select MiniMax endpoint") {
+            // Let the prompt switch the terminal to raw mode first.
+            std::thread::sleep(Duration::from_millis(300));
+            stdin.write_all(keys).unwrap();
+            stdin.flush().unwrap();
+            typed = true;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > TTY_DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "onboarding on a terminal ran for over {TTY_DEADLINE:?}:\n{}",
+                String::from_utf8_lossy(&screen)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(stdin);
+    let _ = reader.join();
+    while let Ok(chunk) = rx.try_recv() {
+        screen.extend_from_slice(&chunk);
+    }
+    let screen = String::from_utf8_lossy(&screen).into_owned();
+    assert!(typed, "the region prompt never appeared:\n{screen}");
+    (status.code().unwrap_or(-1), screen)
+}
+
+fn have_script() -> bool {
+    let there = Command::new("script")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !there {
+        eprintln!("skipped: no util-linux `script` to make a terminal");
+    }
+    there
+}
+
+#[test]
+fn the_asking_choice_prompts_for_the_region_on_a_terminal() {
+    if !cfg!(target_os = "linux") || !have_script() {
+        return;
+    }
+    let (portal, mm) = MiniMax::new().start();
+    let host = Host::new(&portal.url());
+    host.enable();
+
+    // Enter takes the default: Global.
+    let (code, screen) = onboard_on_a_tty(&host, b"\r");
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains(USER_CODE), "{screen}");
+    assert_eq!(host.stored("default")["region"], "global");
+    assert_eq!(
+        host.config()["auth"]["profiles"]["minimax-portal:default"],
+        json!({"provider": "minimax-portal", "mode": "oauth"})
+    );
+
+    // Arrow down, then Enter: CN.
+    let (code, screen) = onboard_on_a_tty(&host, b"\x1b[B\r");
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(host.stored("default")["region"], "cn");
+    mm.assert_no_problems();
+    assert_eq!(mm.device_code_count(), 2);
+
+    let (code, out) = host.start_json();
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(out["profiles"][0]["region"], "cn");
+    assert_eq!(out["profiles"][0]["usable"], true);
+}
+
+// ---------------------------------------------------------------------------
+// The real OS keyring
+// ---------------------------------------------------------------------------
+
+/// Logs `default` out of the keyring however the test ends.
+struct LogoutOnDrop<'a>(&'a Host);
+
+impl Drop for LogoutOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.plugin(&["logout"]);
+    }
+}
+
+#[test]
+fn keyring_cycle_reads_the_secret_service_directly() {
+    if std::env::var_os("MINIMAX_PORTAL_TEST_KEYRING").is_none() {
+        eprintln!("skipped: no MINIMAX_PORTAL_TEST_KEYRING (run under scripts/with-keyring.sh)");
+        return;
+    }
+    let (portal, mm) = MiniMax::new().start();
+    let mut host = Host::new(&portal.url());
+    host.set("MINIMAX_PORTAL_AUTH_STORE", "keyring");
+    // The auth choices sign in profile `default`; the other keyring tests use
+    // unique names, so `default` is this test's alone.
+    let _logout = LogoutOnDrop(&host);
+    host.enable();
+    let run = host.onboard("minimax-global-oauth");
+    assert_eq!(run.code, 0, "{run:?}");
+    mm.assert_no_problems();
+    assert!(
+        !host.profile_file("default").exists(),
+        "the profile went to a plain file"
+    );
+
+    let status = host.plugin(&["status", "--json"]);
+    assert_eq!(status.code, 0, "{status:?}");
+    let expires = status.json()["profiles"][0]["expires"]
+        .as_i64()
+        .expect("expires");
+
+    for mode in ["keyring", "auto"] {
+        let (code, out) = host.start_json_with(&[("MINIMAX_PORTAL_AUTH_STORE", mode)]);
+        assert_eq!(code, 0, "{mode}: {out:#}");
+        let row = &out["profiles"][0];
+        assert_eq!(row["usable"], true, "{mode}: {row:#}");
+        assert_eq!(row["store"], "keyring", "{mode}: {row:#}");
+        assert_eq!(row["expires"].as_i64(), Some(expires), "{mode}");
+        assert_eq!(row["region"], "global");
+        assert_eq!(row["models"].as_array().map(Vec::len), Some(7));
+    }
+
+    let logout = host.plugin(&["logout"]);
+    assert_eq!(logout.code, 0, "{logout:?}");
+    let (code, out) = host.start_json();
+    assert_eq!(code, 1, "{out:#}");
+    let row = &out["profiles"][0];
+    assert_eq!(row["usable"], false);
+    assert_eq!(row["problem"], "no stored profile");
+}
