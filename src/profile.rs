@@ -84,9 +84,9 @@ fn is_false(b: &bool) -> bool {
 }
 
 impl Profile {
-    pub fn to_json(&self) -> Vec<u8> {
-        // Serializing plain strings and integers cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec(self)
+            .map_err(|e| Error::failed(format!("cannot encode the profile: {e}")))
     }
 
     /// Parses stored bytes, refusing what a host could not use.
@@ -163,7 +163,7 @@ mod tests {
     #[test]
     fn round_trip_and_debug_hides_tokens() {
         let p = sample("default", 10, 10);
-        let back = Profile::from_json(&p.to_json()).unwrap();
+        let back = Profile::from_json(&p.to_json().unwrap()).unwrap();
         assert_eq!(back.access.secret(), p.access.secret());
         let debug = format!("{p:?}");
         assert!(!debug.contains("aaaaaaaaaa"), "{debug}");
@@ -175,10 +175,10 @@ mod tests {
     fn refuses_foreign_or_future_profiles() {
         let mut p = sample("default", 3, 3);
         p.schema = 99;
-        assert!(Profile::from_json(&p.to_json()).is_err());
+        assert!(Profile::from_json(&p.to_json().unwrap()).is_err());
         let mut p = sample("default", 3, 3);
         p.provider = "other".into();
-        assert!(Profile::from_json(&p.to_json()).is_err());
+        assert!(Profile::from_json(&p.to_json().unwrap()).is_err());
         assert!(Profile::from_json(b"{").is_err());
     }
 }

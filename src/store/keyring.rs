@@ -393,7 +393,7 @@ mod tests {
         // alone is over the limit, so this proves the compressed path.
         profile.access = oauth2::AccessToken::new(jwt_like(1500, 1));
         profile.refresh = oauth2::RefreshToken::new(jwt_like(1100, 2));
-        let json = profile.to_json();
+        let json = profile.to_json().unwrap();
         assert!(json.len() > WINDOWS_SECRET_LIMIT, "{} bytes", json.len());
         store.write(name, &json).unwrap();
         let back = store.read(name).unwrap().unwrap();
@@ -406,7 +406,7 @@ mod tests {
     fn a_small_profile_is_stored_as_plain_json() {
         let store = windows_like();
         let name = "minimax-portal:default";
-        let json = sample("default", 400, 400).to_json();
+        let json = sample("default", 400, 400).to_json().unwrap();
         store.write(name, &json).unwrap();
         assert_eq!(store.read(name).unwrap().unwrap(), json);
         assert_eq!(encode(&json, Some(WINDOWS_SECRET_LIMIT)).unwrap(), json);
@@ -414,7 +414,7 @@ mod tests {
 
     #[test]
     fn a_profile_that_cannot_fit_is_refused_clearly() {
-        let json = sample("default", 0, 0).to_json();
+        let json = sample("default", 0, 0).to_json().unwrap();
         let mut profile: serde_json::Value = serde_json::from_slice(&json).unwrap();
         profile["access"] = serde_json::Value::String(jwt_like(6000, 3));
         let json = serde_json::to_vec(&profile).unwrap();

@@ -183,7 +183,7 @@ impl Stores {
         profile: &Profile,
         where_found: Option<StoreKind>,
     ) -> Result<StoreKind> {
-        self.write(name, &profile.to_json(), where_found)
+        self.write(name, &profile.to_json()?, where_found)
     }
 
     /// Stores a profile's bytes; see `save`.
