@@ -20,6 +20,7 @@ Environment:
   MINIMAX_PORTAL_AUTH_HOME              state folder: locks, file store, profile index
   MINIMAX_PORTAL_OAUTH_BASE_URL         replaces both regions' OAuth base (http:// only for loopback)
   MINIMAX_PORTAL_API_BASE_URL           replaces both regions' API base
+  MINIMAX_PORTAL_AUTHORIZE_URL          authorize page of --flow browser (default: OAuth base + /oauth2/authorize)
   MINIMAX_PORTAL_AUTH_KEYRING_TIMEOUT_MS  bound on each keyring call (default 5000)
   MINIMAX_PORTAL_AUTH_HTTP_TIMEOUT_MS   bound on each portal request (default 30000)
   HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE  as usual";
@@ -98,7 +99,7 @@ pub enum Flow {
     Auto,
     /// Confirm a user code in any browser, on this machine or another
     Device,
-    /// Loopback redirect to this machine (not offered by MiniMax's portal yet)
+    /// Authorization code with a redirect to 127.0.0.1 (the browser must run on this machine; MiniMax has not been seen serving it)
     Browser,
 }
 

@@ -4,9 +4,9 @@ use crate::cli::{Flow, LoginArgs};
 use crate::error::{Class, Error, Result};
 use crate::host;
 use crate::lock;
-use crate::portal::device;
 use crate::portal::http::Http;
 use crate::portal::wire::Tokens;
+use crate::portal::{browser, device};
 use crate::profile::{PROVIDER, Profile, ProfileName, SCHEMA, now_ms};
 use crate::region::{CLIENT_ID, Region};
 use crate::session::run_async;
@@ -18,12 +18,6 @@ use std::time::Duration;
 
 pub fn run(stores: &Stores, json: bool, args: LoginArgs) -> Result<i32> {
     let name = args.profile.profile;
-    if args.flow == Flow::Browser {
-        return Err(Error::usage(
-            "the browser (loopback) flow is not offered by MiniMax's portal for this client yet",
-        )
-        .with_hint("use --flow device (the default): it works with any browser, on any machine"));
-    }
     let region = pick_region(args.region)?;
     let catalog = host::catalog()?;
     if args.with_api_key {
@@ -38,7 +32,7 @@ pub fn run(stores: &Stores, json: bool, args: LoginArgs) -> Result<i32> {
 
     let tokens = run_async(async {
         tokio::select! {
-            result = sign_in(region, args.no_browser) => result,
+            result = sign_in(region, args.flow, args.no_browser) => result,
             _ = tokio::signal::ctrl_c() => Err(Error::cancelled()),
         }
     })??;
@@ -160,6 +154,47 @@ fn api_key_login(
     Ok(0)
 }
 
+/// Opens the link unless told not to, or unless no local browser is likely.
+fn offer_browser(link: &str, no_browser: bool, where_to_open: &str) {
+    if no_browser {
+        eprintln!("Open the link in a browser {where_to_open}.");
+    } else if let Some(why) = ui::remote_session() {
+        eprintln!("Not opening a browser here ({why}): open the link {where_to_open}.");
+    } else if let Err(why) = ui::open_browser(link) {
+        eprintln!("Could not open a browser ({why}): open the link yourself.");
+    } else {
+        eprintln!("Opened your browser. If nothing appeared, open the link yourself.");
+    }
+}
+
+/// `--flow browser`: the authorization-code flow with a loopback redirect.
+async fn sign_in_with_redirect(http: &Http, region: Region, no_browser: bool) -> Result<Tokens> {
+    let started = browser::start(region).await?;
+    eprintln!(
+        "\nTo sign in to MiniMax ({}), open this link in a browser on this machine:\n\n  {}\n",
+        region.label(),
+        started.authorize_url
+    );
+    if let Some(why) = ui::remote_session() {
+        eprintln!(
+            "Note: {why}, but the browser must reach {} on this machine; if it cannot, use --flow device.",
+            started.redirect_uri
+        );
+    }
+    offer_browser(
+        started.authorize_url.as_str(),
+        no_browser,
+        "on this machine",
+    );
+    let spinner = Spinner(ui::spinner(format!(
+        "Waiting for the browser to return to {} (Ctrl-C to cancel)",
+        started.redirect_uri
+    )));
+    let result = browser::finish(http, region, started).await;
+    drop(spinner);
+    result
+}
+
 /// Clears the spinner however the wait ends (approval, error, Ctrl-C).
 struct Spinner(ProgressBar);
 
@@ -169,8 +204,11 @@ impl Drop for Spinner {
     }
 }
 
-async fn sign_in(region: Region, no_browser: bool) -> Result<Tokens> {
+async fn sign_in(region: Region, flow: Flow, no_browser: bool) -> Result<Tokens> {
     let http = Http::new()?;
+    if flow == Flow::Browser {
+        return sign_in_with_redirect(&http, region, no_browser).await;
+    }
     let started = device::start(&http, region).await?;
     let link = started.code.verification_uri.as_str();
     eprintln!(
@@ -178,15 +216,7 @@ async fn sign_in(region: Region, no_browser: bool) -> Result<Tokens> {
         region.label(),
         started.code.user_code
     );
-    if no_browser {
-        eprintln!("Open the link in a browser on any device.");
-    } else if let Some(why) = ui::remote_session() {
-        eprintln!("Not opening a browser here ({why}): open the link on any device.");
-    } else if let Err(why) = ui::open_browser(link) {
-        eprintln!("Could not open a browser ({why}): open the link yourself.");
-    } else {
-        eprintln!("Opened your browser. If nothing appeared, open the link yourself.");
-    }
+    offer_browser(link, no_browser, "on any device");
 
     let deadline = started.code.deadline_ms;
     let waiting = |left: i64| {
