@@ -70,17 +70,19 @@ fn start_login(plugin: &Plugin) -> (Child, url::Url, mpsc::Receiver<String>) {
         }
     });
     let started = Instant::now();
-    loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the plugin printed no authorize URL");
-        if let Some(pos) = line.find("http://127.0.0.1:") {
-            if line.contains("/oauth2/authorize") {
-                return (child, url::Url::parse(line[pos..].trim()).unwrap(), rx);
-            }
+    while started.elapsed() < Duration::from_secs(20) {
+        let Ok(line) = rx.recv_timeout(Duration::from_secs(1)) else {
+            continue;
+        };
+        if let Some(pos) = line.find("http://127.0.0.1:")
+            && line.contains("/oauth2/authorize")
+        {
+            return (child, url::Url::parse(line[pos..].trim()).unwrap(), rx);
         }
-        assert!(started.elapsed() < Duration::from_secs(20));
     }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the plugin printed no authorize URL");
 }
 
 fn query(url: &url::Url) -> HashMap<String, String> {
