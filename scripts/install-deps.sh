@@ -26,6 +26,8 @@ for set in "$@"; do
                 dbus:dbus-daemon dbus:dbus-run-session dbus:dbus-send
                 keyutils:keyctl
                 libsecret-tools:secret-tool
+                openssl:openssl
+                bsdutils:script
             ) ;;
         bench)
             reqs+=(

@@ -17,7 +17,8 @@ cd "$(dirname "$0")/.."
 log() { printf 'test.sh: %s\n' "$*" >&2; }
 
 # ---------------------------------------------------------------- packages --
-# gnome-keyring, dbus, keyutils, libsecret-tools, only when missing; also a
+# gnome-keyring, dbus, keyutils, libsecret-tools, openssl (a TLS test server)
+# and script (a pty), only when missing; also a
 # D-Bus machine id, which bare containers lack.
 bash scripts/install-deps.sh keyring
 
