@@ -318,6 +318,15 @@ fn an_api_key_from_stdin_is_stored_and_never_printed() {
     assert_eq!(stored["region"], "cn");
     // The OAuth profile space is untouched.
     assert!(!plugin.profile_file("default").exists());
+    // status lists it (without the key) and counts it as usable.
+    let status = plugin.run(&["status", "--json"]);
+    assert_eq!(status.code, 0, "{status:?}");
+    assert_eq!(
+        status.json()["api_keys"][0]["profile_id"],
+        "minimax:default"
+    );
+    assert_eq!(status.json()["api_keys"][0]["region"], "cn");
+    assert!(!status.all_output().contains(key));
 
     let logout = plugin.run(&["logout", "--api-key", "--json"]);
     assert_eq!(logout.json()["removed"], true, "{logout:?}");

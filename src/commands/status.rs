@@ -80,7 +80,12 @@ pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
         };
         rows.push(row);
     }
-    if rows.is_empty() {
+    let api_keys = if explicit {
+        Vec::new()
+    } else {
+        api_key_rows(stores)
+    };
+    if rows.is_empty() && api_keys.is_empty() {
         all_usable = false;
         eprintln!(
             "Not signed in to MiniMax: no profile is stored.\n  run: minimax-portal-auth login"
@@ -89,6 +94,7 @@ pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
     if json {
         print_json(&json!({
             "profiles": rows,
+            "api_keys": api_keys,
             "store_mode": match stores.mode() { StoreMode::Auto => "auto", StoreMode::Keyring => "keyring", StoreMode::File => "file" },
             "keyring_backend": KeyringStore::backend_name(),
             "state_home": stores.home(),
@@ -96,6 +102,31 @@ pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
         }));
     }
     Ok(if all_usable { 0 } else { 1 })
+}
+
+/// API-key profiles (`login --with-api-key`): listed, never printed.
+fn api_key_rows(stores: &Stores) -> Vec<Value> {
+    let key_stores = Stores::open_api_keys(stores.mode(), stores.home());
+    let Ok(names) = key_stores.names() else {
+        return Vec::new();
+    };
+    let mut rows = Vec::new();
+    for name in names {
+        let Ok(Some((bytes, store))) = key_stores.read(&name) else {
+            continue;
+        };
+        let region = serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .and_then(|v| v.get("region").and_then(Value::as_str).map(str::to_string));
+        let profile_id = format!("{}:{name}", crate::api_key::PROVIDER);
+        eprintln!(
+            "{profile_id}  API key  region {}  in the {}",
+            region.as_deref().unwrap_or("?"),
+            store.as_str()
+        );
+        rows.push(json!({"profile_id": profile_id, "region": region, "store": store}));
+    }
+    rows
 }
 
 /// A row for a profile that could not be read, with the same keys as any.
