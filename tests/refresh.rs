@@ -391,3 +391,20 @@ fn kill_9_at_any_moment_leaves_a_profile_that_loads() {
         .collect();
     assert_eq!(names, ["default.json"]);
 }
+
+#[test]
+fn the_portal_of_the_login_is_the_one_refreshed_against() {
+    let (cn, cn_mm) = MiniMax::new().start();
+    let (other, other_mm) = MiniMax::new().start();
+    let mut plugin = Plugin::new(&cn.url());
+    let login = plugin.run(&["login", "--region", "cn", "--no-browser", "--json"]);
+    assert_eq!(login.code, 0, "{login:?}");
+    // Later runs name another portal; the profile keeps its issuer.
+    plugin.set("MINIMAX_PORTAL_OAUTH_BASE_URL", &other.url());
+    let run = plugin.run(&["refresh", "--force", "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(cn_mm.refresh_count(), 1);
+    assert_eq!(other_mm.refresh_count(), 0);
+    assert_eq!(stored(&plugin, "default")["region"], "cn");
+    assert_eq!(stored(&plugin, "default")["access"], "acc-2");
+}
