@@ -17,6 +17,9 @@ pub enum Outcome {
     Refreshed,
     /// Another process refreshed it while this one waited for the lock.
     RefreshedElsewhere,
+    /// The refresh failed for a passing reason, but the access token has
+    /// not expired yet: it is still good to use (only when asked for).
+    NotRefreshed,
 }
 
 impl Outcome {
@@ -25,6 +28,7 @@ impl Outcome {
             Outcome::StillValid => "valid",
             Outcome::Refreshed => "refreshed",
             Outcome::RefreshedElsewhere => "refreshed_elsewhere",
+            Outcome::NotRefreshed => "not_refreshed",
         }
     }
 }
@@ -33,6 +37,20 @@ pub struct Fresh {
     pub profile: Profile,
     pub store: StoreKind,
     pub outcome: Outcome,
+}
+
+/// An access token with less than this left is not handed out after a
+/// failed refresh: the request it is for would likely outlive it.
+const MIN_LEFT_AFTER_FAILED_REFRESH: Duration = Duration::from_secs(30);
+
+/// When a due refresh fails for a passing reason (network, 5xx, timeout),
+/// what to do with an access token that has not expired yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnTransient {
+    /// Report the failure (the start-up hook: the host must know).
+    Fail,
+    /// Use the token while it lasts, with a warning (`token`, `usage`).
+    UseCurrent,
 }
 
 fn is_due(profile: &Profile, margin: Duration) -> bool {
@@ -46,6 +64,7 @@ pub fn ensure_fresh(
     name: &ProfileName,
     margin: Duration,
     force: bool,
+    on_transient: OnTransient,
 ) -> Result<Fresh> {
     let (profile, store) = load_usable(stores, name)?;
     if !force && !is_due(&profile, margin) {
@@ -99,6 +118,22 @@ pub fn ensure_fresh(
             // Best effort: the error below matters more than the mark.
             let _ = stores.save(name, &marked, Some(store));
             Err(rejected(name, &current, &reason))
+        }
+        Refreshed::Transient(why)
+            if on_transient == OnTransient::UseCurrent
+                && current.expires_in_ms(now_ms())
+                    > MIN_LEFT_AFTER_FAILED_REFRESH.as_millis() as i64 =>
+        {
+            eprintln!(
+                "warning: could not refresh {}: {why}. Using the current access token, valid for {} more minute(s).",
+                name.profile_id(),
+                current.expires_in_ms(now_ms()) / 60_000
+            );
+            Ok(Fresh {
+                profile: current,
+                store,
+                outcome: Outcome::NotRefreshed,
+            })
         }
         Refreshed::Transient(why) => Err(Error::transient(format!(
             "could not refresh {}: {why}",

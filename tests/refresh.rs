@@ -408,3 +408,46 @@ fn the_portal_of_the_login_is_the_one_refreshed_against() {
     assert_eq!(stored(&plugin, "default")["region"], "cn");
     assert_eq!(stored(&plugin, "default")["access"], "acc-2");
 }
+
+#[test]
+fn token_uses_a_still_valid_token_when_the_refresh_fails_for_a_passing_reason() {
+    let down = dead_url();
+    let plugin = Plugin::new(&down);
+    // Inside the 5-minute margin, but 3 minutes left.
+    let before = seed(
+        &plugin,
+        "default",
+        &format!("{down}{TOKEN_PATH}"),
+        "ref-seed",
+        180_000,
+        "global",
+    );
+    let run = plugin.run(&["token"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout, "acc-old\n");
+    assert!(
+        run.stderr.contains("warning: could not refresh"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read(plugin.profile_file("default")).unwrap(),
+        before
+    );
+    // The start-up hook still reports the failure to the host.
+    let hook = plugin.run(&["refresh", "--json"]);
+    assert_eq!(hook.code, 4, "{hook:?}");
+    assert_eq!(hook.json()["profiles"][0]["outcome"], "transient");
+    // An expired token is never handed out.
+    seed(
+        &plugin,
+        "default",
+        &format!("{down}{TOKEN_PATH}"),
+        "ref-seed",
+        -1_000,
+        "global",
+    );
+    let expired = plugin.run(&["token"]);
+    assert_eq!(expired.code, 4, "{expired:?}");
+    assert_eq!(expired.stdout, "");
+}

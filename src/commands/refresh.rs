@@ -2,7 +2,7 @@ use super::print_json;
 use crate::cli::RefreshArgs;
 use crate::error::{Class, Result};
 use crate::profile::now_ms;
-use crate::session::ensure_fresh;
+use crate::session::{OnTransient, ensure_fresh};
 use crate::store::Stores;
 use serde_json::{Value, json};
 
@@ -28,46 +28,47 @@ pub fn run(stores: &Stores, json: bool, args: RefreshArgs) -> Result<i32> {
         if only_existing && matches!(stores.load(&name), Ok(None)) {
             continue;
         }
-        let (report, code) = match ensure_fresh(stores, &name, margin, args.force) {
-            Ok(fresh) => {
-                let left = ui_left(fresh.profile.expires);
-                eprintln!(
-                    "{}: {} (valid for {left})",
-                    name.profile_id(),
-                    fresh.outcome.as_str().replace('_', " ")
-                );
-                (
-                    json!({
-                        "profile_id": name.profile_id(),
-                        "outcome": fresh.outcome.as_str(),
-                        "expires": fresh.profile.expires,
-                        "store": fresh.store,
-                        "message": null,
-                        "fix": null,
-                    }),
-                    0,
-                )
-            }
-            Err(e) => {
-                eprintln!("{}: {e}", name.profile_id());
-                let outcome = match e.class {
-                    Class::NeedsLogin => "needs_login",
-                    Class::Transient => "transient",
-                    _ => "failed",
-                };
-                (
-                    json!({
-                        "profile_id": name.profile_id(),
-                        "outcome": outcome,
-                        "expires": null,
-                        "store": null,
-                        "message": e.message,
-                        "fix": e.hint,
-                    }),
-                    e.class.exit_code(),
-                )
-            }
-        };
+        let (report, code) =
+            match ensure_fresh(stores, &name, margin, args.force, OnTransient::Fail) {
+                Ok(fresh) => {
+                    let left = ui_left(fresh.profile.expires);
+                    eprintln!(
+                        "{}: {} (valid for {left})",
+                        name.profile_id(),
+                        fresh.outcome.as_str().replace('_', " ")
+                    );
+                    (
+                        json!({
+                            "profile_id": name.profile_id(),
+                            "outcome": fresh.outcome.as_str(),
+                            "expires": fresh.profile.expires,
+                            "store": fresh.store,
+                            "message": null,
+                            "fix": null,
+                        }),
+                        0,
+                    )
+                }
+                Err(e) => {
+                    eprintln!("{}: {e}", name.profile_id());
+                    let outcome = match e.class {
+                        Class::NeedsLogin => "needs_login",
+                        Class::Transient => "transient",
+                        _ => "failed",
+                    };
+                    (
+                        json!({
+                            "profile_id": name.profile_id(),
+                            "outcome": outcome,
+                            "expires": null,
+                            "store": null,
+                            "message": e.message,
+                            "fix": e.hint,
+                        }),
+                        e.class.exit_code(),
+                    )
+                }
+            };
         if severity(code) > severity(worst) {
             worst = code;
         }

@@ -1,12 +1,18 @@
 use crate::cli::TokenArgs;
 use crate::error::Result;
-use crate::session::ensure_fresh;
+use crate::session::{OnTransient, ensure_fresh};
 use crate::store::Stores;
 use std::io::Write;
 
 pub fn run(stores: &Stores, json: bool, args: TokenArgs) -> Result<i32> {
     let name = args.profile.profile;
-    let fresh = ensure_fresh(stores, &name, args.margin.duration(), false)?;
+    let fresh = ensure_fresh(
+        stores,
+        &name,
+        args.margin.duration(),
+        false,
+        OnTransient::UseCurrent,
+    )?;
     if json {
         super::print_json(&serde_json::json!({
             "profile_id": name.profile_id(),
