@@ -407,4 +407,53 @@ mod tests {
             "bad"
         );
     }
+
+    /// Untrusted answers never panic the parsers: 20 000 mutations of real
+    /// answers (bytes flipped, cut, duplicated) from a fixed-seed generator.
+    #[test]
+    fn mutated_answers_never_panic() {
+        let seeds: [&[u8]; 4] = [
+            br#"{"user_code":"AB-CD","verification_uri":"https://www.minimax.io/a?x=1","expired_in":1800000060000,"interval":5000,"state":"s"}"#,
+            br#"{"status":"success","access_token":"a.b.c","refresh_token":"r","expired_in":3600,"resource_url":"api.minimax.io/anthropic","notification_message":"hi"}"#,
+            br#"{"status":"error","base_resp":{"status_code":1004,"status_msg":"bad"}}"#,
+            br#"{"error":"slow_down","error_description":"x"}"#,
+        ];
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..20_000 {
+            let mut body = seeds[round % seeds.len()].to_vec();
+            for _ in 0..(next() % 4 + 1) {
+                let at = (next() as usize) % body.len().max(1);
+                match next() % 4 {
+                    0 if !body.is_empty() => body[at] = next() as u8,
+                    1 => body.truncate(at),
+                    2 => {
+                        let alphabet: &[u8] = b"{}[]:,0123456789e-\"";
+                        body.insert(
+                            at.min(body.len()),
+                            alphabet[(next() as usize) % alphabet.len()],
+                        );
+                    }
+                    _ => {
+                        let tail = body[at.min(body.len())..].to_vec();
+                        body.extend_from_slice(&tail);
+                    }
+                }
+            }
+            let status = [200, 400, 401, 429, 500][(next() % 5) as usize];
+            let _ = parse_device_code(&body, "s", NOW);
+            let _ = parse_token_answer(status, &body, NOW);
+            let _ = failure_reason(&body);
+            if let Ok(v) = serde_json::from_slice::<Value>(&body) {
+                let _ = normalize_expiry(&v, NOW);
+                let _ = normalize_expiry(&v, i64::MAX);
+                let _ = normalize_expiry(&v, i64::MIN);
+            }
+        }
+    }
 }
