@@ -828,8 +828,7 @@ impl Drop for LogoutOnDrop<'_> {
 
 #[test]
 fn keyring_cycle_reads_the_secret_service_directly() {
-    if std::env::var_os("MINIMAX_PORTAL_TEST_KEYRING").is_none() {
-        eprintln!("skipped: no MINIMAX_PORTAL_TEST_KEYRING (run under scripts/with-keyring.sh)");
+    if !support::real_keyring() {
         return;
     }
     let (portal, mm) = MiniMax::new().start();

@@ -10,16 +10,6 @@ use std::process::Command;
 use support::cli::Plugin;
 use support::portal::*;
 
-/// True when a real Secret Service is there; false skips with a note (CI
-/// always sets it, so there these tests always run).
-fn real_keyring() -> bool {
-    let there = std::env::var_os("MINIMAX_PORTAL_TEST_KEYRING").is_some();
-    if !there {
-        eprintln!("skipped: no MINIMAX_PORTAL_TEST_KEYRING (run under scripts/with-keyring.sh)");
-    }
-    there
-}
-
 /// A profile name no other test uses, since all share one keyring.
 fn unique(tag: &str) -> String {
     format!("{tag}-{}", std::process::id())
@@ -50,7 +40,7 @@ fn secret_tool_lookup(profile_id: &str) -> Option<String> {
 
 #[test]
 fn login_into_the_secret_service_and_read_it_from_another_process() {
-    if !real_keyring() {
+    if !support::real_keyring() {
         return;
     }
     let (portal, mm) = MiniMax::new().start();
@@ -102,7 +92,7 @@ fn login_into_the_secret_service_and_read_it_from_another_process() {
 
 #[test]
 fn auto_prefers_the_keyring_and_writes_no_plain_text() {
-    if !real_keyring() {
+    if !support::real_keyring() {
         return;
     }
     let (portal, _mm) = MiniMax::new().start();

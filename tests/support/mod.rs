@@ -20,3 +20,18 @@ pub fn dead_url() -> String {
     drop(listener);
     format!("http://127.0.0.1:{port}")
 }
+
+/// True when a real Secret Service is there (scripts/with-keyring.sh sets
+/// MINIMAX_PORTAL_TEST_KEYRING). Outside CI a missing one skips the test
+/// with a note; in CI it fails it, so a keyring test can never pass unrun.
+pub fn real_keyring() -> bool {
+    if std::env::var_os("MINIMAX_PORTAL_TEST_KEYRING").is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must run the tests under scripts/with-keyring.sh (no MINIMAX_PORTAL_TEST_KEYRING)"
+    );
+    eprintln!("skipped: no MINIMAX_PORTAL_TEST_KEYRING (run under scripts/with-keyring.sh)");
+    false
+}
