@@ -17,24 +17,24 @@ die() { log "error: $*"; exit 1; }
 
 # A requirement is PACKAGE:COMMAND, COMMAND being a name looked up on PATH or
 # an absolute path; PACKAGE: alone only checks that dpkg has the package.
+# What scripts/with-keyring.sh and the tests need.
+keyring_reqs=(
+    gnome-keyring:gnome-keyring-daemon
+    dbus:dbus-daemon dbus:dbus-run-session dbus:dbus-send
+    keyutils:keyctl
+    libsecret-tools:secret-tool
+    openssl:openssl
+    bsdutils:script
+)
+
 reqs=()
 for set in "$@"; do
     case "$set" in
         keyring)
-            reqs+=(
-                gnome-keyring:gnome-keyring-daemon
-                dbus:dbus-daemon dbus:dbus-run-session dbus:dbus-send
-                keyutils:keyctl
-                libsecret-tools:secret-tool
-                openssl:openssl
-                bsdutils:script
-            ) ;;
+            reqs+=("${keyring_reqs[@]}") ;;
         bench)
             reqs+=(
-                gnome-keyring:gnome-keyring-daemon
-                dbus:dbus-daemon dbus:dbus-run-session dbus:dbus-send
-                keyutils:keyctl
-                libsecret-tools:secret-tool
+                "${keyring_reqs[@]}"
                 hyperfine:hyperfine
                 gh:gh
                 time:/usr/bin/time

@@ -57,6 +57,12 @@ fn is_due(profile: &Profile, margin: Duration) -> bool {
     profile.expires_in_ms(now_ms()) < margin.as_millis() as i64
 }
 
+/// A token to use now: refreshed when due; after a passing refresh failure,
+/// the current one while it lasts (`token`, `usage`).
+pub fn token_for_use(stores: &Stores, name: &ProfileName, margin: Duration) -> Result<Fresh> {
+    ensure_fresh(stores, name, margin, false, OnTransient::UseCurrent)
+}
+
 /// Loads a profile and refreshes it when due (or when forced). Network and
 /// the lock are touched only when a refresh is due.
 pub fn ensure_fresh(

@@ -1,18 +1,12 @@
 use crate::cli::TokenArgs;
 use crate::error::Result;
-use crate::session::{OnTransient, ensure_fresh};
+use crate::session::token_for_use;
 use crate::store::Stores;
 use std::io::Write;
 
 pub fn run(stores: &Stores, json: bool, args: TokenArgs) -> Result<i32> {
     let name = args.profile.profile;
-    let fresh = ensure_fresh(
-        stores,
-        &name,
-        args.margin.duration(),
-        false,
-        OnTransient::UseCurrent,
-    )?;
+    let fresh = token_for_use(stores, &name, args.margin.duration())?;
     if json {
         super::print_json(&serde_json::json!({
             "profile_id": name.profile_id(),

@@ -4,7 +4,7 @@ use crate::error::Result;
 use crate::portal::http::Http;
 use crate::portal::usage::{ModelWindow, fetch};
 use crate::profile::now_ms;
-use crate::session::{OnTransient, ensure_fresh, run_async};
+use crate::session::{run_async, token_for_use};
 use crate::store::Stores;
 use crate::ui::{clock, local_time};
 
@@ -12,13 +12,7 @@ const BAR_WIDTH: usize = 20;
 
 pub fn run(stores: &Stores, json: bool, args: UsageArgs) -> Result<i32> {
     let name = args.profile.profile;
-    let fresh = ensure_fresh(
-        stores,
-        &name,
-        args.margin.duration(),
-        false,
-        OnTransient::UseCurrent,
-    )?;
+    let fresh = token_for_use(stores, &name, args.margin.duration())?;
     let api_base = fresh.profile.region.api_base()?;
     let usage = run_async(async {
         let http = Http::new()?;
