@@ -10,6 +10,7 @@ mod lock;
 mod paths;
 mod portal;
 mod profile;
+mod redact;
 mod region;
 mod session;
 mod store;
@@ -45,15 +46,15 @@ fn report(e: &Error, json: bool) {
     if e.class == error::Class::Cancelled {
         eprintln!("\nCancelled.");
     } else {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", redact::scrub(&e.to_string()));
     }
     if json {
         commands::print_json(&serde_json::json!({
             "error": {
                 "class": e.class.as_str(),
                 "exit_code": e.class.exit_code(),
-                "message": e.message,
-                "fix": e.hint,
+                "message": redact::scrub(&e.message),
+                "fix": e.hint.as_deref().map(redact::scrub),
             }
         }));
     }

@@ -108,6 +108,8 @@ impl Profile {
         if profile.access.secret().is_empty() || profile.refresh.secret().is_empty() {
             return Err("a token is empty".to_string());
         }
+        crate::redact::register(profile.access.secret());
+        crate::redact::register(profile.refresh.secret());
         Ok(profile)
     }
 

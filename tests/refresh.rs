@@ -451,3 +451,27 @@ fn token_uses_a_still_valid_token_when_the_refresh_fails_for_a_passing_reason() 
     assert_eq!(expired.code, 4, "{expired:?}");
     assert_eq!(expired.stdout, "");
 }
+
+#[test]
+fn a_portal_that_echoes_the_refresh_token_does_not_leak_it() {
+    let secret = "ref-secret-0123456789abcdef";
+    let (portal, _mm) = MiniMax::new()
+        .refresh_replies(vec![Reply::json(
+            400,
+            json!({"status": "error", "base_resp": {"status_code": 1001, "status_msg": format!("refresh token {secret} already used")}}),
+        )])
+        .start();
+    let plugin = Plugin::new(&portal.url());
+    seed(&plugin, "default", &token_url(&portal), secret, 0, "global");
+    for args in [&["token"][..], &["refresh", "--json"][..]] {
+        let run = plugin.run(args);
+        assert_eq!(run.code, 3, "{run:?}");
+        assert!(
+            !run.all_output().contains(secret),
+            "{args:?} leaked the token: {run:?}"
+        );
+        assert!(run.all_output().contains("already used"), "{run:?}");
+        // The profile is now marked: the second round reports the mark.
+        seed(&plugin, "default", &token_url(&portal), secret, 0, "global");
+    }
+}

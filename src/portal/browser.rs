@@ -73,6 +73,7 @@ pub async fn start(region: Region) -> Result<Started> {
         .set_auth_uri(AuthUrl::from_url(authorize_endpoint(region)?))
         .set_redirect_uri(redirect);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    crate::redact::register(verifier.secret());
     let (authorize_url, state) = client
         .authorize_url(CsrfToken::new_random)
         .add_scopes(SCOPE.split(' ').map(|s| Scope::new(s.to_string())))
@@ -200,6 +201,7 @@ async fn answer_one(mut stream: TcpStream, state: &str) -> Option<Result<String>
     }
     match param("code").filter(|c| !c.is_empty() && c.len() <= 4096) {
         Some(code) => {
+            crate::redact::register(&code);
             respond(
                 &mut stream,
                 "200 OK",

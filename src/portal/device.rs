@@ -25,6 +25,7 @@ pub struct Started {
 
 pub async fn start(http: &Http, region: Region) -> Result<Started> {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    crate::redact::register(verifier.secret());
     let state = CsrfToken::new_random();
     let url = region.device_code_url()?;
     let answer = http

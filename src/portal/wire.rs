@@ -97,6 +97,7 @@ fn excerpt(body: &[u8]) -> String {
 }
 
 fn clean(text: &str, max_chars: usize) -> String {
+    let text = crate::redact::scrub(text);
     let mut out: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -259,6 +260,10 @@ fn parse_tokens(v: &Value, now_ms: i64) -> Result<Tokens, String> {
         Some(text) => Some(resource_url(text)?),
     };
     let notification = text_field(v, "notification_message").map(|m| clean(m, 500));
+    crate::redact::register(&access);
+    if let Some(refresh) = &refresh {
+        crate::redact::register(refresh);
+    }
     Ok(Tokens {
         access: AccessToken::new(access),
         refresh: refresh.map(RefreshToken::new),
