@@ -35,11 +35,25 @@ if [ -f src/lib.rs ] || grep -q '^\[lib\]' Cargo.toml; then
 fi
 
 # One keyring session for the whole run; the first failure stops it and its
-# exit code is the script's.
-exec bash scripts/with-keyring.sh bash -c '
+# exit code is the script's. The output is also kept so that the run can
+# end with one line that says how it went.
+results="$(mktemp)"
+trap 'rm -f "$results"' EXIT
+status=0
+bash scripts/with-keyring.sh bash -c '
     set -euo pipefail
     cargo test --all-targets "$@"
     if [ "'"$run_doc_tests"'" = 1 ]; then
         cargo test --doc "$@"
     fi
-' cargo-tests "$@"
+' cargo-tests "$@" 2>&1 | tee "$results" || status=$?
+
+read -r passed failed < <(awk '/^test result:/ { p += $4; f += $6 } END { print p + 0, f + 0 }' "$results")
+echo
+if [ "$status" -eq 0 ]; then
+    echo "All tests passed against the real Secret Service:"
+else
+    echo "The test run FAILED (exit $status); the first failure is reported above:"
+fi
+echo "$passed passed, $failed failed"
+exit "$status"

@@ -143,22 +143,31 @@ fn request_timeout() -> Duration {
 }
 
 fn classify(e: reqwest::Error) -> Failure {
-    // reqwest's messages name the URL (never secret here) and the cause.
-    let mut why = e.to_string();
+    // reqwest wraps the cause in layers ("error sending request ... client
+    // error (Connect) ..."); the innermost one says what went wrong.
+    let mut cause = e.to_string();
     let mut source = std::error::Error::source(&e);
-    while let Some(cause) = source {
-        why.push_str(": ");
-        why.push_str(&cause.to_string());
-        source = cause.source();
+    while let Some(inner) = source {
+        cause = inner.to_string();
+        source = inner.source();
     }
+    let host = e
+        .url()
+        .and_then(|u| {
+            u.host_str().map(|h| match u.port() {
+                Some(port) => format!("{h}:{port}"),
+                None => h.to_string(),
+            })
+        })
+        .unwrap_or_else(|| "the portal".to_string());
     if e.is_timeout() {
         Failure::NoAnswer(format!(
-            "timed out after {} s",
+            "{host} timed out after {} s",
             request_timeout().as_secs_f32()
         ))
     } else if e.is_connect() || e.is_builder() {
-        Failure::NotSent(why)
+        Failure::NotSent(format!("{host}: {cause}"))
     } else {
-        Failure::NoAnswer(why)
+        Failure::NoAnswer(format!("{host}: {cause}"))
     }
 }

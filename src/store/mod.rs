@@ -160,7 +160,9 @@ impl Stores {
                 if self.keyring_down.set(why.clone()).is_ok() {
                     self.warn(format!(
                         "no OS keyring answered: {why}. Using the plain-text file store under {} \
-                         (files are 0600). Fix the keyring, or pass --store file to silence this.",
+                         instead (files are 0600). To use the keyring, start or unlock one \
+                         (Linux: gnome-keyring or KeePassXC); to keep the file and silence this, \
+                         pass --store file.",
                         self.home.display()
                     ));
                 }
