@@ -237,6 +237,23 @@ fn lookup<'a>(root: &'a toml::Value, dotted: &str) -> Option<&'a toml::Value> {
     dotted.split('.').try_fold(root, |v, key| v.get(key))
 }
 
+/// The command that signs in again, through the manifest's first auth choice.
+fn onboard_hint(home: &Path, manifest: &Manifest) -> String {
+    let choice = manifest.auth_choices.first().map_or("?", |c| c.id.as_str());
+    format!(
+        "host --home {} onboard --auth-choice {choice}",
+        home.display()
+    )
+}
+
+/// A string the manifest may leave out, with its default.
+fn optional_str(root: &toml::Value, dotted: &str, default: &str) -> String {
+    lookup(root, dotted)
+        .and_then(toml::Value::as_str)
+        .unwrap_or(default)
+        .to_string()
+}
+
 fn load_manifest(path: &Path) -> HostResult<Manifest> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::new(1, format!("cannot read {}: {e}", path.display())))?;
@@ -293,14 +310,8 @@ fn load_manifest(path: &Path) -> HostResult<Manifest> {
 
     let profile_id = p.string(lookup(&root, "profile.id"), "profile.id");
     p.template(&profile_id, "profile.id", "{name}");
-    let default_profile_name = lookup(&root, "profile.default_name")
-        .and_then(toml::Value::as_str)
-        .unwrap_or("default")
-        .to_string();
-    let store_env = lookup(&root, "profile.store_env")
-        .and_then(toml::Value::as_str)
-        .unwrap_or("MINIMAX_PORTAL_AUTH_STORE")
-        .to_string();
+    let default_profile_name = optional_str(&root, "profile.default_name", "default");
+    let store_env = optional_str(&root, "profile.store_env", "MINIMAX_PORTAL_AUTH_STORE");
     let keyring_service = p.string(
         lookup(&root, "profile.keyring.service"),
         "profile.keyring.service",
@@ -312,10 +323,11 @@ fn load_manifest(path: &Path) -> HostResult<Manifest> {
     p.template(&keyring_account, "profile.keyring.account", "{name}");
     let file_path = p.string(lookup(&root, "profile.file.path"), "profile.file.path");
     p.template(&file_path, "profile.file.path", "{name}");
-    let state_home_env = lookup(&root, "profile.file.state_home_env")
-        .and_then(toml::Value::as_str)
-        .unwrap_or("MINIMAX_PORTAL_AUTH_HOME")
-        .to_string();
+    let state_home_env = optional_str(
+        &root,
+        "profile.file.state_home_env",
+        "MINIMAX_PORTAL_AUTH_HOME",
+    );
     let state_home_default = lookup(&root, "profile.file.state_home")
         .and_then(|homes| {
             homes.get(std::env::consts::OS).or_else(|| {
@@ -896,13 +908,8 @@ fn run_startup(manifest: &Manifest, home: &Path) -> Startup {
                 .to_string(),
         ),
         Some(c) if i64::from(c) == manifest.exit_code("needs_login", 3) => Some(format!(
-            "a profile must sign in again; run: host --home {} onboard --auth-choice {}",
-            home.display(),
-            manifest
-                .auth_choices
-                .first()
-                .map(|c| c.id.as_str())
-                .unwrap_or("?")
+            "a profile must sign in again; run: {}",
+            onboard_hint(home, manifest)
         )),
         Some(c) if i64::from(c) == manifest.exit_code("store_unavailable", 5) => Some(format!(
             "the keyring is locked or not reachable: unlock it (on Linux: the Secret Service), \
@@ -1154,15 +1161,7 @@ fn start(home: &Path, json_out: bool) -> HostResult<u8> {
     let config = load_config(home)?;
     let manifest = enabled_manifest(home, &config, PLUGIN)?;
     let mode = store_mode(&manifest)?;
-    let onboard_hint = format!(
-        "host --home {} onboard --auth-choice {}",
-        home.display(),
-        manifest
-            .auth_choices
-            .first()
-            .map(|c| c.id.as_str())
-            .unwrap_or("?")
-    );
+    let onboard_hint = onboard_hint(home, &manifest);
 
     // 1. The plugin's start-up hook refreshes whatever is due.
     let startup = run_startup(&manifest, home);

@@ -96,7 +96,7 @@ if [ -z "${_BENCH_INNER:-}" ]; then
     chmod 600 "$home/profiles/default.json"
     profile_json "$keyring_access" "$(b64url 300)" >"$tmp/keyring-profile.json"
     # What a login into the keyring leaves: the index of keyring profiles.
-    printf '["default"]' >"$home/keyring-profiles.json"
+    printf '["default"]' >"$home/keyring-index.minimax-portal.json"
     cp "$home/profiles/default.json" "$tmp/file-profile.orig"
     printf '%s' "$file_access" >"$tmp/file-access"
     printf '%s' "$keyring_access" >"$tmp/keyring-access"

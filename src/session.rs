@@ -2,7 +2,6 @@
 //! refresh, and persisting the result before anyone is told it worked.
 
 use crate::error::{Error, Result};
-use crate::lock;
 use crate::portal::http::Http;
 use crate::portal::refresh::{Refreshed, refresh};
 use crate::profile::{Profile, ProfileName, now_ms};
@@ -80,7 +79,7 @@ pub fn ensure_fresh(
             outcome: Outcome::StillValid,
         });
     }
-    let _guard = lock::acquire(stores.home(), &format!("profile-{name}"))?;
+    let _guard = stores.lock(name)?;
     // Another process may have refreshed while this one waited.
     let (current, store) = load_usable(stores, name)?;
     let changed = current.refresh.secret() != profile.refresh.secret()

@@ -9,6 +9,15 @@ use support::cli::{Plugin, finish};
 use support::dead_url;
 use support::portal::*;
 
+/// One check of `doctor --json`'s output, by name.
+fn check(out: &Value, name: &str) -> Value {
+    out["checks"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|c| c["name"] == name))
+        .cloned()
+        .unwrap_or_else(|| panic!("doctor ran no {name} check: {out}"))
+}
+
 const USAGE_PATH: &str = "/v1/api/openplatform/coding_plan/remains";
 
 fn remains() -> Value {
@@ -148,13 +157,7 @@ fn doctor_passes_on_a_healthy_setup_and_checks_the_clock() {
         "{names:?}"
     );
     assert!(names.iter().any(|n| n.starts_with("portal")), "{names:?}");
-    let clock = out["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "clock")
-        .cloned()
-        .unwrap();
+    let clock = check(&out, "clock");
     assert_eq!(clock["status"], "pass", "{clock}");
 }
 
@@ -165,13 +168,7 @@ fn doctor_catches_a_skewed_clock() {
     let run = plugin.run(&["doctor", "--json"]);
     assert_eq!(run.code, 1, "{run:?}");
     let out = run.json();
-    let clock = out["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "clock")
-        .cloned()
-        .unwrap();
+    let clock = check(&out, "clock");
     assert_eq!(clock["status"], "fail", "{clock}");
     assert!(
         clock["detail"].as_str().unwrap().contains("ahead of"),
@@ -255,13 +252,7 @@ fn doctor_finds_a_host_catalog_that_is_missing_models() {
     std::fs::write(&path, serde_json::to_vec(&patch).unwrap()).unwrap();
     let run = plugin.run(&["doctor", "--json", "--host-config", path.to_str().unwrap()]);
     assert_eq!(run.code, 1, "{run:?}");
-    let catalog = run.json()["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "host catalog")
-        .cloned()
-        .unwrap();
+    let catalog = check(&run.json(), "host catalog");
     assert_eq!(catalog["status"], "fail");
     assert!(
         catalog["detail"].as_str().unwrap().contains("MiniMax-M3"),

@@ -35,6 +35,18 @@ fn seed(
     bytes
 }
 
+/// The common case: profile `default`, Global, issued by the portal at `base`.
+fn seed_default(plugin: &Plugin, base: &str, refresh: &str, expires_in_ms: i64) -> Vec<u8> {
+    seed(
+        plugin,
+        "default",
+        &format!("{base}{TOKEN_PATH}"),
+        refresh,
+        expires_in_ms,
+        "global",
+    )
+}
+
 fn stored(plugin: &Plugin, name: &str) -> Value {
     serde_json::from_slice(&std::fs::read(plugin.profile_file(name)).unwrap()).unwrap()
 }
@@ -50,14 +62,7 @@ fn twenty_processes_refresh_once_and_agree_on_the_token() {
         .refresh_delay(Duration::from_millis(300))
         .start();
     let plugin = Plugin::new(&portal.url());
-    seed(
-        &plugin,
-        "default",
-        &token_url(&portal),
-        "ref-seed",
-        60_000,
-        "global",
-    );
+    seed_default(&plugin, &portal.url(), "ref-seed", 60_000);
 
     let children: Vec<_> = (0..20).map(|_| plugin.spawn(&["token"])).collect();
     let runs: Vec<_> = children.into_iter().map(finish).collect();
@@ -86,14 +91,7 @@ fn twenty_processes_refresh_once_and_agree_on_the_token() {
 fn rotation_replaces_the_refresh_token() {
     let (portal, mm) = MiniMax::new().refresh_token("ref-seed").start();
     let plugin = Plugin::new(&portal.url());
-    seed(
-        &plugin,
-        "default",
-        &token_url(&portal),
-        "ref-seed",
-        0,
-        "global",
-    );
+    seed_default(&plugin, &portal.url(), "ref-seed", 0);
     let run = plugin.run(&["refresh", "--json"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.json()["profiles"][0]["outcome"], "refreshed");
@@ -114,14 +112,7 @@ fn without_rotation_the_old_refresh_token_is_kept() {
         .no_rotation()
         .start();
     let plugin = Plugin::new(&portal.url());
-    seed(
-        &plugin,
-        "default",
-        &token_url(&portal),
-        "ref-seed",
-        0,
-        "global",
-    );
+    seed_default(&plugin, &portal.url(), "ref-seed", 0);
     let run = plugin.run(&["token"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(stored(&plugin, "default")["refresh"], "ref-seed");
@@ -175,14 +166,7 @@ fn a_5xx_is_transient_and_leaves_the_profile_byte_for_byte() {
         .refresh_replies(vec![Reply::text(503, "text/html", "<html>busy</html>")])
         .start();
     let plugin = Plugin::new(&portal.url());
-    let before = seed(
-        &plugin,
-        "default",
-        &token_url(&portal),
-        "ref-seed",
-        0,
-        "global",
-    );
+    let before = seed_default(&plugin, &portal.url(), "ref-seed", 0);
     let run = plugin.run(&["refresh", "--json"]);
     assert_eq!(run.code, 4, "{run:?}");
     assert_eq!(run.json()["profiles"][0]["outcome"], "transient");
@@ -198,14 +182,7 @@ fn a_429_is_transient_too() {
         .refresh_replies(vec![Reply::json(429, json!({}))])
         .start();
     let plugin = Plugin::new(&portal.url());
-    let before = seed(
-        &plugin,
-        "default",
-        &token_url(&portal),
-        "ref-seed",
-        0,
-        "global",
-    );
+    let before = seed_default(&plugin, &portal.url(), "ref-seed", 0);
     assert_eq!(plugin.run(&["token"]).code, 4);
     assert_eq!(
         std::fs::read(plugin.profile_file("default")).unwrap(),
@@ -217,14 +194,7 @@ fn a_429_is_transient_too() {
 fn a_portal_that_is_down_is_transient_and_retried_a_bounded_number_of_times() {
     let down = dead_url();
     let plugin = Plugin::new(&down);
-    let before = seed(
-        &plugin,
-        "default",
-        &format!("{down}{TOKEN_PATH}"),
-        "ref-seed",
-        0,
-        "global",
-    );
+    let before = seed_default(&plugin, &down, "ref-seed", 0);
     let run = plugin.run(&["token"]);
     assert_eq!(run.code, 4, "{run:?}");
     assert!(run.stderr.contains("unchanged"), "{}", run.stderr);
@@ -250,14 +220,7 @@ fn refresh_goes_to_the_region_that_issued_the_token() {
 fn nothing_due_touches_no_network() {
     let (portal, _mm) = MiniMax::new().start();
     let plugin = Plugin::new(&portal.url());
-    seed(
-        &plugin,
-        "default",
-        &token_url(&portal),
-        "ref-seed",
-        3_600_000,
-        "global",
-    );
+    seed_default(&plugin, &portal.url(), "ref-seed", 3_600_000);
     seed(
         &plugin,
         "work",
@@ -335,14 +298,7 @@ fn the_worst_outcome_decides_the_exit_code() {
 fn kill_9_at_any_moment_leaves_a_profile_that_loads() {
     let (portal, mm) = MiniMax::new().refresh_token("ref-seed").start();
     let plugin = Plugin::new(&portal.url());
-    seed(
-        &plugin,
-        "default",
-        &token_url(&portal),
-        "ref-seed",
-        0,
-        "global",
-    );
+    seed_default(&plugin, &portal.url(), "ref-seed", 0);
     let mut killed_mid_way = 0;
     for round in 0..50u64 {
         let mut child = plugin.spawn(&["refresh", "--force"]);
@@ -414,14 +370,7 @@ fn token_uses_a_still_valid_token_when_the_refresh_fails_for_a_passing_reason() 
     let down = dead_url();
     let plugin = Plugin::new(&down);
     // Inside the 5-minute margin, but 3 minutes left.
-    let before = seed(
-        &plugin,
-        "default",
-        &format!("{down}{TOKEN_PATH}"),
-        "ref-seed",
-        180_000,
-        "global",
-    );
+    let before = seed_default(&plugin, &down, "ref-seed", 180_000);
     let run = plugin.run(&["token"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.stdout, "acc-old\n");
@@ -439,14 +388,7 @@ fn token_uses_a_still_valid_token_when_the_refresh_fails_for_a_passing_reason() 
     assert_eq!(hook.code, 4, "{hook:?}");
     assert_eq!(hook.json()["profiles"][0]["outcome"], "transient");
     // An expired token is never handed out.
-    seed(
-        &plugin,
-        "default",
-        &format!("{down}{TOKEN_PATH}"),
-        "ref-seed",
-        -1_000,
-        "global",
-    );
+    seed_default(&plugin, &down, "ref-seed", -1_000);
     let expired = plugin.run(&["token"]);
     assert_eq!(expired.code, 4, "{expired:?}");
     assert_eq!(expired.stdout, "");
@@ -462,7 +404,7 @@ fn a_portal_that_echoes_the_refresh_token_does_not_leak_it() {
         )])
         .start();
     let plugin = Plugin::new(&portal.url());
-    seed(&plugin, "default", &token_url(&portal), secret, 0, "global");
+    seed_default(&plugin, &portal.url(), secret, 0);
     for args in [&["token"][..], &["refresh", "--json"][..]] {
         let run = plugin.run(args);
         assert_eq!(run.code, 3, "{run:?}");
@@ -472,6 +414,6 @@ fn a_portal_that_echoes_the_refresh_token_does_not_leak_it() {
         );
         assert!(run.all_output().contains("already used"), "{run:?}");
         // The profile is now marked: the second round reports the mark.
-        seed(&plugin, "default", &token_url(&portal), secret, 0, "global");
+        seed_default(&plugin, &portal.url(), secret, 0);
     }
 }

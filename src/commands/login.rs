@@ -3,7 +3,6 @@ use crate::api_key::{self, ApiKeyProfile};
 use crate::cli::{Flow, LoginArgs};
 use crate::error::{Class, Error, Result};
 use crate::host;
-use crate::lock;
 use crate::portal::http::Http;
 use crate::portal::wire::Tokens;
 use crate::portal::{browser, device};
@@ -60,7 +59,7 @@ pub fn run(stores: &Stores, json: bool, args: LoginArgs) -> Result<i32> {
         needs_login: false,
     };
     let store = {
-        let _guard = lock::acquire(stores.home(), &format!("profile-{name}"))?;
+        let _guard = stores.lock(&name)?;
         stores.save(&name, &profile, None)?
     };
 
@@ -132,7 +131,7 @@ fn api_key_login(
         .map_err(|e| Error::failed(format!("cannot encode the profile: {e}")))?;
     let key_stores = Stores::open_api_keys(stores.mode(), stores.home());
     let store = {
-        let _guard = lock::acquire(stores.home(), &format!("api-key-{name}"))?;
+        let _guard = key_stores.lock(name)?;
         key_stores.write(name, &bytes, None)?
     };
     eprintln!(

@@ -2,21 +2,20 @@ use super::print_json;
 use crate::api_key;
 use crate::cli::LogoutArgs;
 use crate::error::Result;
-use crate::lock;
 use crate::store::{StoreKind, Stores};
 
 pub fn run(stores: &Stores, json: bool, args: LogoutArgs) -> Result<i32> {
     let name = args.profile.profile;
     let (profile_id, removed) = if args.api_key {
-        let _guard = lock::acquire(stores.home(), &format!("api-key-{name}"))?;
         let key_stores = Stores::open_api_keys(stores.mode(), stores.home());
+        let _guard = key_stores.lock(&name)?;
         (
             format!("{}:{name}", api_key::PROVIDER),
             key_stores.delete(&name)?,
         )
     } else {
         // Not while another process refreshes it: that one would write it back.
-        let _guard = lock::acquire(stores.home(), &format!("profile-{name}"))?;
+        let _guard = stores.lock(&name)?;
         (name.profile_id(), stores.delete(&name)?)
     };
     if removed.is_empty() {

@@ -1,4 +1,5 @@
 use super::print_json;
+use crate::api_key::ApiKeyProfile;
 use crate::cli::StatusArgs;
 use crate::error::Result;
 use crate::profile::{ProfileName, now_ms};
@@ -115,13 +116,13 @@ fn api_key_rows(stores: &Stores) -> Vec<Value> {
         let Ok(Some((bytes, store))) = key_stores.read(&name) else {
             continue;
         };
-        let region = serde_json::from_slice::<Value>(&bytes)
+        let region = serde_json::from_slice::<ApiKeyProfile>(&bytes)
             .ok()
-            .and_then(|v| v.get("region").and_then(Value::as_str).map(str::to_string));
+            .map(|p| p.region);
         let profile_id = format!("{}:{name}", crate::api_key::PROVIDER);
         eprintln!(
             "{profile_id}  API key  region {}  in the {}",
-            region.as_deref().unwrap_or("?"),
+            region.map_or("?", |r| r.label()),
             store.as_str()
         );
         rows.push(json!({"profile_id": profile_id, "region": region, "store": store}));

@@ -104,6 +104,12 @@ impl Stores {
         format!("{}:{name}", self.provider)
     }
 
+    /// Locks one profile against other processes (refresh, login, logout).
+    /// `.` cannot occur in a provider or a profile name, so names never clash.
+    pub fn lock(&self, name: &ProfileName) -> Result<lock::FileLock> {
+        lock::acquire(&self.home, &format!("{}.{name}", self.provider))
+    }
+
     /// Asks the keyring for something harmless, to see whether it answers.
     pub fn probe_keyring(&self) -> std::result::Result<(), String> {
         match self.keyring.read(&self.account(&ProfileName::default())) {
@@ -258,12 +264,8 @@ impl Stores {
     /// The index lists profile names kept in the keyring (names only, no
     /// secrets): keyrings cannot be listed the same way on every platform.
     fn index_path(&self) -> PathBuf {
-        if self.provider == crate::profile::PROVIDER {
-            self.home.join("keyring-profiles.json")
-        } else {
-            self.home
-                .join(format!("keyring-{}-profiles.json", self.provider))
-        }
+        self.home
+            .join(format!("keyring-index.{}.json", self.provider))
     }
 
     fn index_read(&self) -> Vec<ProfileName> {
@@ -278,7 +280,7 @@ impl Stores {
     }
 
     fn index_update(&self, name: &ProfileName, present: bool) -> Result<()> {
-        let _guard = lock::acquire(&self.home, &format!("index-{}", self.provider))?;
+        let _guard = lock::acquire(&self.home, &format!("index.{}", self.provider))?;
         let mut names: BTreeSet<ProfileName> = self.index_read().into_iter().collect();
         let changed = if present {
             names.insert(name.clone())
