@@ -46,6 +46,12 @@ gkd_pid=""
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM HUP
+    # A daemon that died under the command explains its failures: keep its
+    # last words (seen once in five benchmark runs: a SIGTRAP crash).
+    if [ -n "$gkd_pid" ] && ! kill -0 "$gkd_pid" 2>/dev/null; then
+        log "warning: gnome-keyring-daemon died during the run; its log:"
+        tail -n 40 "$tmp/gkd.log" >&2 2>/dev/null || true
+    fi
     if [ -n "$gkd_pid" ] && kill -0 "$gkd_pid" 2>/dev/null; then
         kill -TERM "$gkd_pid" 2>/dev/null || true
         for _ in $(seq 1 50); do
