@@ -61,15 +61,17 @@ pub struct ApiKeyProfile {
 /// Reads the key: a hidden prompt on a terminal, else stdin (never argv).
 pub fn read_key(interactive: bool) -> Result<ApiKey> {
     if interactive {
-        let typed = dialoguer::Password::new()
-            .with_prompt("MiniMax API key (input hidden)")
-            .interact_on(&console::Term::stderr())
-            .map_err(|e| match e {
-                dialoguer::Error::IO(io) if io.kind() == std::io::ErrorKind::Interrupted => {
-                    Error::cancelled()
-                }
-                other => Error::usage(format!("cannot read the API key: {other}")),
-            })?;
+        let typed = crate::ui::prompt(|| {
+            dialoguer::Password::new()
+                .with_prompt("MiniMax API key (input hidden)")
+                .interact_on(&console::Term::stderr())
+                .map_err(|e| match e {
+                    dialoguer::Error::IO(io) if io.kind() == std::io::ErrorKind::Interrupted => {
+                        Error::cancelled()
+                    }
+                    other => Error::usage(format!("cannot read the API key: {other}")),
+                })
+        })?;
         return ApiKey::parse(&typed);
     }
     let mut input = Vec::new();

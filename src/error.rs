@@ -45,12 +45,18 @@ impl Class {
 }
 
 /// An error with a message written for the user and, where there is one,
-/// the next step that fixes it. Messages never contain secrets.
+/// the command that fixes it and a word of advice. Messages never contain
+/// secrets.
 #[derive(Debug)]
 pub struct Error {
     pub class: Class,
     pub message: String,
+    /// A bare command that fixes it, ready to copy (see `fix.rs`).
+    pub fix: Option<String>,
+    /// Advice in prose, when a command alone does not say it.
     pub hint: Option<String>,
+    /// How long the portal asked to wait before trying again.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -60,7 +66,9 @@ impl Error {
         Error {
             class,
             message: message.into(),
+            fix: None,
             hint: None,
+            retry_after: None,
         }
     }
 
@@ -88,6 +96,11 @@ impl Error {
         self.hint = Some(hint.into());
         self
     }
+
+    pub fn with_fix(mut self, command: impl Into<String>) -> Error {
+        self.fix = Some(command.into());
+        self
+    }
 }
 
 impl fmt::Display for Error {
@@ -95,6 +108,9 @@ impl fmt::Display for Error {
         f.write_str(&self.message)?;
         if let Some(hint) = &self.hint {
             write!(f, "\n  {hint}")?;
+        }
+        if let Some(fix) = &self.fix {
+            write!(f, "\n  fix: {fix}")?;
         }
         Ok(())
     }

@@ -1,17 +1,21 @@
 //! minimax-portal-auth: sign in to MiniMax's portal and keep the tokens
 //! fresh in the OS keyring for agent hosts. See README.md for the contract.
 
+#[macro_use]
+mod output;
 mod api_key;
 mod cli;
 mod commands;
 mod error;
+mod fix;
 mod host;
-mod lock;
 mod paths;
 mod portal;
 mod profile;
 mod redact;
 mod region;
+mod runtime;
+mod safe_fs;
 mod session;
 mod store;
 mod ui;
@@ -44,17 +48,19 @@ fn run() -> i32 {
 
 fn report(e: &Error, json: bool) {
     if e.class == error::Class::Cancelled {
-        eprintln!("\nCancelled.");
+        say!("\nCancelled.");
     } else {
-        eprintln!("error: {}", redact::scrub(&e.to_string()));
+        say!("error: {}", redact::scrub(&e.to_string()));
     }
     if json {
-        commands::print_json(&serde_json::json!({
+        let _ = output::print_json(&serde_json::json!({
             "error": {
                 "class": e.class.as_str(),
                 "exit_code": e.class.exit_code(),
                 "message": redact::scrub(&e.message),
-                "fix": e.hint.as_deref().map(redact::scrub),
+                "fix": e.fix.as_deref().map(redact::scrub),
+                "hint": e.hint.as_deref().map(redact::scrub),
+                "retry_after": e.retry_after.map(|d| d.as_secs()),
             }
         }));
     }

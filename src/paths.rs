@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use std::path::PathBuf;
 
-pub const HOME_ENV: &str = "MINIMAX_PORTAL_AUTH_HOME";
+pub use crate::safe_fs::HOME_ENV;
 
 /// The state folder: `MINIMAX_PORTAL_AUTH_HOME`, else the platform's
 /// per-user state folder.
@@ -36,22 +36,6 @@ pub fn state_home() -> Result<PathBuf> {
 
 fn non_empty_env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-/// Creates a folder (and its parents) readable by the owner only.
-pub fn ensure_private_dir(dir: &std::path::Path) -> Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir).map_err(|e| {
-        Error::failed(format!("cannot create {}: {e}", dir.display())).with_hint(format!(
-            "check its permissions, or set {HOME_ENV} to another folder"
-        ))
-    })
 }
 
 /// A duration in milliseconds from the environment; `default` when unset,

@@ -2,13 +2,17 @@
 //! schema-versioned, that a host can read straight from the store.
 
 use crate::error::{Error, Result};
-use crate::region::Region;
+use crate::portal::answer::Tokens;
+use crate::region::{CLIENT_ID, Region};
 use oauth2::{AccessToken, RefreshToken};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 pub const PROVIDER: &str = "minimax-portal";
 pub const SCHEMA: u32 = 1;
+/// How long an access token is taken to live when the portal's expiry is
+/// unusable: short, so the next refresh comes soon and may say better.
+pub const FALLBACK_LIFETIME_MS: i64 = 10 * 60 * 1000;
 
 /// A validated profile name: letters, digits, `-` and `_`, 1 to 64 long.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -114,7 +118,82 @@ impl Profile {
     }
 
     pub fn expires_in_ms(&self, now_ms: i64) -> i64 {
-        self.expires - now_ms
+        self.expires.saturating_sub(now_ms)
+    }
+
+    /// How long the access token was issued for, when that is known.
+    pub fn lifetime_ms(&self) -> Option<i64> {
+        Some(self.expires.saturating_sub(self.updated_at)).filter(|ms| *ms > 0)
+    }
+
+    /// A new profile from a login's tokens. The login needs a refresh token:
+    /// without one the session could not be kept fresh.
+    pub fn signed_in(
+        name: &ProfileName,
+        region: Region,
+        tokens: Tokens,
+        now_ms: i64,
+    ) -> Result<(Profile, Vec<String>)> {
+        let refresh = tokens.refresh.clone().ok_or_else(|| {
+            Error::failed(
+                "the portal sent no refresh token, so the session could not be kept fresh",
+            )
+        })?;
+        let blank = Profile {
+            schema: SCHEMA,
+            kind: "oauth".to_string(),
+            provider: PROVIDER.to_string(),
+            profile_id: name.profile_id(),
+            region,
+            access: tokens.access.clone(),
+            refresh,
+            expires: now_ms,
+            token_endpoint: region.token_url()?.to_string(),
+            client_id: CLIENT_ID.to_string(),
+            base_url: region.default_model_base_url()?,
+            updated_at: now_ms,
+            needs_login: false,
+        };
+        Ok(blank.with_tokens(tokens, now_ms))
+    }
+
+    /// The one merge from a token answer to a profile (login and refresh).
+    /// The tokens are always kept; odd side fields fall back, with a
+    /// warning: an unusable expiry to a short lifetime, an unusable
+    /// `resource_url` to the current base URL, no refresh token to the
+    /// current one.
+    pub fn with_tokens(&self, tokens: Tokens, now_ms: i64) -> (Profile, Vec<String>) {
+        let mut warnings = tokens.warnings;
+        let mut next = self.clone();
+        next.access = tokens.access;
+        if let Some(rotated) = tokens.refresh {
+            next.refresh = rotated;
+        }
+        next.expires = match tokens.expires_ms {
+            Some(ms) => ms,
+            None => {
+                warnings.push(format!(
+                    "the access token is taken to expire in {} min",
+                    FALLBACK_LIFETIME_MS / 60_000
+                ));
+                now_ms.saturating_add(FALLBACK_LIFETIME_MS)
+            }
+        };
+        if let Some(url) = tokens.resource_url {
+            next.base_url = url.as_str().trim_end_matches('/').to_string();
+        }
+        next.updated_at = now_ms;
+        next.needs_login = false;
+        (next, warnings)
+    }
+
+    /// The profile once the portal rejected its refresh token: kept, so its
+    /// access token still serves until it expires, but marked.
+    pub fn marked_needs_login(&self, now_ms: i64) -> Profile {
+        let mut marked = self.clone();
+        marked.needs_login = true;
+        marked.updated_at = now_ms;
+        marked
     }
 }
 

@@ -22,6 +22,48 @@ pub fn register(secret: &str) {
     }
 }
 
+/// Registers every value of a `"…_token"` key in a body, even one that is
+/// not valid JSON or is cut off in the middle of a token: such a body must
+/// never carry a new token into a message.
+pub fn register_token_like(body: &[u8]) {
+    let text = String::from_utf8_lossy(body);
+    let mut rest: &str = &text;
+    while let Some(at) = rest.find("_token\"") {
+        rest = &rest[at + "_token\"".len()..];
+        if let Some((value, _complete)) = raw_string_after_colon(rest) {
+            register(value.trim_end_matches('\\'));
+        }
+    }
+}
+
+/// The complete string value of `"key": "…"` in text that may not parse as
+/// JSON; None when the key is absent or its string is cut off.
+pub fn string_value_of(text: &str, key: &str) -> Option<String> {
+    let needle = format!("\"{key}\"");
+    let at = text.find(&needle)?;
+    let rest = &text[at + needle.len()..];
+    match raw_string_after_colon(rest)? {
+        (value, true) => serde_json::from_str::<String>(&format!("\"{value}\"")).ok(),
+        (_, false) => None,
+    }
+}
+
+/// After a key: `: "value` up to the closing quote or the end of the text,
+/// and whether the closing quote was there.
+fn raw_string_after_colon(rest: &str) -> Option<(&str, bool)> {
+    let rest = rest.trim_start().strip_prefix(':')?.trim_start();
+    let body = rest.strip_prefix('"')?;
+    let mut escaped = false;
+    for (i, c) in body.char_indices() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => return Some((&body[..i], true)),
+            _ => escaped = false,
+        }
+    }
+    Some((body, false))
+}
+
 /// The text with every registered secret replaced by `[redacted]`.
 pub fn scrub(text: &str) -> String {
     let Ok(secrets) = SECRETS.lock() else {
@@ -48,5 +90,22 @@ mod tests {
             scrub("refresh token tok-1234567890-unique already used (short)"),
             "refresh token [redacted] already used (short)"
         );
+    }
+
+    #[test]
+    fn token_like_values_are_found_in_broken_bodies() {
+        register_token_like(
+            br#"{"access_token": "acc-broken-111111", "expired_in":NaN, "refresh_token":"ref-cut-22222"#,
+        );
+        let out = scrub("acc-broken-111111 ref-cut-22222");
+        assert_eq!(out, "[redacted] [redacted]");
+    }
+
+    #[test]
+    fn complete_values_only() {
+        let text = r#"{"a_token":"x\"y1234567","b":1,"cut":"abc"#;
+        assert_eq!(string_value_of(text, "a_token").unwrap(), "x\"y1234567");
+        assert_eq!(string_value_of(text, "cut"), None);
+        assert_eq!(string_value_of(text, "none"), None);
     }
 }

@@ -12,19 +12,57 @@ pub fn is_interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
-/// Asks for the region. Ctrl-C cancels (exit 130) and gives the terminal
-/// its cursor back, which the prompt hides while it runs.
-pub fn choose_region() -> Result<Region> {
-    let asked = crate::session::run_async(async {
-        let prompt = tokio::task::spawn_blocking(ask_region);
+/// Runs a terminal prompt so that Ctrl-C, or SIGINT from another process,
+/// cancels it at once (exit 130) and leaves the terminal as it was: echo on,
+/// cursor shown, not in raw mode.
+pub fn prompt<T: Send + 'static>(ask: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    let saved = TerminalState::save();
+    let asked = crate::runtime::run_async(async {
+        let prompt = tokio::task::spawn_blocking(ask);
         tokio::select! {
             answer = prompt => answer.unwrap_or_else(|_| Err(Error::cancelled())),
             _ = tokio::signal::ctrl_c() => Err(Error::cancelled()),
         }
     })
     .and_then(|answer| answer);
-    let _ = console::Term::stderr().show_cursor();
+    saved.restore();
     asked
+}
+
+/// The terminal's settings before a prompt changed them.
+struct TerminalState {
+    #[cfg(unix)]
+    saved: Option<(std::fs::File, rustix::termios::Termios)>,
+}
+
+impl TerminalState {
+    fn save() -> TerminalState {
+        #[cfg(unix)]
+        {
+            let saved = std::fs::File::options()
+                .read(true)
+                .write(true)
+                .open("/dev/tty")
+                .ok()
+                .and_then(|tty| rustix::termios::tcgetattr(&tty).ok().map(|t| (tty, t)));
+            TerminalState { saved }
+        }
+        #[cfg(not(unix))]
+        TerminalState {}
+    }
+
+    fn restore(self) {
+        #[cfg(unix)]
+        if let Some((tty, termios)) = &self.saved {
+            let _ = rustix::termios::tcsetattr(tty, rustix::termios::OptionalActions::Now, termios);
+        }
+        let _ = console::Term::stderr().show_cursor();
+    }
+}
+
+/// Asks for the region.
+pub fn choose_region() -> Result<Region> {
+    prompt(ask_region)
 }
 
 fn ask_region() -> Result<Region> {
@@ -89,10 +127,17 @@ pub fn spinner(message: String) -> ProgressBar {
     bar
 }
 
-/// "4:59" style remaining time.
-pub fn clock(ms: i64) -> String {
-    let secs = (ms.max(0) + 999) / 1000;
-    format!("{}:{:02}", secs / 60, secs % 60)
+/// The one way durations are written: "45 s", "59 min", "4 h 05 min".
+pub fn duration(ms: i64) -> String {
+    let secs = ms.max(0) / 1000;
+    if secs < 60 {
+        return format!("{secs} s");
+    }
+    let minutes = secs / 60;
+    if minutes < 60 {
+        return format!("{minutes} min");
+    }
+    format!("{} h {:02} min", minutes / 60, minutes % 60)
 }
 
 /// An epoch-ms instant as a local date and time, e.g. "2026-11-25 14:03 +01:00".
@@ -112,8 +157,11 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!(clock(61_000), "1:01");
-        assert_eq!(clock(-5), "0:00");
+        assert_eq!(duration(45_900), "45 s");
+        assert_eq!(duration(59 * 60_000 + 59_000), "59 min");
+        assert_eq!(duration(4 * 3_600_000 + 5 * 60_000), "4 h 05 min");
+        assert_eq!(duration(-5), "0 s");
+        assert!(duration(i64::MAX).ends_with(" min"));
         assert!(local_time(1_800_000_000_000).starts_with("2027-01-1"));
         assert!(local_time(i64::MAX).contains("epoch ms"));
     }

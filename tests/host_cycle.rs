@@ -217,6 +217,19 @@ impl Host {
         let bytes = std::fs::read(self.profile_file(name)).expect("stored profile file");
         serde_json::from_slice(&bytes).expect("stored profile is JSON")
     }
+
+    /// Makes the stored tokens an hour old: with 2 minutes left they are
+    /// then due (a token that only ever lived 2 minutes is due only in its
+    /// last minute).
+    fn age(&self, name: &str) {
+        let mut stored = self.stored(name);
+        stored["updated_at"] = json!(now_ms() as i64 - 3_600_000);
+        std::fs::write(
+            self.profile_file(name),
+            serde_json::to_vec(&stored).unwrap(),
+        )
+        .unwrap();
+    }
 }
 
 /// The catalog as plugin.toml declares it: (ids, default id, the table).
@@ -566,6 +579,7 @@ fn start_during_a_portal_outage_uses_the_stored_profile_and_says_so() {
     host.enable();
     let run = host.onboard("minimax-global-oauth");
     assert_eq!(run.code, 0, "{run:?}");
+    host.age("default");
     let stored_before = std::fs::read(host.profile_file("default")).unwrap();
     let expires = host.stored("default")["expires"].as_i64().unwrap();
 
@@ -651,6 +665,7 @@ fn start_after_a_rejected_refresh_token_asks_for_a_new_login() {
     let host = Host::new(&portal.url());
     host.enable();
     assert_eq!(host.onboard("minimax-cn-oauth").code, 0);
+    host.age("default");
     mm.revoke_refresh_token("ref-1");
 
     let (code, out) = host.start_json();

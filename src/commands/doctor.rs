@@ -3,13 +3,14 @@
 use super::print_json;
 use crate::cli::DoctorArgs;
 use crate::error::Result;
+use crate::fix;
 use crate::host;
 use crate::portal::http::Http;
 use crate::profile::{PROVIDER, now_ms};
 use crate::region::{OAUTH_BASE_ENV, Region};
-use crate::session::run_async;
-use crate::store::keyring::KeyringStore;
-use crate::store::{StoreMode, Stores, login_hint};
+use crate::runtime::run_async;
+use crate::safe_fs;
+use crate::store::{StoreMode, Stores};
 use serde::Serialize;
 use serde_json::Value;
 use std::path::Path;
@@ -76,9 +77,9 @@ pub fn run(stores: &Stores, json: bool, args: DoctorArgs) -> Result<i32> {
             Status::Fail => "FAIL",
             Status::Skip => "skip",
         };
-        eprintln!("[{mark}] {}: {}", check.name, check.detail);
+        say!("[{mark}] {}: {}", check.name, check.detail);
         if let Some(fix) = &check.fix {
-            eprintln!("       fix: {fix}");
+            say!("       fix: {fix}");
         }
     }
     let failed = checks
@@ -86,18 +87,18 @@ pub fn run(stores: &Stores, json: bool, args: DoctorArgs) -> Result<i32> {
         .filter(|c| matches!(c.status, Status::Fail))
         .count();
     if failed == 0 {
-        eprintln!("All checks passed.");
+        say!("All checks passed.");
     } else {
-        eprintln!("{failed} check(s) failed.");
+        say!("{failed} check(s) failed.");
     }
     if json {
-        print_json(&serde_json::json!({"ok": failed == 0, "checks": checks}));
+        print_json(&serde_json::json!({"ok": failed == 0, "checks": checks}))?;
     }
     Ok(if failed == 0 { 0 } else { 1 })
 }
 
 fn keyring_check(stores: &Stores) -> Check {
-    let name = format!("keyring ({})", KeyringStore::backend_name());
+    let name = format!("keyring ({})", stores.keyring_backend());
     if stores.mode() == StoreMode::File {
         return Check::skip(name, "not used: the store is the file");
     }
@@ -112,43 +113,75 @@ fn keyring_check(stores: &Stores) -> Check {
     }
 }
 
-/// Secrets live in the file store's folders: they must be private.
+/// Secrets live in the state folder: it must be the user's own, closed to
+/// others, and so must every folder and file in it.
 fn state_folder_check(home: &Path) -> Check {
     let name = "state folder";
+    if !home.exists() {
+        return Check::pass(name, format!("{} (not created yet)", home.display()));
+    }
+    let mut folders = vec![home.to_path_buf()];
+    folders.extend(
+        ["profiles", "api-keys", "recovery", "locks"]
+            .iter()
+            .map(|f| home.join(f))
+            .filter(|f| f.exists()),
+    );
+    for dir in &folders {
+        if let Some((why, fix)) = safe_fs::dir_problem(dir) {
+            return Check::fail(name, format!("{}: {why}", dir.display()), fix);
+        }
+    }
+    // The folders that hold secrets are also closed to readers.
     #[cfg(unix)]
-    for dir in [home.join("profiles"), home.join("api-keys")] {
+    for dir in &folders[1..] {
         use std::os::unix::fs::PermissionsExt;
-        let Ok(meta) = std::fs::metadata(&dir) else {
-            continue;
-        };
-        let mode = meta.permissions().mode() & 0o777;
+        let mode = std::fs::metadata(dir).map_or(0, |m| m.permissions().mode() & 0o777);
         if mode & 0o077 != 0 {
             return Check::fail(
                 name,
                 format!("{} is open to others (mode {mode:o})", dir.display()),
-                format!("chmod 700 '{}'", dir.display()),
+                format!(
+                    "chmod 700 {}",
+                    safe_fs::shell_quote(&dir.display().to_string())
+                ),
             );
         }
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let mode = entry
-                .metadata()
-                .map(|m| m.permissions().mode() & 0o777)
-                .unwrap_or(0);
-            if mode & 0o077 != 0 {
-                let path = entry.path();
+    }
+    #[cfg(unix)]
+    for dir in &folders[1..] {
+        use std::os::unix::fs::PermissionsExt;
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            let quoted = safe_fs::shell_quote(&path.display().to_string());
+            if !meta.is_file() {
                 return Check::fail(
                     name,
-                    format!("{} is readable by others (mode {mode:o})", path.display()),
-                    format!("chmod 600 '{}'", path.display()),
+                    format!("{} is not a regular file", path.display()),
+                    format!("rm {quoted}"),
+                );
+            }
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Check::fail(
+                    name,
+                    format!("{} is open to others (mode {mode:o})", path.display()),
+                    format!("chmod 600 {quoted}"),
+                );
+            }
+            if entry.file_name().to_string_lossy().contains(".json.tmp-") {
+                return Check::fail(
+                    name,
+                    format!("{} was left by an interrupted save", path.display()),
+                    "minimax-portal-auth refresh --all".to_string(),
                 );
             }
         }
     }
-    if home.exists() {
-        Check::pass(name, format!("{} (profile files private)", home.display()))
-    } else {
-        Check::pass(name, format!("{} (not created yet)", home.display()))
-    }
+    Check::pass(name, format!("{} (yours, private)", home.display()))
 }
 
 /// Each region's OAuth host answers, and its clock agrees with ours.
@@ -246,23 +279,16 @@ fn profile_checks(stores: &Stores) -> Vec<Check> {
         let label = format!("profile {}", name.profile_id());
         match stores.load(&name) {
             Ok(None) => {}
-            Ok(Some((profile, store))) if profile.needs_login => checks.push(Check::fail(
+            Ok(Some(loaded)) if loaded.profile.needs_login => checks.push(Check::fail(
                 label,
                 format!(
                     "in the {}: the portal rejected its refresh token",
-                    store.as_str()
+                    stores.describe(loaded.stored.store, &name)
                 ),
-                format!(
-                    "minimax-portal-auth login --region {}{}",
-                    profile.region.as_str(),
-                    if name.as_str() == "default" {
-                        String::new()
-                    } else {
-                        format!(" --profile {name}")
-                    }
-                ),
+                fix::login(&name, Some(loaded.profile.region)),
             )),
-            Ok(Some((profile, store))) => {
+            Ok(Some(loaded)) => {
+                let (profile, store) = (loaded.profile, loaded.stored.store);
                 let left = profile.expires_in_ms(now_ms());
                 let when = if left > 0 {
                     format!("access token valid for {} min", left / 60_000)
@@ -274,14 +300,14 @@ fn profile_checks(stores: &Stores) -> Vec<Check> {
                     format!(
                         "{}, in the {}; {when}",
                         profile.region.label(),
-                        store.as_str()
+                        stores.describe(store, &name)
                     ),
                 ));
             }
             Err(e) => checks.push(Check::fail(
                 label,
                 e.message,
-                e.hint.unwrap_or_else(|| login_hint(&name)),
+                e.fix.unwrap_or_else(|| fix::login(&name, None)),
             )),
         }
     }

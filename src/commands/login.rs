@@ -3,14 +3,13 @@ use crate::api_key::{self, ApiKeyProfile};
 use crate::cli::{Flow, LoginArgs};
 use crate::error::{Class, Error, Result};
 use crate::host;
+use crate::portal::answer::Tokens;
 use crate::portal::http::Http;
-use crate::portal::wire::Tokens;
-use crate::portal::{browser, device};
+use crate::portal::{browser, device, wire};
 use crate::profile::{PROVIDER, Profile, ProfileName, SCHEMA, now_ms};
-use crate::region::{CLIENT_ID, Region};
-use crate::session::run_async;
-use crate::store::keyring::KeyringStore;
-use crate::store::{StoreKind, Stores};
+use crate::region::Region;
+use crate::runtime::run_async;
+use crate::store::{Stored, Stores};
 use crate::ui;
 use indicatif::ProgressBar;
 use std::time::Duration;
@@ -23,11 +22,8 @@ pub fn run(stores: &Stores, json: bool, args: LoginArgs) -> Result<i32> {
         return api_key_login(stores, json, &name, region, &catalog);
     }
     // Find out now, not after the user approved, whether the store works.
-    match stores.load(&name) {
-        Ok(_) => {}
-        Err(e) if e.class == Class::NeedsLogin => {} // a damaged profile is about to be replaced
-        Err(e) => return Err(e),
-    }
+    let existing = existing_copy(stores, &name)?;
+    drop(stores.prepare_save(&name, existing.as_ref())?);
 
     let tokens = run_async(async {
         tokio::select! {
@@ -36,45 +32,34 @@ pub fn run(stores: &Stores, json: bool, args: LoginArgs) -> Result<i32> {
         }
     })??;
 
-    let base_url = match &tokens.resource_url {
-        Some(url) => url.as_str().trim_end_matches('/').to_string(),
-        None => region.default_model_base_url()?,
-    };
+    let notification = tokens.notification.clone();
     let now = now_ms();
-    let profile = Profile {
-        schema: SCHEMA,
-        kind: "oauth".to_string(),
-        provider: PROVIDER.to_string(),
-        profile_id: name.profile_id(),
-        region,
-        access: tokens.access,
-        refresh: tokens
-            .refresh
-            .ok_or_else(|| Error::failed("the portal sent no refresh token"))?,
-        expires: tokens.expires_ms,
-        token_endpoint: region.token_url()?.to_string(),
-        client_id: CLIENT_ID.to_string(),
-        base_url: base_url.clone(),
-        updated_at: now,
-        needs_login: false,
-    };
-    let store = {
-        let _guard = stores.lock(&name)?;
-        stores.save(&name, &profile, None)?
-    };
-
-    if let Some(message) = &tokens.notification {
-        eprintln!("MiniMax says: {message}");
+    let (profile, warnings) = Profile::signed_in(&name, region, tokens, now)?;
+    for warning in &warnings {
+        say!("warning: {warning}");
     }
-    let where_saved = match store {
-        StoreKind::Keyring => format!("the {}", KeyringStore::backend_name()),
-        StoreKind::File => format!("the plain-text file {}", stores.file_path(&name).display()),
+    let saved = {
+        let held = stores.lock(&name)?;
+        stores.sweep(&name, &held, false);
+        let existing = match stores.read_locked(&name, &held) {
+            Ok(found) => found,
+            Err(e) if e.class == Class::NeedsLogin => None,
+            Err(e) => return Err(e),
+        };
+        stores.save(&name, existing.as_ref(), &profile.to_json()?, now)?
     };
-    eprintln!(
-        "Signed in to MiniMax ({}). Profile {} saved in {where_saved}; the access token is valid until {}.",
+    if let Some(warning) = &saved.warning {
+        say!("warning: {warning}");
+    }
+    let base_url = profile.base_url.clone();
+    if let Some(message) = &notification {
+        say!("MiniMax says: {message}");
+    }
+    say!(
+        "Signed in to MiniMax ({}). Saved {} in the {}; it refreshes automatically.",
         region.label(),
         name.profile_id(),
-        ui::local_time(profile.expires)
+        stores.describe(saved.store, &name)
     );
     if json {
         print_json(&serde_json::json!({
@@ -82,14 +67,24 @@ pub fn run(stores: &Stores, json: bool, args: LoginArgs) -> Result<i32> {
             "provider": PROVIDER,
             "region": region,
             "expires": profile.expires,
-            "store": store,
+            "store": saved.store,
             "base_url": base_url,
             "default_model": host::model_ref(PROVIDER, &catalog.default),
             "config_patch": host::oauth_patch(&catalog, &name, &base_url),
-            "notification_message": tokens.notification,
-        }));
+            "notification_message": notification,
+        }))?;
     }
     Ok(0)
+}
+
+/// The stored copy a login replaces; a damaged one is about to be replaced
+/// anyway, so it does not stop the login.
+fn existing_copy(stores: &Stores, name: &ProfileName) -> Result<Option<Stored>> {
+    match stores.read(name) {
+        Ok(found) => Ok(found),
+        Err(e) if e.class == Class::NeedsLogin => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 fn pick_region(flag: Option<Region>) -> Result<Region> {
@@ -129,15 +124,20 @@ fn api_key_login(
     };
     let bytes = serde_json::to_vec(&profile)
         .map_err(|e| Error::failed(format!("cannot encode the profile: {e}")))?;
-    let key_stores = Stores::open_api_keys(stores.mode(), stores.home());
-    let store = {
-        let _guard = key_stores.lock(name)?;
-        key_stores.write(name, &bytes, None)?
+    let key_stores = Stores::open_api_keys(stores.mode(), stores.home())?;
+    let saved = {
+        let held = key_stores.lock(name)?;
+        let existing = key_stores.read_locked(name, &held)?;
+        key_stores.save(name, existing.as_ref(), &bytes, profile.updated_at)?
     };
-    eprintln!(
-        "Saved the MiniMax API key as {profile_id} ({}) in the {} store.",
+    let store = saved.store;
+    if let Some(warning) = &saved.warning {
+        say!("warning: {warning}");
+    }
+    say!(
+        "Saved the MiniMax API key as {profile_id} ({}) in the {}.",
         region.label(),
-        store.as_str()
+        key_stores.describe(store, name)
     );
     if json {
         print_json(&serde_json::json!({
@@ -148,7 +148,7 @@ fn api_key_login(
             "base_url": base_url,
             "default_model": host::model_ref(api_key::PROVIDER, &catalog.default),
             "config_patch": host::config_patch(catalog, api_key::PROVIDER, &profile_id, "api_key", &base_url),
-        }));
+        }))?;
     }
     Ok(0)
 }
@@ -156,26 +156,26 @@ fn api_key_login(
 /// Opens the link unless told not to, or unless no local browser is likely.
 fn offer_browser(link: &str, no_browser: bool, where_to_open: &str) {
     if no_browser {
-        eprintln!("Open the link in a browser {where_to_open}.");
+        say!("Open the link in a browser {where_to_open}.");
     } else if let Some(why) = ui::remote_session() {
-        eprintln!("Not opening a browser here ({why}): open the link {where_to_open}.");
+        say!("Not opening a browser here ({why}): open the link {where_to_open}.");
     } else if let Err(why) = ui::open_browser(link) {
-        eprintln!("Could not open a browser ({why}): open the link yourself.");
+        say!("Could not open a browser ({why}): open the link yourself.");
     } else {
-        eprintln!("Opened your browser. If nothing appeared, open the link yourself.");
+        say!("Opened your browser. If nothing appeared, open the link yourself.");
     }
 }
 
 /// `--flow browser`: the authorization-code flow with a loopback redirect.
 async fn sign_in_with_redirect(http: &Http, region: Region, no_browser: bool) -> Result<Tokens> {
     let started = browser::start(region).await?;
-    eprintln!(
+    say!(
         "\nTo sign in to MiniMax ({}), open this link in a browser on this machine:\n\n  {}\n",
         region.label(),
         started.authorize_url
     );
     if let Some(why) = ui::remote_session() {
-        eprintln!(
+        say!(
             "Note: {why}, but the browser must reach {} on this machine; if it cannot, use --flow device.",
             started.redirect_uri
         );
@@ -210,7 +210,7 @@ async fn sign_in(region: Region, flow: Flow, no_browser: bool) -> Result<Tokens>
     }
     let started = device::start(&http, region).await?;
     let link = started.code.verification_uri.as_str();
-    eprintln!(
+    say!(
         "\nTo sign in to MiniMax ({}), open this link and confirm the code:\n\n  {link}\n\n  Code: {}\n",
         region.label(),
         started.code.user_code
@@ -218,14 +218,21 @@ async fn sign_in(region: Region, flow: Flow, no_browser: bool) -> Result<Tokens>
     offer_browser(link, no_browser, "on any device");
 
     let deadline = started.code.deadline_ms;
+    let trouble = std::cell::RefCell::new(None::<String>);
     let waiting = |left: i64| {
+        let note = trouble
+            .borrow()
+            .as_ref()
+            .map(|t| format!("; {t}, retrying"))
+            .unwrap_or_default();
         format!(
-            "Waiting for approval ({} left, Ctrl-C to cancel)",
-            ui::clock(left)
+            "Waiting for approval (expires in {}{note}; Ctrl-C to cancel)",
+            ui::duration(left)
         )
     };
-    let spinner = Spinner(ui::spinner(waiting(deadline - now_ms())));
-    let wait = device::wait_for_approval(&http, region, &started);
+    let spinner = Spinner(ui::spinner(waiting(deadline.saturating_sub(now_ms()))));
+    let mut on_trouble = |why: &str| *trouble.borrow_mut() = Some(wire::clean(why, 60));
+    let wait = device::wait_for_approval(&http, region, &started, &mut on_trouble);
     tokio::pin!(wait);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -234,7 +241,7 @@ async fn sign_in(region: Region, flow: Flow, no_browser: bool) -> Result<Tokens>
                 drop(spinner);
                 return result;
             }
-            _ = tick.tick() => spinner.0.set_message(waiting(deadline - now_ms())),
+            _ = tick.tick() => spinner.0.set_message(waiting(deadline.saturating_sub(now_ms()))),
         }
     }
 }

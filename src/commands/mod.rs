@@ -14,9 +14,11 @@ use crate::error::Result;
 use crate::paths::state_home;
 use crate::store::Stores;
 
+pub use crate::output::print_json;
+
 pub fn run(cli: Cli) -> Result<i32> {
     let home = state_home()?;
-    let stores = Stores::open(cli.store, &home);
+    let stores = Stores::open(cli.store, &home)?;
     let json = cli.json;
     match cli.command {
         Command::Login(args) => login::run(&stores, json, args),
@@ -27,13 +29,4 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Usage(args) => usage::run(&stores, json, args),
         Command::Doctor(args) => doctor::run(&stores, json, args),
     }
-}
-
-/// Prints one JSON object on stdout.
-pub fn print_json(value: &serde_json::Value) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = serde_json::to_writer_pretty(&mut out, value);
-    let _ = writeln!(out);
-    let _ = out.flush();
 }

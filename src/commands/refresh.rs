@@ -1,9 +1,11 @@
 use super::print_json;
 use crate::cli::RefreshArgs;
-use crate::error::{Class, Result};
-use crate::profile::now_ms;
-use crate::session::{OnTransient, ensure_fresh};
+use crate::error::Result;
+use crate::portal::refresh::HttpRefresher;
+use crate::profile::{ProfileName, now_ms};
+use crate::session::{OnFailure, Want, ensure_fresh};
 use crate::store::Stores;
+use crate::ui;
 use serde_json::{Value, json};
 
 /// How bad an exit code is, for "exit with the worst outcome".
@@ -12,12 +14,18 @@ fn severity(code: i32) -> u8 {
         0 => 0,
         4 => 1,
         3 => 2,
-        _ => 3,
+        5 => 3,
+        _ => 4,
     }
 }
 
 pub fn run(stores: &Stores, json: bool, args: RefreshArgs) -> Result<i32> {
-    let margin = args.margin.duration();
+    stores.sweep_all();
+    let want = Want {
+        margin: args.margin.duration(),
+        force: args.force,
+        on_failure: OnFailure::Fail,
+    };
     let (names, only_existing) = match args.profile {
         Some(name) => (vec![name], false),
         None => (stores.names()?, true),
@@ -25,69 +33,59 @@ pub fn run(stores: &Stores, json: bool, args: RefreshArgs) -> Result<i32> {
     let mut reports: Vec<Value> = Vec::new();
     let mut worst = 0;
     for name in names {
-        if only_existing && matches!(stores.load(&name), Ok(None)) {
+        if only_existing && matches!(stores.read(&name), Ok(None)) {
             continue;
         }
-        let (report, code) =
-            match ensure_fresh(stores, &name, margin, args.force, OnTransient::Fail) {
-                Ok(fresh) => {
-                    let left = ui_left(fresh.profile.expires);
-                    eprintln!(
-                        "{}: {} (valid for {left})",
-                        name.profile_id(),
-                        fresh.outcome.as_str().replace('_', " ")
-                    );
-                    (
-                        json!({
-                            "profile_id": name.profile_id(),
-                            "outcome": fresh.outcome.as_str(),
-                            "expires": fresh.profile.expires,
-                            "store": fresh.store,
-                            "message": null,
-                            "fix": null,
-                        }),
-                        0,
-                    )
-                }
-                Err(e) => {
-                    eprintln!("{}: {e}", name.profile_id());
-                    let outcome = match e.class {
-                        Class::NeedsLogin => "needs_login",
-                        Class::Transient => "transient",
-                        _ => "failed",
-                    };
-                    (
-                        json!({
-                            "profile_id": name.profile_id(),
-                            "outcome": outcome,
-                            "expires": null,
-                            "store": null,
-                            "message": e.message,
-                            "fix": e.hint,
-                        }),
-                        e.class.exit_code(),
-                    )
-                }
-            };
+        let (report, code) = refresh_one(stores, &name, &want);
         if severity(code) > severity(worst) {
             worst = code;
         }
         reports.push(report);
     }
     if reports.is_empty() {
-        eprintln!("No MiniMax profiles are stored; nothing to refresh.");
+        say!("No MiniMax profiles are stored; nothing to refresh.");
     }
     if json {
-        print_json(&json!({"profiles": reports, "exit_code": worst}));
+        print_json(&json!({"profiles": reports, "exit_code": worst}))?;
     }
     Ok(worst)
 }
 
-fn ui_left(expires: i64) -> String {
-    let secs = ((expires - now_ms()) / 1000).max(0);
-    if secs >= 3600 {
-        format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60)
-    } else {
-        format!("{}m{:02}s", secs / 60, secs % 60)
+/// One profile's report row and exit code.
+fn refresh_one(stores: &Stores, name: &ProfileName, want: &Want) -> (Value, i32) {
+    match ensure_fresh(stores, &HttpRefresher, name, want) {
+        Ok(fresh) => {
+            say!(
+                "{}: {} (valid for {})",
+                name.profile_id(),
+                fresh.outcome.as_str().replace('_', " "),
+                ui::duration(fresh.profile.expires.saturating_sub(now_ms()))
+            );
+            let row = json!({
+                "profile_id": name.profile_id(),
+                "outcome": fresh.outcome.as_str(),
+                "expires": fresh.profile.expires,
+                "store": fresh.store,
+                "message": null,
+                "fix": null,
+                "retry_after": null,
+                "warnings": fresh.warnings,
+            });
+            (row, 0)
+        }
+        Err(e) => {
+            say!("{}: {e}", name.profile_id());
+            let row = json!({
+                "profile_id": name.profile_id(),
+                "outcome": e.class.as_str(),
+                "expires": null,
+                "store": null,
+                "message": e.message,
+                "fix": e.fix,
+                "retry_after": e.retry_after.map(|d| d.as_secs()),
+                "warnings": [],
+            });
+            (row, e.class.exit_code())
+        }
     }
 }

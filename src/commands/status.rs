@@ -2,14 +2,15 @@ use super::print_json;
 use crate::api_key::ApiKeyProfile;
 use crate::cli::StatusArgs;
 use crate::error::Result;
+use crate::fix;
 use crate::profile::{ProfileName, now_ms};
-use crate::store::keyring::KeyringStore;
-use crate::store::{StoreKind, StoreMode, Stores, login_hint};
+use crate::store::Stores;
 use crate::ui::local_time;
 use serde_json::{Value, json};
 
 pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
-    let margin_ms = (args.margin.margin * 1000) as i64;
+    stores.sweep_all();
+    let margin_ms = i64::try_from(args.margin.duration().as_millis()).unwrap_or(i64::MAX);
     let (names, explicit) = match args.profile {
         Some(name) => (vec![name], true),
         None => (stores.names()?, false),
@@ -22,14 +23,15 @@ pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
             Ok(None) if !explicit => continue,
             Ok(None) => {
                 all_usable = false;
-                eprintln!(
+                say!(
                     "{}  not stored\n    fix: {}",
                     name.profile_id(),
-                    login_hint(&name)
+                    fix::login(&name, None)
                 );
-                empty_row(&name, "missing", None, Some(login_hint(&name)))
+                empty_row(&name, "missing", None, Some(fix::login(&name, None)))
             }
-            Ok(Some((profile, store))) => {
+            Ok(Some(loaded)) => {
+                let (profile, store) = (loaded.profile, loaded.stored.store);
                 let left = profile.expires_in_ms(now);
                 let state = if profile.needs_login {
                     "needs_login"
@@ -42,8 +44,8 @@ pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
                 };
                 let usable = !profile.needs_login;
                 all_usable &= usable;
-                let fix = (!usable).then(|| relogin(&name, profile.region.as_str()));
-                eprintln!(
+                let fix = (!usable).then(|| fix::login(&name, Some(profile.region)));
+                say!(
                     "{}  {}  region {}  {}  in the {}",
                     name.profile_id(),
                     describe(state, left),
@@ -53,10 +55,10 @@ pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
                     } else {
                         format!("expired {}", local_time(profile.expires))
                     },
-                    store_label(stores, &name, store)
+                    stores.describe(store, &name)
                 );
                 if let Some(fix) = &fix {
-                    eprintln!("    fix: {fix}");
+                    say!("    fix: {fix}");
                 }
                 json!({
                     "profile_id": name.profile_id(),
@@ -75,8 +77,8 @@ pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
             }
             Err(e) => {
                 all_usable = false;
-                eprintln!("{}  unusable: {}", name.profile_id(), e.message);
-                empty_row(&name, "unreadable", Some(e.message), e.hint)
+                say!("{}  unusable: {}", name.profile_id(), e.message);
+                empty_row(&name, "unreadable", Some(e.message), e.fix)
             }
         };
         rows.push(row);
@@ -88,39 +90,40 @@ pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
     };
     if rows.is_empty() && api_keys.is_empty() {
         all_usable = false;
-        eprintln!(
-            "Not signed in to MiniMax: no profile is stored.\n  run: minimax-portal-auth login"
-        );
+        say!("Not signed in to MiniMax: no profile is stored.\n  fix: minimax-portal-auth login");
     }
     if json {
         print_json(&json!({
             "profiles": rows,
             "api_keys": api_keys,
-            "store_mode": match stores.mode() { StoreMode::Auto => "auto", StoreMode::Keyring => "keyring", StoreMode::File => "file" },
-            "keyring_backend": KeyringStore::backend_name(),
+            "store_mode": stores.mode().as_str(),
+            "keyring_backend": stores.keyring_backend(),
             "state_home": stores.home(),
             "warnings": stores.warnings(),
-        }));
+        }))?;
     }
     Ok(if all_usable { 0 } else { 1 })
 }
 
 /// API-key profiles (`login --with-api-key`): listed, never printed.
 fn api_key_rows(stores: &Stores) -> Vec<Value> {
-    let key_stores = Stores::open_api_keys(stores.mode(), stores.home());
+    let Ok(key_stores) = Stores::open_api_keys(stores.mode(), stores.home()) else {
+        return Vec::new();
+    };
     let Ok(names) = key_stores.names() else {
         return Vec::new();
     };
     let mut rows = Vec::new();
     for name in names {
-        let Ok(Some((bytes, store))) = key_stores.read(&name) else {
+        let Ok(Some(stored)) = key_stores.read(&name) else {
             continue;
         };
-        let region = serde_json::from_slice::<ApiKeyProfile>(&bytes)
+        let store = stored.store;
+        let region = serde_json::from_slice::<ApiKeyProfile>(&stored.bytes)
             .ok()
             .map(|p| p.region);
         let profile_id = format!("{}:{name}", crate::api_key::PROVIDER);
-        eprintln!(
+        say!(
             "{profile_id}  API key  region {}  in the {}",
             region.map_or("?", |r| r.label()),
             store.as_str()
@@ -154,26 +157,13 @@ fn empty_row(
 }
 
 fn describe(state: &str, left_ms: i64) -> String {
-    let minutes = left_ms.abs() / 60_000;
     match state {
-        "valid" => format!("valid ({}h{:02}m left)", minutes / 60, minutes % 60),
-        "expiring" => format!("expiring ({minutes}m left; refreshed on next use)"),
+        "valid" => format!("valid ({} left)", crate::ui::duration(left_ms)),
+        "expiring" => format!(
+            "expiring ({} left; refreshed on next use)",
+            crate::ui::duration(left_ms)
+        ),
         "expired" => "access token expired (refreshed on next use)".to_string(),
         _ => "NEEDS LOGIN (refresh token rejected)".to_string(),
-    }
-}
-
-fn store_label(stores: &Stores, name: &ProfileName, store: StoreKind) -> String {
-    match store {
-        StoreKind::Keyring => KeyringStore::backend_name().to_string(),
-        StoreKind::File => format!("plain-text file {}", stores.file_path(name).display()),
-    }
-}
-
-fn relogin(name: &ProfileName, region: &str) -> String {
-    if name.as_str() == "default" {
-        format!("minimax-portal-auth login --region {region}")
-    } else {
-        format!("minimax-portal-auth login --region {region} --profile {name}")
     }
 }

@@ -2,24 +2,26 @@ use super::print_json;
 use crate::cli::UsageArgs;
 use crate::error::Result;
 use crate::portal::http::Http;
+use crate::portal::refresh::HttpRefresher;
 use crate::portal::usage::{ModelWindow, fetch};
 use crate::profile::now_ms;
-use crate::session::{run_async, token_for_use};
+use crate::runtime::run_async;
+use crate::session::token_for_use;
 use crate::store::Stores;
-use crate::ui::{clock, local_time};
+use crate::ui::{duration, local_time};
 
 const BAR_WIDTH: usize = 20;
 
 pub fn run(stores: &Stores, json: bool, args: UsageArgs) -> Result<i32> {
     let name = args.profile.profile;
-    let fresh = token_for_use(stores, &name, args.margin.duration())?;
+    let fresh = token_for_use(stores, &HttpRefresher, &name, args.margin.duration())?;
     let api_base = fresh.profile.region.api_base()?;
     let usage = run_async(async {
         let http = Http::new()?;
         fetch(&http, &api_base, fresh.profile.access.secret()).await
     })??;
 
-    eprintln!(
+    say!(
         "MiniMax {} usage for {} ({}):",
         if usage.plan == "coding_plan" {
             "Coding Plan"
@@ -30,12 +32,12 @@ pub fn run(stores: &Stores, json: bool, args: UsageArgs) -> Result<i32> {
         fresh.profile.region.label()
     );
     if usage.windows.is_empty() {
-        eprintln!("  no usage windows reported");
+        say!("  no usage windows reported");
     }
     for window in &usage.windows {
-        eprintln!("{}", describe(window));
+        say!("{}", describe(window));
     }
-    eprintln!(
+    say!(
         "  (\"count\" is MiniMax's current_interval_usage_count; clients disagree whether it \
          counts used or remaining requests, so both raw numbers are shown)"
     );
@@ -60,7 +62,7 @@ pub fn run(stores: &Stores, json: bool, args: UsageArgs) -> Result<i32> {
             "region": fresh.profile.region,
             "plan": usage.plan,
             "models": windows,
-        }));
+        }))?;
     }
     Ok(0)
 }
@@ -68,7 +70,7 @@ pub fn run(stores: &Stores, json: bool, args: UsageArgs) -> Result<i32> {
 /// When the window resets: its end, else now plus what is left.
 fn resets_at(w: &ModelWindow) -> Option<i64> {
     w.end_time
-        .or_else(|| w.remains_time.map(|left| now_ms() + left))
+        .or_else(|| w.remains_time.map(|left| now_ms().saturating_add(left)))
 }
 
 fn describe(w: &ModelWindow) -> String {
@@ -90,7 +92,11 @@ fn describe(w: &ModelWindow) -> String {
         total.map_or("?".to_string(), |t| t.to_string())
     );
     let reset = match resets_at(w) {
-        Some(at) => format!("resets {} (in {})", local_time(at), clock(at - now_ms())),
+        Some(at) => format!(
+            "resets {} (in {})",
+            local_time(at),
+            duration(at.saturating_sub(now_ms()))
+        ),
         None => "reset time not given".to_string(),
     };
     format!("  {:<24} {bar} {numbers}  {reset}", w.model_name)

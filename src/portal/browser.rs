@@ -3,8 +3,8 @@
 //! PKCE S256, RFC 8252 loopback redirect to an IP literal (so `localhost`
 //! resolving to IPv6 cannot miss a server listening on IPv4).
 
+use super::answer::{self, TokenAnswer, Tokens};
 use super::http::Http;
-use super::wire::{self, PollAnswer, Tokens};
 use crate::error::{Error, Result};
 use crate::profile::now_ms;
 use crate::region::{CLIENT_ID, Region, SCOPE, join, parse_base_url};
@@ -97,7 +97,7 @@ pub async fn finish(http: &Http, region: Region, started: Started) -> Result<Tok
                 .with_hint("run login again, or use --flow device")
         })??;
     let url = region.token_url()?;
-    let answer = http
+    let sent = http
         .post_form(
             &url,
             &[
@@ -108,29 +108,27 @@ pub async fn finish(http: &Http, region: Region, started: Started) -> Result<Tok
                 ("code_verifier", started.verifier.secret()),
             ],
         )
-        .await
-        .map_err(|f| f.into_error("trade the code for tokens"))?;
-    if answer.status == 429 || answer.status >= 500 {
-        return Err(Error::transient(format!(
-            "the MiniMax portal is unavailable (HTTP {}): {}",
-            answer.status,
-            wire::failure_reason(&answer.body)
-        ))
-        .with_hint("run login again in a few minutes"));
-    }
-    match wire::parse_token_answer(answer.status, &answer.body, now_ms()) {
-        Ok(PollAnswer::Approved(tokens)) if tokens.refresh.is_some() => Ok(tokens),
-        Ok(PollAnswer::Approved(_)) => Err(Error::failed(
-            "the portal sent no refresh_token, so the session could not be kept fresh",
+        .await;
+    match answer::classify(sent, now_ms()) {
+        TokenAnswer::Tokens(tokens) if tokens.refresh.is_some() => Ok(tokens),
+        TokenAnswer::Tokens(_) => Err(Error::failed(
+            "the portal sent no usable refresh_token, so the session could not be kept fresh",
         )),
-        Ok(PollAnswer::Refused(reason)) => Err(Error::failed(format!(
+        TokenAnswer::Transient { reason, .. } => Err(Error::transient(format!(
+            "could not trade the code for tokens: {reason}"
+        ))
+        .with_hint("run login again in a few minutes")),
+        TokenAnswer::SlowDown { .. } => Err(Error::transient(
+            "the MiniMax portal asked to slow down while trading the code for tokens",
+        )
+        .with_hint("run login again in a few minutes")),
+        TokenAnswer::Rejected(reason) | TokenAnswer::Failed(reason) => Err(Error::failed(format!(
             "the MiniMax portal refused the code: {reason}"
         ))
         .with_hint("run login again; if it keeps failing, use --flow device")),
-        Ok(PollAnswer::Pending | PollAnswer::SlowDown) => Err(Error::failed(
+        TokenAnswer::Pending => Err(Error::failed(
             "the portal answered the code exchange without tokens",
         )),
-        Err(why) => Err(Error::failed(why)),
     }
 }
 

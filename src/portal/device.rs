@@ -1,8 +1,9 @@
 //! The portal's user-code flow: ask for a code (PKCE S256 and a state that
 //! must come back), then poll the token endpoint until the user approves.
 
+use super::answer::{self, TokenAnswer, Tokens};
 use super::http::{Answer, Http};
-use super::wire::{self, DeviceCode, PollAnswer, Tokens};
+use super::wire::{self, DeviceCode};
 use crate::error::{Error, Result};
 use crate::profile::now_ms;
 use crate::region::{CLIENT_ID, Region, SCOPE};
@@ -10,9 +11,7 @@ use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
 use std::time::Duration;
 
 const USER_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:user_code";
-/// Pending answers stretch the interval ×1.5 up to this.
-const MAX_PENDING_INTERVAL: Duration = Duration::from_secs(10);
-/// A 429 doubles the interval up to this.
+/// `slow_down` or a 429 doubles the interval up to this.
 const MAX_SLOW_DOWN_INTERVAL: Duration = Duration::from_secs(30);
 /// Transient failures in a row tolerated while polling.
 const MAX_POLL_FAILURES: u32 = 3;
@@ -81,20 +80,32 @@ fn check_status(answer: &Answer, what: &str) -> Result<()> {
 }
 
 /// Polls until the user approves, the portal refuses, or the code dies.
-pub async fn wait_for_approval(http: &Http, region: Region, started: &Started) -> Result<Tokens> {
+/// The first poll goes out at once and the next ones every `interval`,
+/// never stretched while the answer is pending, so an approval is seen
+/// within one interval; only `slow_down` or a 429 make it wait longer.
+/// `on_trouble` hears of passing failures the poll rides out.
+pub async fn wait_for_approval(
+    http: &Http,
+    region: Region,
+    started: &Started,
+    on_trouble: &mut dyn FnMut(&str),
+) -> Result<Tokens> {
     let url = region.token_url()?;
     let code = &started.code;
     let mut interval = code.interval;
     let mut failures = 0;
+    let mut first = true;
     loop {
-        let left = code.deadline_ms - now_ms();
-        if left <= 0 {
-            return Err(expired());
+        if !first {
+            let left = code.deadline_ms.saturating_sub(now_ms());
+            if left <= 0 {
+                return Err(expired());
+            }
+            // Sleep the interval, but never past the deadline.
+            tokio::time::sleep(interval.min(Duration::from_millis(left as u64))).await;
         }
-        // Sleep the interval, but never past the deadline.
-        let pause = interval.min(Duration::from_millis(left as u64));
-        tokio::time::sleep(pause).await;
-        if code.deadline_ms - now_ms() <= 0 {
+        first = false;
+        if code.deadline_ms.saturating_sub(now_ms()) <= 0 {
             return Err(expired());
         }
         let sent = http
@@ -108,50 +119,35 @@ pub async fn wait_for_approval(http: &Http, region: Region, started: &Started) -
                 ],
             )
             .await;
-        let answer = match sent {
-            Ok(answer) if answer.status == 429 => {
-                interval = slow_down(interval, answer.retry_after);
-                continue;
-            }
-            Ok(answer) if answer.status >= 500 => {
+        match answer::classify(sent, now_ms()) {
+            TokenAnswer::Pending => failures = 0,
+            TokenAnswer::SlowDown { retry_after } => interval = slow_down(interval, retry_after),
+            TokenAnswer::Transient { reason, .. } => {
                 failures += 1;
                 if failures >= MAX_POLL_FAILURES {
-                    check_status(&answer, "confirm the login")?;
+                    return Err(
+                        Error::transient(format!("could not confirm the login: {reason}"))
+                            .with_hint("try again in a few minutes"),
+                    );
                 }
-                continue;
+                on_trouble(&reason);
             }
-            Ok(answer) => answer,
-            Err(failure) => {
-                failures += 1;
-                if failures >= MAX_POLL_FAILURES {
-                    return Err(failure.into_error("confirm the login"));
-                }
-                continue;
-            }
-        };
-        failures = 0;
-        match wire::parse_token_answer(answer.status, &answer.body, now_ms()) {
-            Ok(PollAnswer::Pending) => {
-                interval = (interval.mul_f32(1.5)).min(MAX_PENDING_INTERVAL.max(code.interval));
-            }
-            Ok(PollAnswer::SlowDown) => interval = slow_down(interval, None),
-            Ok(PollAnswer::Approved(tokens)) => {
+            TokenAnswer::Tokens(tokens) => {
                 if tokens.refresh.is_none() {
                     return Err(Error::failed(
-                        "the portal approved the login but sent no refresh_token, so the \
-                         session could not be kept fresh",
+                        "the portal approved the login but sent no usable refresh_token, so \
+                         the session could not be kept fresh",
                     )
                     .with_hint(RETRY_HINT));
                 }
                 return Ok(tokens);
             }
-            Ok(PollAnswer::Refused(reason)) => {
+            TokenAnswer::Rejected(reason) | TokenAnswer::Failed(reason) => {
                 return Err(Error::failed(format!(
                     "the MiniMax portal refused the login: {reason}"
                 ))
                 .with_hint("run login again and approve the code in the browser"));
             }
-            Err(why) => return Err(Error::failed(why).with_hint(RETRY_HINT)),
         }
     }
 }

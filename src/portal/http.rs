@@ -27,10 +27,18 @@ pub struct Answer {
 pub enum Failure {
     /// The request never reached the portal (DNS, connect, TLS): safe to retry.
     NotSent(String),
-    /// Sent, but no complete answer came back (timeout, reset, truncated body).
-    NoAnswer(String),
+    /// Sent, but no complete answer came back (timeout, reset, truncated
+    /// body). What did arrive is kept: a success cut short may still carry
+    /// tokens the portal has already rotated.
+    NoAnswer {
+        why: String,
+        status: Option<u16>,
+        partial: Vec<u8>,
+    },
     /// The answer was larger than `MAX_BODY_BYTES`.
     TooLarge,
+    /// The portal's certificate is not trusted: not a passing problem.
+    Certificate(String),
 }
 
 impl Failure {
@@ -40,10 +48,14 @@ impl Failure {
                 Error::transient(format!("cannot reach the MiniMax portal to {what}: {why}"))
                     .with_hint("check your network or proxy (HTTPS_PROXY), then try again")
             }
-            Failure::NoAnswer(why) => Error::transient(format!(
+            Failure::NoAnswer { why, .. } => Error::transient(format!(
                 "no complete answer from the MiniMax portal to {what}: {why}"
             ))
             .with_hint("try again in a moment"),
+            Failure::Certificate(why) => Error::failed(format!(
+                "cannot {what}: the portal's certificate is not trusted ({why})"
+            ))
+            .with_hint(CERTIFICATE_HINT),
             Failure::TooLarge => Error::failed(format!(
                 "the MiniMax portal's answer to {what} is larger than {} KiB: not a portal answer",
                 MAX_BODY_BYTES / 1024
@@ -52,6 +64,9 @@ impl Failure {
         }
     }
 }
+
+pub const CERTIFICATE_HINT: &str = "if a proxy or private CA signs the portal's certificate, point \
+SSL_CERT_FILE at its CA file; otherwise check the system clock and MINIMAX_PORTAL_OAUTH_BASE_URL";
 
 pub struct Http {
     client: reqwest::Client,
@@ -105,8 +120,7 @@ impl Http {
         let retry_after = headers
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(parse_retry_after);
         let date = headers
             .get(reqwest::header::DATE)
             .and_then(|v| v.to_str().ok())
@@ -122,7 +136,21 @@ impl Http {
             return Err(Failure::TooLarge);
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(classify)? {
+        loop {
+            let chunk = match response.chunk().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(match classify(e) {
+                        Failure::NoAnswer { why, .. } => Failure::NoAnswer {
+                            why,
+                            status: Some(status),
+                            partial: body,
+                        },
+                        other => other,
+                    });
+                }
+            };
             if body.len() + chunk.len() > MAX_BODY_BYTES {
                 return Err(Failure::TooLarge);
             }
@@ -160,14 +188,68 @@ fn classify(e: reqwest::Error) -> Failure {
             })
         })
         .unwrap_or_else(|| "the portal".to_string());
-    if e.is_timeout() {
-        Failure::NoAnswer(format!(
+    if is_certificate_error(&e) {
+        Failure::Certificate(format!("{host}: {cause}"))
+    } else if e.is_timeout() {
+        no_answer(format!(
             "{host} timed out after {} s",
             request_timeout().as_secs_f32()
         ))
     } else if e.is_connect() || e.is_builder() {
         Failure::NotSent(format!("{host}: {cause}"))
     } else {
-        Failure::NoAnswer(format!("{host}: {cause}"))
+        no_answer(format!("{host}: {cause}"))
+    }
+}
+
+fn no_answer(why: String) -> Failure {
+    Failure::NoAnswer {
+        why,
+        status: None,
+        partial: Vec::new(),
+    }
+}
+
+fn is_certificate_error(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
+            return matches!(
+                tls,
+                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+            );
+        }
+        source = inner.source();
+    }
+    false
+}
+
+/// `Retry-After`: seconds, or an HTTP date. Capped at an hour.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    let secs = match value.parse::<u64>() {
+        Ok(secs) => secs,
+        Err(_) => {
+            let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+            let now = chrono::Utc::now().timestamp();
+            u64::try_from(at.timestamp().saturating_sub(now)).unwrap_or(0)
+        }
+    };
+    Some(Duration::from_secs(secs.min(3600)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_both_forms() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after("99999"), Some(Duration::from_secs(3600)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
     }
 }

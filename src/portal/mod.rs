@@ -1,5 +1,6 @@
 //! Talking to MiniMax's portal. Knows nothing of stores.
 
+pub mod answer;
 pub mod browser;
 pub mod device;
 pub mod http;

@@ -1,7 +1,7 @@
-//! The portal's answers and how to read them, including their odd corners
-//! (see minimax-protocol.md). Pure functions: no I/O, easy to test.
+//! The portal's device-code answer and the small readers every answer
+//! shares (expiry forms, failure reasons, text safe to show), with their odd
+//! corners (docs/protocol.md). Pure functions: no I/O, easy to test.
 
-use oauth2::{AccessToken, RefreshToken};
 use serde_json::Value;
 use std::time::Duration;
 use url::Url;
@@ -10,8 +10,8 @@ use url::Url;
 pub const MIN_INTERVAL: Duration = Duration::from_secs(2);
 /// How long a code lives when the portal does not say.
 const DEFAULT_CODE_LIFETIME_MS: i64 = 10 * 60 * 1000;
-/// Tokens and codes longer than this are not MiniMax's.
-const MAX_TOKEN_LEN: usize = 16 * 1024;
+/// The longest a login may wait for approval, whatever the portal says.
+const MAX_CODE_LIFETIME_MS: i64 = 15 * 60 * 1000;
 
 /// The portal's answer to "give me a user code".
 #[derive(Debug, Clone)]
@@ -21,28 +21,6 @@ pub struct DeviceCode {
     /// When the code dies, epoch ms.
     pub deadline_ms: i64,
     pub interval: Duration,
-}
-
-/// A successful token answer (login or refresh).
-#[derive(Debug, Clone)]
-pub struct Tokens {
-    pub access: AccessToken,
-    /// Absent on a refresh that does not rotate: keep the old one.
-    pub refresh: Option<RefreshToken>,
-    /// When the access token expires, epoch ms.
-    pub expires_ms: i64,
-    pub resource_url: Option<Url>,
-    pub notification: Option<String>,
-}
-
-/// What one poll of the token endpoint says.
-#[derive(Debug)]
-pub enum PollAnswer {
-    Pending,
-    SlowDown,
-    Approved(Tokens),
-    /// The portal refused for good; the reason is safe to show.
-    Refused(String),
 }
 
 fn parse_json(body: &[u8]) -> Result<Value, String> {
@@ -96,7 +74,9 @@ fn excerpt(body: &[u8]) -> String {
     format!("{:?}", clean(trimmed, 200))
 }
 
-fn clean(text: &str, max_chars: usize) -> String {
+/// Text from outside made safe to show: secrets scrubbed, control
+/// characters (terminal escapes among them) replaced, length bounded.
+pub fn clean(text: &str, max_chars: usize) -> String {
     let text = crate::redact::scrub(text);
     let mut out: String = text
         .chars()
@@ -112,46 +92,38 @@ fn clean(text: &str, max_chars: usize) -> String {
 /// Reads `expired_in` (of a token, or of a code), which has been seen in
 /// three forms, told apart by size: below 1e9 seconds from now; 1e9 to 1e12
 /// epoch seconds; 1e12 and above epoch milliseconds. Returns epoch ms.
+/// A number with a zero fraction (`3600.0`) counts as that integer. Errors
+/// never quote the value: a hostile portal could put a token there.
 pub fn normalize_expiry(value: &Value, now_ms: i64) -> Result<i64, String> {
     let raw = match value {
-        Value::Number(n) => n.as_i64(),
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 1e18)
+                .map(|f| f as i64)
+        }),
         // Some servers quote numbers; only plain digits are accepted.
-        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+        Value::String(s)
+            if !s.is_empty() && s.len() < 19 && s.bytes().all(|b| b.is_ascii_digit()) =>
+        {
             s.parse::<i64>().ok()
         }
         _ => None,
     };
     let Some(raw) = raw else {
-        return Err(format!("expired_in {value} is not an integer"));
+        return Err("expired_in is not an integer".to_string());
     };
-    let ms = if raw <= 0 {
-        return Err(format!("expired_in {raw} is not positive"));
+    if raw <= 0 {
+        Err(format!("expired_in {raw} is not positive"))
     } else if raw < 1_000_000_000 {
-        now_ms.saturating_add(raw.saturating_mul(1000))
+        Ok(now_ms.saturating_add(raw.saturating_mul(1000)))
     } else if raw < 1_000_000_000_000 {
-        raw.saturating_mul(1000)
+        Ok(raw.saturating_mul(1000))
     } else if raw < 100_000_000_000_000 {
-        raw
+        Ok(raw)
     } else {
-        return Err(format!(
+        Err(format!(
             "expired_in {raw} is too far in the future to be a date"
-        ));
-    };
-    Ok(ms)
-}
-
-fn token_text(v: &Value, key: &str) -> Result<Option<String>, String> {
-    match v.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) => {
-            if s.len() > MAX_TOKEN_LEN || s.chars().any(|c| c.is_control() || c == ' ') {
-                Err(format!("{key} is malformed"))
-            } else {
-                Ok(Some(s.clone()))
-            }
-        }
-        Some(_) => Err(format!("{key} is not a string")),
+        ))
     }
 }
 
@@ -179,9 +151,10 @@ pub fn parse_device_code(body: &[u8], sent_state: &str, now_ms: i64) -> Result<D
     }
     let verification_uri = verification_link(uri)?;
     let deadline_ms = match v.get("expired_in") {
-        None | Some(Value::Null) => now_ms + DEFAULT_CODE_LIFETIME_MS,
+        None | Some(Value::Null) => now_ms.saturating_add(DEFAULT_CODE_LIFETIME_MS),
         Some(raw) => normalize_expiry(raw, now_ms).map_err(|e| format!("the user code's {e}"))?,
-    };
+    }
+    .min(now_ms.saturating_add(MAX_CODE_LIFETIME_MS));
     if deadline_ms <= now_ms {
         return Err(
             "the portal handed out a user code that has already expired; check this \
@@ -193,7 +166,7 @@ pub fn parse_device_code(body: &[u8], sent_state: &str, now_ms: i64) -> Result<D
         None | Some(Value::Null) => MIN_INTERVAL,
         Some(raw) => match raw.as_u64() {
             Some(ms) => Duration::from_millis(ms.min(60_000)).max(MIN_INTERVAL),
-            None => return Err(format!("interval {raw} is not a number of milliseconds")),
+            None => return Err("the portal's interval is not a number of milliseconds".to_string()),
         },
     };
     Ok(DeviceCode {
@@ -216,74 +189,6 @@ pub fn verification_link(text: &str) -> Result<Url, String> {
         let host = format!("platform.{rest}");
         url.set_host(Some(&host))
             .map_err(|_| "the portal's verification link has a bad host".to_string())?;
-    }
-    Ok(url)
-}
-
-/// Parses a token endpoint answer (poll or refresh).
-pub fn parse_token_answer(status: u16, body: &[u8], now_ms: i64) -> Result<PollAnswer, String> {
-    if !(200..300).contains(&status) {
-        // Standard OAuth servers say pending / slow_down with a 400.
-        if let Ok(v) = serde_json::from_slice::<Value>(body) {
-            match text_field(&v, "error") {
-                Some("authorization_pending") => return Ok(PollAnswer::Pending),
-                Some("slow_down") => return Ok(PollAnswer::SlowDown),
-                _ => {}
-            }
-        }
-        return Ok(PollAnswer::Refused(failure_reason(body)));
-    }
-    let v = parse_json(body)?;
-    match text_field(&v, "status") {
-        Some("success") => parse_tokens(&v, now_ms).map(PollAnswer::Approved),
-        Some("error") => Ok(PollAnswer::Refused(failure_reason(body))),
-        // Standard OAuth answer without a `status` but with tokens.
-        None if v.get("access_token").is_some() => {
-            parse_tokens(&v, now_ms).map(PollAnswer::Approved)
-        }
-        _ => Ok(PollAnswer::Pending),
-    }
-}
-
-fn parse_tokens(v: &Value, now_ms: i64) -> Result<Tokens, String> {
-    let access =
-        token_text(v, "access_token")?.ok_or("the portal's success answer has no access_token")?;
-    let refresh = token_text(v, "refresh_token")?;
-    let raw_expiry = v
-        .get("expired_in")
-        .or_else(|| v.get("expires_in"))
-        .ok_or("the portal's success answer has no expired_in")?;
-    let expires_ms =
-        normalize_expiry(raw_expiry, now_ms).map_err(|e| format!("the token's {e}"))?;
-    let resource_url = match text_field(v, "resource_url") {
-        None => None,
-        Some(text) => Some(resource_url(text)?),
-    };
-    let notification = text_field(v, "notification_message").map(|m| clean(m, 500));
-    crate::redact::register(&access);
-    if let Some(refresh) = &refresh {
-        crate::redact::register(refresh);
-    }
-    Ok(Tokens {
-        access: AccessToken::new(access),
-        refresh: refresh.map(RefreshToken::new),
-        expires_ms,
-        resource_url,
-        notification,
-    })
-}
-
-/// The model base URL the portal names; a bare host gets `https://`.
-fn resource_url(text: &str) -> Result<Url, String> {
-    let with_scheme = if text.contains("://") {
-        text.to_string()
-    } else {
-        format!("https://{text}")
-    };
-    let url = Url::parse(&with_scheme)
-        .map_err(|_| "the portal's resource_url is not a URL".to_string())?;
-    if url.scheme() != "https" && !crate::region::is_loopback(&url) {
-        return Err("the portal's resource_url is not an https URL".to_string());
     }
     Ok(url)
 }
@@ -311,6 +216,10 @@ mod tests {
         );
         assert_eq!(
             normalize_expiry(&json!("3600"), NOW).unwrap(),
+            NOW + 3_600_000
+        );
+        assert_eq!(
+            normalize_expiry(&json!(3600.0), NOW).unwrap(),
             NOW + 3_600_000
         );
         for bad in [
@@ -369,39 +278,6 @@ mod tests {
     }
 
     #[test]
-    fn token_answers() {
-        let pending = parse_token_answer(200, br#"{"status":"pending"}"#, NOW).unwrap();
-        assert!(matches!(pending, PollAnswer::Pending));
-        let none = parse_token_answer(200, br#"{}"#, NOW).unwrap();
-        assert!(matches!(none, PollAnswer::Pending));
-        let refused = parse_token_answer(
-            200,
-            br#"{"status":"error","base_resp":{"status_msg":"denied"}}"#,
-            NOW,
-        )
-        .unwrap();
-        assert!(matches!(refused, PollAnswer::Refused(ref r) if r == "denied"));
-        let ok = parse_token_answer(200, br#"{"status":"success","access_token":"a","refresh_token":"r","expired_in":60,"resource_url":"api.minimax.io/anthropic"}"#, NOW).unwrap();
-        let PollAnswer::Approved(tokens) = ok else {
-            panic!("not approved")
-        };
-        assert_eq!(tokens.expires_ms, NOW + 60_000);
-        assert_eq!(
-            tokens.resource_url.unwrap().as_str(),
-            "https://api.minimax.io/anthropic"
-        );
-        assert!(
-            parse_token_answer(
-                200,
-                br#"{"status":"success","refresh_token":"r","expired_in":60}"#,
-                NOW
-            )
-            .is_err()
-        );
-        assert!(parse_token_answer(200, b"<html>", NOW).is_err());
-    }
-
-    #[test]
     fn reasons_never_dump_html() {
         assert_eq!(
             failure_reason(b"<html><body>502</body></html>"),
@@ -452,7 +328,14 @@ mod tests {
             }
             let status = [200, 400, 401, 429, 500][(next() % 5) as usize];
             let _ = parse_device_code(&body, "s", NOW);
-            let _ = parse_token_answer(status, &body, NOW);
+            let answer = crate::portal::http::Answer {
+                status,
+                date: None,
+                body: body.clone(),
+                retry_after: None,
+                location: None,
+            };
+            let _ = crate::portal::answer::classify(Ok(answer), NOW);
             let _ = failure_reason(&body);
             if let Ok(v) = serde_json::from_slice::<Value>(&body) {
                 let _ = normalize_expiry(&v, NOW);

@@ -1,125 +1,139 @@
-//! The plain-text file store: one 0600 JSON file per profile, replaced
-//! atomically (temp file in the same folder, fsync, rename, fsync folder).
+//! The plain-text file store: one 0600 JSON file per profile in a private
+//! folder, replaced atomically (temp file in the same folder, fsync, rename,
+//! fsync folder). Also serves as the recovery store.
 
-use crate::error::{Error, Result};
-use crate::paths::ensure_private_dir;
+use super::{Prepared, ProfileStore, StoreError, StoreKind};
 use crate::profile::ProfileName;
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use crate::safe_fs::{self, PreparedFile};
+use std::path::PathBuf;
 
 /// A profile file larger than this is not ours.
-const MAX_FILE_BYTES: u64 = 64 * 1024;
+pub const MAX_FILE_BYTES: u64 = 64 * 1024;
 
 pub struct FileStore {
+    kind: StoreKind,
     dir: PathBuf,
+    /// Put before the profile name in file names (the recovery folder holds
+    /// several providers' profiles).
+    prefix: String,
 }
 
 impl FileStore {
-    /// A store of one JSON file per profile in `dir`.
-    pub fn new(dir: PathBuf) -> FileStore {
-        FileStore { dir }
+    /// A store of `<dir>/<prefix><name>.json` files.
+    pub fn new(kind: StoreKind, dir: PathBuf, prefix: &str) -> FileStore {
+        FileStore {
+            kind,
+            dir,
+            prefix: prefix.to_string(),
+        }
     }
 
     pub fn path_of(&self, name: &ProfileName) -> PathBuf {
-        self.dir.join(format!("{}.json", name.as_str()))
+        self.dir
+            .join(format!("{}{}.json", self.prefix, name.as_str()))
     }
 
-    pub fn read(&self, name: &ProfileName) -> Result<Option<Vec<u8>>> {
-        let path = self.path_of(name);
-        let file = match std::fs::File::open(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_error("read", &path, e)),
-        };
-        let mut bytes = Vec::new();
-        file.take(MAX_FILE_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| io_error("read", &path, e))?;
-        if bytes.len() as u64 > MAX_FILE_BYTES {
-            return Err(Error::failed(format!(
-                "{} is larger than {MAX_FILE_BYTES} bytes: not a profile",
-                path.display()
-            )));
-        }
-        Ok(Some(bytes))
-    }
-
-    pub fn write(&self, name: &ProfileName, bytes: &[u8]) -> Result<()> {
-        write_atomically(&self.dir, &self.path_of(name), bytes)
-    }
-
-    /// Removes the file; false when there was none.
-    pub fn remove(&self, name: &ProfileName) -> Result<bool> {
-        let path = self.path_of(name);
-        match std::fs::remove_file(&path) {
-            Ok(()) => {
-                sync_dir(&self.dir);
-                Ok(true)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(io_error("remove", &path, e)),
-        }
-    }
-
-    pub fn names(&self) -> Result<Vec<ProfileName>> {
+    /// The names of the profiles present.
+    pub fn names(&self) -> crate::error::Result<Vec<ProfileName>> {
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io_error("list", &self.dir, e)),
+            Err(e) => return Err(safe_fs::io_error("list", &self.dir, e)),
         };
         let mut names: Vec<ProfileName> = entries
             .filter_map(|entry| entry.ok())
             .filter_map(|entry| {
                 let file_name = entry.file_name();
-                let stem = file_name.to_str()?.strip_suffix(".json")?.to_string();
+                let stem = file_name
+                    .to_str()?
+                    .strip_prefix(self.prefix.as_str())?
+                    .strip_suffix(".json")?
+                    .to_string();
                 ProfileName::parse(&stem).ok()
             })
             .collect();
         names.sort();
         Ok(names)
     }
-}
 
-/// Replaces `path` (in `dir`) so that a crash at any moment leaves either
-/// the old or the new content: temp file (0600), fsync, rename, fsync folder.
-pub fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
-    ensure_private_dir(dir)?;
-    // tempfile creates the file with mode 0600 on Unix.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| io_error("create a temporary file in", dir, e))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| io_error("write", tmp.path(), e))?;
-    tmp.persist(path)
-        .map_err(|e| io_error("replace", path, e.error))?;
-    sync_dir(dir);
-    Ok(())
-}
-
-/// Makes a rename durable. Best effort: some file systems refuse it.
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(handle) = std::fs::File::open(dir) {
-        let _ = handle.sync_all();
+    /// Names that have temporary files left behind by a crash.
+    pub fn names_with_leftovers(&self) -> Vec<ProfileName> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut names: Vec<ProfileName> = entries
+            .filter_map(|entry| entry.ok())
+            .filter_map(|entry| {
+                let file_name = entry.file_name();
+                let text = file_name.to_str()?;
+                let (stem, _) = text
+                    .strip_prefix('.')?
+                    .strip_prefix(self.prefix.as_str())?
+                    .split_once(".json.tmp-")?;
+                ProfileName::parse(stem).ok()
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        names
     }
-    #[cfg(not(unix))]
-    let _ = dir;
 }
 
-fn io_error(action: &str, path: &Path, e: std::io::Error) -> Error {
-    Error::failed(format!("cannot {action} {}: {e}", path.display()))
+impl ProfileStore for FileStore {
+    fn kind(&self) -> StoreKind {
+        self.kind
+    }
+
+    fn read(&self, name: &ProfileName) -> Result<Option<Vec<u8>>, StoreError> {
+        safe_fs::read_capped(&self.path_of(name), MAX_FILE_BYTES).map_err(StoreError::Failed)
+    }
+
+    fn write(&self, name: &ProfileName, bytes: &[u8]) -> Result<(), StoreError> {
+        safe_fs::write_atomically(&self.path_of(name), bytes).map_err(StoreError::Failed)
+    }
+
+    fn remove(&self, name: &ProfileName) -> Result<bool, StoreError> {
+        safe_fs::remove_file(&self.path_of(name)).map_err(StoreError::Failed)
+    }
+
+    /// Creates the temporary file now, with room reserved: a full disk or a
+    /// read-only folder is found out before the refresh token is spent.
+    fn prepare(
+        &self,
+        name: &ProfileName,
+        _current: Option<&[u8]>,
+        size_hint: usize,
+    ) -> Result<Prepared, StoreError> {
+        PreparedFile::prepare(&self.path_of(name), size_hint)
+            .map(Prepared::File)
+            .map_err(StoreError::Failed)
+    }
+
+    fn commit(
+        &self,
+        name: &ProfileName,
+        prepared: Prepared,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        match prepared {
+            Prepared::File(file) => file.commit(bytes).map_err(StoreError::Failed),
+            Prepared::Checked => self.write(name, bytes),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn store(home: &std::path::Path) -> FileStore {
+        FileStore::new(StoreKind::File, home.join("profiles"), "")
+    }
+
     #[test]
     fn write_read_replace_remove() {
         let home = tempfile::tempdir().unwrap();
-        let store = FileStore::new(home.path().join("profiles"));
+        let store = store(home.path());
         let name = ProfileName::parse("work").unwrap();
         assert!(store.read(&name).unwrap().is_none());
         store.write(&name, b"one").unwrap();
@@ -140,7 +154,7 @@ mod tests {
     fn files_are_private() {
         use std::os::unix::fs::PermissionsExt;
         let home = tempfile::tempdir().unwrap();
-        let store = FileStore::new(home.path().join("profiles"));
+        let store = store(home.path());
         let name = ProfileName::default();
         store.write(&name, b"{}").unwrap();
         let mode = std::fs::metadata(store.path_of(&name))
@@ -158,9 +172,25 @@ mod tests {
     #[test]
     fn oversized_file_is_refused() {
         let home = tempfile::tempdir().unwrap();
-        let store = FileStore::new(home.path().join("profiles"));
+        let store = store(home.path());
         let name = ProfileName::default();
         store.write(&name, &vec![b' '; 70 * 1024]).unwrap();
         assert!(store.read(&name).is_err());
+    }
+
+    #[test]
+    fn prefixed_names_and_leftovers() {
+        let home = tempfile::tempdir().unwrap();
+        let store = FileStore::new(
+            StoreKind::Recovery,
+            home.path().join("r"),
+            "minimax-portal.",
+        );
+        let name = ProfileName::parse("work").unwrap();
+        store.write(&name, b"{}").unwrap();
+        assert!(store.path_of(&name).ends_with("r/minimax-portal.work.json"));
+        assert_eq!(store.names().unwrap(), vec![name.clone()]);
+        let _pending = store.prepare(&name, None, 10).unwrap();
+        assert_eq!(store.names_with_leftovers(), vec![name]);
     }
 }

@@ -5,6 +5,8 @@
 //! locked keyring waiting on an unlock prompt, or a Secret Service that never
 //! answers, gives a clear error instead of a hang.
 
+use super::{Prepared, ProfileStore, StoreError, StoreKind};
+use crate::profile::ProfileName;
 use keyring_core::{CredentialStore, Entry};
 use std::io::{Read, Write};
 use std::sync::{Arc, OnceLock, mpsc};
@@ -38,7 +40,10 @@ impl std::fmt::Display for KeyringError {
 
 type Backend = Arc<CredentialStore>;
 
+/// The OS keyring as a profile store: one credential per profile, service
+/// `minimax-portal-auth`, account `<provider>:<name>`.
 pub struct KeyringStore {
+    provider: &'static str,
     timeout: Duration,
     backend: Arc<OnceLock<Backend>>,
     open_backend: fn() -> keyring_core::Result<Backend>,
@@ -47,9 +52,10 @@ pub struct KeyringStore {
 }
 
 impl KeyringStore {
-    /// The platform's keyring.
-    pub fn platform() -> KeyringStore {
+    /// The platform's keyring, for the profiles of `provider`.
+    pub fn platform(provider: &'static str) -> KeyringStore {
         KeyringStore {
+            provider,
             timeout: timeout_from_env(),
             backend: Arc::new(OnceLock::new()),
             open_backend: open_platform_backend,
@@ -67,6 +73,7 @@ impl KeyringStore {
         let cell = OnceLock::new();
         let _ = cell.set(backend);
         KeyringStore {
+            provider: crate::profile::PROVIDER,
             timeout: DEFAULT_TIMEOUT,
             backend: Arc::new(cell),
             open_backend: || Err(keyring_core::Error::NoDefaultStore),
@@ -85,7 +92,11 @@ impl KeyringStore {
         }
     }
 
-    pub fn read(&self, account: &str) -> Result<Option<Vec<u8>>, KeyringError> {
+    fn account(&self, name: &ProfileName) -> String {
+        format!("{}:{name}", self.provider)
+    }
+
+    pub fn read_account(&self, account: &str) -> Result<Option<Vec<u8>>, KeyringError> {
         let account = account.to_string();
         let stored = self.call("read", move |store| {
             let entry = Entry::new_in_store(&store, SERVICE, &account)?;
@@ -101,7 +112,7 @@ impl KeyringStore {
         }
     }
 
-    pub fn write(&self, account: &str, json: &[u8]) -> Result<(), KeyringError> {
+    pub fn write_account(&self, account: &str, json: &[u8]) -> Result<(), KeyringError> {
         let bytes = encode(json, self.secret_limit).map_err(KeyringError::Failed)?;
         let account = account.to_string();
         self.call("write", move |store| {
@@ -110,7 +121,7 @@ impl KeyringStore {
     }
 
     /// Removes the credential; false when there was none.
-    pub fn remove(&self, account: &str) -> Result<bool, KeyringError> {
+    pub fn remove_account(&self, account: &str) -> Result<bool, KeyringError> {
         let account = account.to_string();
         self.call("remove", move |store| {
             match Entry::new_in_store(&store, SERVICE, &account)?.delete_credential() {
@@ -152,6 +163,50 @@ impl KeyringStore {
                 self.timeout.as_millis()
             ))),
         }
+    }
+}
+
+impl From<KeyringError> for StoreError {
+    fn from(e: KeyringError) -> StoreError {
+        match e {
+            KeyringError::Unavailable(why) => StoreError::Unavailable(why),
+            KeyringError::Failed(why) => StoreError::Failed(crate::error::Error::failed(why)),
+        }
+    }
+}
+
+impl ProfileStore for KeyringStore {
+    fn kind(&self) -> StoreKind {
+        StoreKind::Keyring
+    }
+
+    fn read(&self, name: &ProfileName) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.read_account(&self.account(name))?)
+    }
+
+    fn write(&self, name: &ProfileName, bytes: &[u8]) -> Result<(), StoreError> {
+        Ok(self.write_account(&self.account(name), bytes)?)
+    }
+
+    fn remove(&self, name: &ProfileName) -> Result<bool, StoreError> {
+        Ok(self.remove_account(&self.account(name))?)
+    }
+
+    /// Proves the keyring answers and takes writes now: it stores the
+    /// current profile again (same content), or, for a new one, reads.
+    fn prepare(
+        &self,
+        name: &ProfileName,
+        current: Option<&[u8]>,
+        _size_hint: usize,
+    ) -> Result<Prepared, StoreError> {
+        match current {
+            Some(bytes) => self.write(name, bytes)?,
+            None => {
+                self.read(name)?;
+            }
+        }
+        Ok(Prepared::Checked)
     }
 }
 
@@ -395,8 +450,8 @@ mod tests {
         profile.refresh = oauth2::RefreshToken::new(jwt_like(1100, 2));
         let json = profile.to_json().unwrap();
         assert!(json.len() > WINDOWS_SECRET_LIMIT, "{} bytes", json.len());
-        store.write(name, &json).unwrap();
-        let back = store.read(name).unwrap().unwrap();
+        store.write_account(name, &json).unwrap();
+        let back = store.read_account(name).unwrap().unwrap();
         let back = Profile::from_json(&back).unwrap();
         assert_eq!(back.access.secret(), profile.access.secret());
         assert_eq!(back.refresh.secret(), profile.refresh.secret());
@@ -407,8 +462,8 @@ mod tests {
         let store = windows_like();
         let name = "minimax-portal:default";
         let json = sample("default", 400, 400).to_json().unwrap();
-        store.write(name, &json).unwrap();
-        assert_eq!(store.read(name).unwrap().unwrap(), json);
+        store.write_account(name, &json).unwrap();
+        assert_eq!(store.read_account(name).unwrap().unwrap(), json);
         assert_eq!(encode(&json, Some(WINDOWS_SECRET_LIMIT)).unwrap(), json);
     }
 
@@ -427,9 +482,9 @@ mod tests {
     fn remove_reports_whether_there_was_one() {
         let store = windows_like();
         let name = "minimax-portal:default";
-        assert!(!store.remove(name).unwrap());
-        store.write(name, b"{}").unwrap();
-        assert!(store.remove(name).unwrap());
+        assert!(!store.remove_account(name).unwrap());
+        store.write_account(name, b"{}").unwrap();
+        assert!(store.remove_account(name).unwrap());
     }
 
     #[test]

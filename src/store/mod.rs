@@ -1,15 +1,33 @@
 //! Where profiles live: the OS keyring, a plain file, or `auto` (the
-//! keyring, falling back loudly to the file only when no keyring answers).
+//! keyring, falling back to the file only when no keyring answers), plus a
+//! recovery file for tokens that could not be saved where they belong.
+//!
+//! Backends sit behind one trait, [`ProfileStore`]; [`Stores`] is the one
+//! way in for everything else. Its rules:
+//! - one truth per profile: when copies exist in several places, the newest
+//!   `updated_at` wins and the others are removed (under the profile lock);
+//! - save before spend: [`Stores::prepare_save`] proves a save can succeed
+//!   before a refresh token is spent, and [`Stores::commit`] never drops new
+//!   tokens silently (recovery file, else a plain error);
+//! - in `auto`, a keyring that does not answer is an error (exit 5) whenever
+//!   the index says the newest copy is in there.
+//!
 //! Stores deal in bytes and names; they know nothing of HTTP.
 
 pub mod file;
+pub mod index;
 pub mod keyring;
+pub mod lock;
+#[cfg(test)]
+pub mod memory;
 
 use crate::error::{Class, Error, Result};
-use crate::lock;
 use crate::profile::{Profile, ProfileName};
+use crate::safe_fs::{self, PreparedFile};
 use file::FileStore;
-use keyring::{KeyringError, KeyringStore};
+use index::KeyringIndex;
+use keyring::KeyringStore;
+pub use lock::FileLock;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -25,11 +43,24 @@ pub enum StoreMode {
     File,
 }
 
+impl StoreMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreMode::Auto => "auto",
+            StoreMode::Keyring => "keyring",
+            StoreMode::File => "file",
+        }
+    }
+}
+
+/// Which place holds a copy of a profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StoreKind {
     Keyring,
     File,
+    /// New tokens that could not be saved in their store yet.
+    Recovery,
 }
 
 impl StoreKind {
@@ -37,43 +68,183 @@ impl StoreKind {
         match self {
             StoreKind::Keyring => "keyring",
             StoreKind::File => "file",
+            StoreKind::Recovery => "recovery",
         }
     }
 }
 
+/// Why a backend could not do what was asked.
+#[derive(Debug)]
+pub enum StoreError {
+    /// No keyring answered, it is locked, or it timed out.
+    Unavailable(String),
+    /// The store answered, but the operation failed.
+    Failed(Error),
+}
+
+/// What [`ProfileStore::prepare`] proved: a `commit` for the same profile
+/// should now succeed.
+pub enum Prepared {
+    /// A temporary file, already created with room reserved.
+    File(PreparedFile),
+    /// The store answered and took a write just now.
+    Checked,
+}
+
+/// One place that keeps profiles as bytes, by name.
+pub trait ProfileStore: Send + Sync {
+    fn kind(&self) -> StoreKind;
+    fn read(&self, name: &ProfileName) -> Result<Option<Vec<u8>>, StoreError>;
+    fn write(&self, name: &ProfileName, bytes: &[u8]) -> Result<(), StoreError>;
+    /// Removes the profile; false when there was none.
+    fn remove(&self, name: &ProfileName) -> Result<bool, StoreError>;
+    /// Proves now that a later write of about `size_hint` bytes will
+    /// succeed; `current` is what the store holds for the profile, if anything.
+    fn prepare(
+        &self,
+        name: &ProfileName,
+        current: Option<&[u8]>,
+        size_hint: usize,
+    ) -> Result<Prepared, StoreError>;
+    fn commit(
+        &self,
+        name: &ProfileName,
+        prepared: Prepared,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        let _ = prepared;
+        self.write(name, bytes)
+    }
+}
+
+/// One stored copy of a profile.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub bytes: Vec<u8>,
+    pub store: StoreKind,
+    /// When this copy was written, epoch ms; None when it cannot be read.
+    pub updated_at: Option<i64>,
+}
+
+impl Stored {
+    fn new(bytes: Vec<u8>, store: StoreKind) -> Stored {
+        #[derive(Deserialize)]
+        struct Stamp {
+            updated_at: i64,
+        }
+        let updated_at = serde_json::from_slice::<Stamp>(&bytes)
+            .ok()
+            .map(|s| s.updated_at);
+        Stored {
+            bytes,
+            store,
+            updated_at,
+        }
+    }
+
+    /// Newest first; on a tie a store copy beats the recovery file.
+    fn rank(&self) -> (i64, u8) {
+        let place = match self.store {
+            StoreKind::Keyring => 2,
+            StoreKind::File => 1,
+            StoreKind::Recovery => 0,
+        };
+        (self.updated_at.unwrap_or(i64::MIN), place)
+    }
+}
+
+/// An OAuth profile as loaded, with where it came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub profile: Profile,
+    pub stored: Stored,
+}
+
+/// Where a save ended up, and what the user should know about it.
+#[derive(Debug)]
+pub struct Saved {
+    pub store: StoreKind,
+    pub warning: Option<String>,
+}
+
+/// A save proven possible, waiting for its content.
+pub struct PreparedSave {
+    target: StoreKind,
+    prepared: Prepared,
+    /// For keyring saves: the recovery file, written first, so a crash or a
+    /// stalled keyring between the answer and the save loses nothing.
+    journal: Option<PreparedFile>,
+}
+
+/// Every copy of one profile that could be read.
+struct Copies {
+    found: Vec<Stored>,
+    /// Set when the keyring did not answer (in `auto`).
+    keyring_down: bool,
+}
+
 pub struct Stores {
     mode: StoreMode,
-    /// Keyring accounts are `<provider>:<name>`.
     provider: &'static str,
     home: PathBuf,
-    keyring: KeyringStore,
+    keyring: Box<dyn ProfileStore>,
     file: FileStore,
-    /// Set once the keyring failed to answer, so `auto` asks it only once.
+    recovery: FileStore,
+    index: KeyringIndex,
+    /// Set once the keyring failed to answer, so it is asked only once.
     keyring_down: OnceLock<String>,
     warnings: Mutex<Vec<String>>,
 }
 
 impl Stores {
     /// The stores of OAuth profiles (provider `minimax-portal`).
-    pub fn open(mode: StoreMode, home: &Path) -> Stores {
-        Stores::open_for(crate::profile::PROVIDER, mode, home, home.join("profiles"))
+    pub fn open(mode: StoreMode, home: &Path) -> Result<Stores> {
+        let provider = crate::profile::PROVIDER;
+        Stores::open_with(
+            mode,
+            home,
+            provider,
+            "profiles",
+            Box::new(KeyringStore::platform(provider)),
+        )
     }
 
     /// The stores of API-key profiles (provider `minimax`).
-    pub fn open_api_keys(mode: StoreMode, home: &Path) -> Stores {
-        Stores::open_for(crate::api_key::PROVIDER, mode, home, home.join("api-keys"))
+    pub fn open_api_keys(mode: StoreMode, home: &Path) -> Result<Stores> {
+        let provider = crate::api_key::PROVIDER;
+        Stores::open_with(
+            mode,
+            home,
+            provider,
+            "api-keys",
+            Box::new(KeyringStore::platform(provider)),
+        )
     }
 
-    fn open_for(provider: &'static str, mode: StoreMode, home: &Path, file_dir: PathBuf) -> Stores {
-        Stores {
+    /// Stores over a given keyring backend (tests use an in-memory one).
+    pub fn open_with(
+        mode: StoreMode,
+        home: &Path,
+        provider: &'static str,
+        folder: &str,
+        keyring: Box<dyn ProfileStore>,
+    ) -> Result<Stores> {
+        safe_fs::check_private_dir(home)?;
+        Ok(Stores {
             mode,
             provider,
             home: home.to_path_buf(),
-            keyring: KeyringStore::platform(),
-            file: FileStore::new(file_dir),
+            keyring,
+            file: FileStore::new(StoreKind::File, home.join(folder), ""),
+            recovery: FileStore::new(
+                StoreKind::Recovery,
+                home.join("recovery"),
+                &format!("{provider}."),
+            ),
+            index: KeyringIndex::new(home.to_path_buf(), provider),
             keyring_down: OnceLock::new(),
             warnings: Mutex::new(Vec::new()),
-        }
+        })
     }
 
     pub fn home(&self) -> &Path {
@@ -84,8 +255,30 @@ impl Stores {
         self.mode
     }
 
-    pub fn file_path(&self, name: &ProfileName) -> PathBuf {
-        self.file.path_of(name)
+    /// The keyring's name on this platform, e.g. "Secret Service".
+    pub fn keyring_backend(&self) -> &'static str {
+        KeyringStore::backend_name()
+    }
+
+    /// The file that holds (or would hold) a profile in that place.
+    #[cfg(test)]
+    pub fn path_of(&self, kind: StoreKind, name: &ProfileName) -> Option<PathBuf> {
+        match kind {
+            StoreKind::Keyring => None,
+            StoreKind::File => Some(self.file.path_of(name)),
+            StoreKind::Recovery => Some(self.recovery.path_of(name)),
+        }
+    }
+
+    /// "keyring (Secret Service)", "file /path/default.json", ...
+    pub fn describe(&self, kind: StoreKind, name: &ProfileName) -> String {
+        match kind {
+            StoreKind::Keyring => format!("keyring ({})", self.keyring_backend()),
+            StoreKind::File => format!("file {}", self.file.path_of(name).display()),
+            StoreKind::Recovery => {
+                format!("recovery file {}", self.recovery.path_of(name).display())
+            }
+        }
     }
 
     /// Warnings given so far (also printed on stderr when given).
@@ -94,213 +287,521 @@ impl Stores {
     }
 
     fn warn(&self, message: String) {
-        eprintln!("warning: {message}");
+        crate::say!("warning: {message}");
         if let Ok(mut warnings) = self.warnings.lock() {
             warnings.push(message);
         }
     }
 
-    fn account(&self, name: &ProfileName) -> String {
-        format!("{}:{name}", self.provider)
-    }
-
     /// Locks one profile against other processes (refresh, login, logout).
     /// `.` cannot occur in a provider or a profile name, so names never clash.
-    pub fn lock(&self, name: &ProfileName) -> Result<lock::FileLock> {
-        lock::acquire(&self.home, &format!("{}.{name}", self.provider))
+    pub fn lock(&self, name: &ProfileName) -> Result<FileLock> {
+        lock::acquire(&self.home, &self.lock_name(name))
+    }
+
+    fn lock_name(&self, name: &ProfileName) -> String {
+        format!("{}.{name}", self.provider)
     }
 
     /// Asks the keyring for something harmless, to see whether it answers.
     pub fn probe_keyring(&self) -> std::result::Result<(), String> {
-        match self.keyring.read(&self.account(&ProfileName::default())) {
+        match self.keyring.read(&ProfileName::default()) {
             Ok(_) => Ok(()),
-            Err(e) => Err(e.to_string()),
+            Err(StoreError::Unavailable(why)) => Err(why),
+            Err(StoreError::Failed(e)) => Err(e.message),
         }
     }
 
-    /// Loads a profile and says which store held it.
-    pub fn load(&self, name: &ProfileName) -> Result<Option<(Profile, StoreKind)>> {
-        let Some((bytes, kind)) = self.read(name)? else {
-            return Ok(None);
-        };
-        let profile = Profile::from_json(&bytes).map_err(|why| {
-            Error::needs_login(format!(
-                "the stored profile {} in the {} store is unusable: {why}",
-                name.profile_id(),
-                kind.as_str()
-            ))
-            .with_hint(login_hint(name))
-        })?;
-        Ok(Some((profile, kind)))
+    fn note_keyring_down(&self, why: &str) {
+        if self.keyring_down.set(why.to_string()).is_ok() {
+            if let Ok(mut warnings) = self.warnings.lock() {
+                warnings.push(format!(
+                    "no OS keyring answered ({why}); profiles go to the plain-text file store"
+                ));
+            }
+            crate::say!(
+                "warning: no OS keyring answered; using the plain-text file store in {} (0600).\n  \
+                 Run `minimax-portal-auth doctor` for why, or pass --store file to silence this.",
+                self.home.display()
+            );
+        }
     }
 
-    /// The stored bytes of a profile and which store held them.
-    pub fn read(&self, name: &ProfileName) -> Result<Option<(Vec<u8>, StoreKind)>> {
+    fn unavailable(&self, why: &str) -> Error {
+        Error::new(Class::StoreUnavailable, why.to_string()).with_hint(format!(
+            "unlock or start your keyring ({}), or use --store file",
+            match self.keyring_backend() {
+                "Secret Service" => "on Linux: gnome-keyring or KeePassXC",
+                other => other,
+            }
+        ))
+    }
+
+    // ------------------------------------------------------------ reading --
+
+    fn copies(&self, name: &ProfileName) -> Result<Copies> {
+        let mut found = Vec::new();
+        let mut keyring_down = false;
         if self.mode != StoreMode::File {
-            match self.keyring_read(name) {
-                Ok(Some(bytes)) => return Ok(Some((bytes, StoreKind::Keyring))),
+            let read = match self.keyring_down.get() {
+                Some(why) => Err(StoreError::Unavailable(why.clone())),
+                None => self.keyring.read(name),
+            };
+            match read {
+                Ok(Some(bytes)) => found.push(Stored::new(bytes, StoreKind::Keyring)),
                 Ok(None) => {}
-                Err(e) => self.keyring_failure(e)?,
+                Err(StoreError::Unavailable(why)) if self.mode == StoreMode::Auto => {
+                    self.note_keyring_down(&why);
+                    keyring_down = true;
+                }
+                Err(StoreError::Unavailable(why)) => return Err(self.unavailable(&why)),
+                Err(StoreError::Failed(e)) => return Err(e),
             }
         }
         if self.mode != StoreMode::Keyring
-            && let Some(bytes) = self.file.read(name)?
+            && let Some(bytes) = self.file.read(name).map_err(into_error)?
         {
-            return Ok(Some((bytes, StoreKind::File)));
+            found.push(Stored::new(bytes, StoreKind::File));
         }
-        Ok(None)
+        if let Some(bytes) = self.recovery.read(name).map_err(into_error)? {
+            found.push(Stored::new(bytes, StoreKind::Recovery));
+        }
+        Ok(Copies {
+            found,
+            keyring_down,
+        })
     }
 
-    fn keyring_read(&self, name: &ProfileName) -> Result<Option<Vec<u8>>, KeyringError> {
-        if let Some(why) = self.keyring_down.get() {
-            return Err(KeyringError::Unavailable(why.clone()));
+    /// The newest copy; an error when the newest is in a keyring that does
+    /// not answer.
+    fn pick(&self, name: &ProfileName, copies: &Copies) -> Result<Option<Stored>> {
+        let best = copies.found.iter().max_by_key(|c| c.rank()).cloned();
+        if copies.keyring_down
+            && let Some(&in_keyring) = self.index.entries().get(name)
+            && best
+                .as_ref()
+                .is_none_or(|b| b.updated_at.unwrap_or(i64::MIN) < in_keyring)
+        {
+            let why = self.keyring_down.get().cloned().unwrap_or_default();
+            return Err(self.unavailable(&format!(
+                "{}:{name} is kept in the keyring, which does not answer: {why}",
+                self.provider
+            )));
         }
-        self.keyring.read(&self.account(name))
+        Ok(best)
     }
 
-    /// In `auto`, an unreachable keyring is a warning and the file store is
-    /// used; otherwise it is an error.
-    fn keyring_failure(&self, e: KeyringError) -> Result<()> {
-        match e {
-            KeyringError::Unavailable(why) if self.mode == StoreMode::Auto => {
-                if self.keyring_down.set(why.clone()).is_ok() {
-                    self.warn(format!(
-                        "no OS keyring answered: {why}. Using the plain-text file store under {} \
-                         instead (files are 0600). To use the keyring, start or unlock one \
-                         (Linux: gnome-keyring or KeePassXC); to keep the file and silence this, \
-                         pass --store file.",
-                        self.home.display()
-                    ));
-                }
-                Ok(())
-            }
-            KeyringError::Unavailable(why) => Err(Error::new(Class::StoreUnavailable, why)
-                .with_hint(
-                    "unlock or start your keyring (on Linux: the Secret Service, e.g. gnome-keyring), \
-                     or use --store file",
+    fn needs_reconcile(copies: &Copies) -> bool {
+        copies.found.len() > 1 || copies.found.iter().any(|c| c.store == StoreKind::Recovery)
+    }
+
+    /// The newest copy of a profile. When copies disagree, or new tokens
+    /// wait in the recovery file, they are put right first (under the lock).
+    pub fn read(&self, name: &ProfileName) -> Result<Option<Stored>> {
+        let copies = self.copies(name)?;
+        if !Self::needs_reconcile(&copies) {
+            return self.pick(name, &copies);
+        }
+        let lock = self.lock(name)?;
+        self.read_locked(name, &lock)
+    }
+
+    /// [`Stores::read`] for a caller that holds the profile's lock.
+    pub fn read_locked(&self, name: &ProfileName, _held: &FileLock) -> Result<Option<Stored>> {
+        let copies = self.copies(name)?;
+        let Some(best) = self.pick(name, &copies)? else {
+            return Ok(None);
+        };
+        if Self::needs_reconcile(&copies) {
+            return Ok(Some(self.reconcile(name, &copies, best)));
+        }
+        Ok(Some(best))
+    }
+
+    /// Loads an OAuth profile; an unusable one is an error that says how to
+    /// log in again.
+    pub fn load(&self, name: &ProfileName) -> Result<Option<Loaded>> {
+        self.read(name)?.map(|s| self.parse(name, s)).transpose()
+    }
+
+    /// [`Stores::load`] for a caller that holds the profile's lock.
+    pub fn load_locked(&self, name: &ProfileName, held: &FileLock) -> Result<Option<Loaded>> {
+        self.read_locked(name, held)?
+            .map(|s| self.parse(name, s))
+            .transpose()
+    }
+
+    fn parse(&self, name: &ProfileName, stored: Stored) -> Result<Loaded> {
+        match Profile::from_json(&stored.bytes) {
+            Ok(profile) => Ok(Loaded { profile, stored }),
+            Err(why) => Err(Error::needs_login(format!(
+                "the stored profile {} in the {} is unusable: {why}",
+                name.profile_id(),
+                self.describe(stored.store, name)
+            ))
+            .with_fix(crate::fix::login(name, None))),
+        }
+    }
+
+    /// Makes the newest copy the only one, in its proper store. Best
+    /// effort: what cannot be done now is done by a later run.
+    fn reconcile(&self, name: &ProfileName, copies: &Copies, best: Stored) -> Stored {
+        let mut chosen = best;
+        if chosen.store == StoreKind::Recovery {
+            let home = copies
+                .found
+                .iter()
+                .map(|c| c.store)
+                .filter(|s| *s != StoreKind::Recovery)
+                .max_by_key(|s| *s == self.preferred())
+                .unwrap_or_else(|| self.preferred());
+            match self.put(home, name, &chosen.bytes, chosen.updated_at) {
+                Ok(kind) => chosen.store = kind,
+                Err(e) => self.warn(format!(
+                    "new tokens for {}:{name} wait in the {}: {}",
+                    self.provider,
+                    self.describe(StoreKind::Recovery, name),
+                    e.message
                 )),
-            KeyringError::Failed(why) => Err(Error::failed(why)),
+            }
+        }
+        for stale in copies.found.iter().filter(|c| c.store != chosen.store) {
+            let removed = match stale.store {
+                StoreKind::Keyring => self.keyring.remove(name).map(|_| {
+                    let _ = self.index.set(name, None);
+                }),
+                StoreKind::File => self.file.remove(name).map(|_| ()),
+                StoreKind::Recovery => self.recovery.remove(name).map(|_| ()),
+            };
+            if let Err(StoreError::Failed(e)) = removed {
+                self.warn(format!("could not remove an older copy: {}", e.message));
+            }
+        }
+        chosen
+    }
+
+    /// Where a profile goes when it has no home yet.
+    fn preferred(&self) -> StoreKind {
+        match self.mode {
+            StoreMode::File => StoreKind::File,
+            StoreMode::Auto if self.keyring_down.get().is_some() => StoreKind::File,
+            _ => StoreKind::Keyring,
         }
     }
 
-    /// Saves a profile. `where_found` keeps a refreshed profile in the store
-    /// it came from; a new login goes to the keyring first in `auto`.
+    /// Writes to one store (falling back to the file in `auto`); returns where.
+    fn put(
+        &self,
+        kind: StoreKind,
+        name: &ProfileName,
+        bytes: &[u8],
+        updated_at: Option<i64>,
+    ) -> Result<StoreKind> {
+        if kind == StoreKind::Keyring {
+            match self.keyring.write(name, bytes) {
+                Ok(()) => {
+                    self.index.set(name, Some(updated_at.unwrap_or(0)))?;
+                    return Ok(StoreKind::Keyring);
+                }
+                Err(StoreError::Unavailable(why)) if self.mode == StoreMode::Auto => {
+                    self.note_keyring_down(&why)
+                }
+                Err(StoreError::Unavailable(why)) => return Err(self.unavailable(&why)),
+                Err(StoreError::Failed(e)) => return Err(e),
+            }
+        }
+        let store = if kind == StoreKind::Recovery {
+            &self.recovery
+        } else {
+            &self.file
+        };
+        store.write(name, bytes).map_err(into_error)?;
+        Ok(store.kind())
+    }
+
+    // ------------------------------------------------------------ writing --
+
+    /// Proves that saving `name` will work, before anything irreversible
+    /// (a refresh token spent, a login approved) depends on it. `current` is
+    /// the copy being replaced; the new one goes to the same store.
+    pub fn prepare_save(
+        &self,
+        name: &ProfileName,
+        current: Option<&Stored>,
+    ) -> Result<PreparedSave> {
+        let size = current.map_or(0, |c| c.bytes.len()) + 4096;
+        let target = match current.map(|c| c.store) {
+            None | Some(StoreKind::Recovery) => self.preferred(),
+            Some(kind) => kind,
+        };
+        if target == StoreKind::Keyring {
+            let in_keyring = current
+                .filter(|c| c.store == StoreKind::Keyring)
+                .map(|c| c.bytes.as_slice());
+            match self.keyring.prepare(name, in_keyring, size) {
+                Ok(prepared) => {
+                    let journal = PreparedFile::prepare(&self.recovery.path_of(name), size)?;
+                    return Ok(PreparedSave {
+                        target,
+                        prepared,
+                        journal: Some(journal),
+                    });
+                }
+                Err(StoreError::Unavailable(why)) if self.mode == StoreMode::Auto => {
+                    self.note_keyring_down(&why)
+                }
+                Err(StoreError::Unavailable(why)) => return Err(self.unavailable(&why)),
+                Err(StoreError::Failed(e)) => return Err(e),
+            }
+        }
+        let prepared = self
+            .file
+            .prepare(name, None, size)
+            .map_err(into_error)
+            .map_err(|e| e.with_hint(self.save_hint()))?;
+        Ok(PreparedSave {
+            target: StoreKind::File,
+            prepared,
+            journal: None,
+        })
+    }
+
+    fn save_hint(&self) -> String {
+        format!(
+            "free some disk space and check that {} is writable; nothing was changed",
+            self.home.display()
+        )
+    }
+
+    /// Saves new content where [`Stores::prepare_save`] said. New tokens are
+    /// never dropped silently: when their store fails now, they go to the
+    /// recovery file (moved into the store by a later run) and the warning
+    /// says so; only when that fails too is it an error.
+    pub fn commit(
+        &self,
+        name: &ProfileName,
+        save: PreparedSave,
+        bytes: &[u8],
+        updated_at: i64,
+    ) -> Result<Saved> {
+        if save.target == StoreKind::File {
+            return match self.file.commit(name, save.prepared, bytes) {
+                Ok(()) => {
+                    let _ = self.recovery.remove(name);
+                    Ok(Saved {
+                        store: StoreKind::File,
+                        warning: None,
+                    })
+                }
+                Err(e) => self.rescue(name, bytes, &describe_error(&e)),
+            };
+        }
+        let journaled = match save.journal {
+            Some(journal) => journal.commit(bytes).is_ok(),
+            None => false,
+        };
+        match self.keyring.commit(name, save.prepared, bytes) {
+            Ok(()) => {
+                if let Err(e) = self.index.set(name, Some(updated_at)) {
+                    self.warn(format!("could not update the keyring index: {}", e.message));
+                }
+                let _ = self.recovery.remove(name);
+                if self.mode == StoreMode::Auto {
+                    // One truth per profile: drop an older plain-text copy.
+                    let _ = self.file.remove(name);
+                }
+                Ok(Saved {
+                    store: StoreKind::Keyring,
+                    warning: None,
+                })
+            }
+            Err(e) => {
+                let why = describe_error(&e);
+                if self.mode == StoreMode::Auto && self.file.write(name, bytes).is_ok() {
+                    let _ = self.recovery.remove(name);
+                    self.note_keyring_down(&why);
+                    return Ok(Saved {
+                        store: StoreKind::File,
+                        warning: Some(format!(
+                            "the keyring did not take the new tokens ({why}); they were saved \
+                             in the {} instead",
+                            self.describe(StoreKind::File, name)
+                        )),
+                    });
+                }
+                if journaled {
+                    return Ok(Saved {
+                        store: StoreKind::Recovery,
+                        warning: Some(self.recovery_note(name, &why)),
+                    });
+                }
+                self.rescue(name, bytes, &why)
+            }
+        }
+    }
+
+    /// The last place new tokens can go: the recovery file.
+    fn rescue(&self, name: &ProfileName, bytes: &[u8], why: &str) -> Result<Saved> {
+        match self.recovery.write(name, bytes) {
+            Ok(()) => Ok(Saved {
+                store: StoreKind::Recovery,
+                warning: Some(self.recovery_note(name, why)),
+            }),
+            Err(e) => Err(Error::failed(format!(
+                "the portal issued new tokens for {}:{name}, but they could not be saved \
+                 ({why}; recovery file: {}). The previous refresh token may no longer work.",
+                self.provider,
+                describe_error(&e)
+            ))
+            .with_fix(crate::fix::login(name, None))),
+        }
+    }
+
+    fn recovery_note(&self, name: &ProfileName, why: &str) -> String {
+        format!(
+            "the new tokens could not be saved in their store ({why}); they are safe in the {} \
+             (0600) and move into the store on the next run",
+            self.describe(StoreKind::Recovery, name)
+        )
+    }
+
+    /// Saves a whole new profile (login, API key), replacing `current`.
     pub fn save(
         &self,
         name: &ProfileName,
-        profile: &Profile,
-        where_found: Option<StoreKind>,
-    ) -> Result<StoreKind> {
-        self.write(name, &profile.to_json()?, where_found)
+        current: Option<&Stored>,
+        bytes: &[u8],
+        updated_at: i64,
+    ) -> Result<Saved> {
+        let prepared = self.prepare_save(name, current)?;
+        self.commit(name, prepared, bytes, updated_at)
     }
 
-    /// Stores a profile's bytes; see `save`.
-    pub fn write(
-        &self,
-        name: &ProfileName,
-        json: &[u8],
-        where_found: Option<StoreKind>,
-    ) -> Result<StoreKind> {
-        let target = match (self.mode, where_found) {
-            (StoreMode::File, _) | (StoreMode::Auto, Some(StoreKind::File)) => StoreKind::File,
-            _ => StoreKind::Keyring,
-        };
-        if target == StoreKind::Keyring {
-            let written = match self.keyring_down.get() {
-                Some(why) => Err(KeyringError::Unavailable(why.clone())),
-                None => self.keyring.write(&self.account(name), json),
-            };
-            match written {
-                Ok(()) => {
-                    self.index_update(name, true)?;
-                    // One truth per profile: drop a stale plain-text copy.
-                    if self.mode == StoreMode::Auto {
-                        self.file.remove(name)?;
-                    }
-                    return Ok(StoreKind::Keyring);
-                }
-                Err(e) => self.keyring_failure(e)?,
-            }
-        }
-        self.file.write(name, json)?;
-        Ok(StoreKind::File)
-    }
-
-    /// Removes a profile from every store this mode uses; returns where it was.
-    pub fn delete(&self, name: &ProfileName) -> Result<Vec<StoreKind>> {
+    /// Removes a profile from every place this mode uses; returns where it
+    /// was. A keyring that does not answer is an error (exit 5) after the
+    /// rest was removed, and the index keeps its entry.
+    pub fn delete(&self, name: &ProfileName, held: &FileLock) -> Result<Vec<StoreKind>> {
+        self.sweep(name, held, false);
         let mut removed = Vec::new();
+        let mut keyring_error = None;
         if self.mode != StoreMode::File {
+            let listed = self.index.entries().contains_key(name);
             let result = match self.keyring_down.get() {
-                Some(why) => Err(KeyringError::Unavailable(why.clone())),
-                None => self.keyring.remove(&self.account(name)),
+                Some(why) => Err(StoreError::Unavailable(why.clone())),
+                None => self.keyring.remove(name),
             };
             match result {
-                Ok(true) => removed.push(StoreKind::Keyring),
-                Ok(false) => {}
-                Err(e) => self.keyring_failure(e)?,
+                Ok(was) => {
+                    if was {
+                        removed.push(StoreKind::Keyring);
+                    }
+                    self.index.set(name, None)?;
+                }
+                Err(StoreError::Unavailable(_)) if self.mode == StoreMode::Auto && !listed => {}
+                Err(StoreError::Unavailable(why)) => keyring_error = Some(self.unavailable(&why)),
+                Err(StoreError::Failed(e)) => keyring_error = Some(e),
             }
-            self.index_update(name, false)?;
         }
-        if self.mode != StoreMode::Keyring && self.file.remove(name)? {
+        if self.mode != StoreMode::Keyring && self.file.remove(name).map_err(into_error)? {
             removed.push(StoreKind::File);
         }
-        Ok(removed)
+        if self.recovery.remove(name).map_err(into_error)? {
+            removed.push(StoreKind::Recovery);
+        }
+        match keyring_error {
+            Some(e) => Err(Error {
+                message: format!(
+                    "the keyring copy of {}:{name} could not be removed: {}",
+                    self.provider, e.message
+                ),
+                ..e
+            }),
+            None => Ok(removed),
+        }
     }
 
-    /// Names of the profiles that may exist: those recorded in the index,
-    /// `default`, and the files present.
+    /// Names of the profiles that may exist: those in the keyring index,
+    /// `default`, the files present and any waiting in the recovery folder.
     pub fn names(&self) -> Result<Vec<ProfileName>> {
         let mut names: BTreeSet<ProfileName> = BTreeSet::new();
         names.insert(ProfileName::default());
         if self.mode != StoreMode::File {
-            names.extend(self.index_read());
+            names.extend(self.index.entries().into_keys());
         }
         if self.mode != StoreMode::Keyring {
             names.extend(self.file.names()?);
         }
+        names.extend(self.recovery.names()?);
         Ok(names.into_iter().collect())
     }
 
-    /// The index lists profile names kept in the keyring (names only, no
-    /// secrets): keyrings cannot be listed the same way on every platform.
-    fn index_path(&self) -> PathBuf {
-        self.home
-            .join(format!("keyring-index.{}.json", self.provider))
-    }
-
-    fn index_read(&self) -> Vec<ProfileName> {
-        let Ok(bytes) = std::fs::read(self.index_path()) else {
-            return Vec::new();
-        };
-        let names: Vec<String> = serde_json::from_slice(&bytes).unwrap_or_default();
-        names
-            .iter()
-            .filter_map(|n| ProfileName::parse(n).ok())
-            .collect()
-    }
-
-    fn index_update(&self, name: &ProfileName, present: bool) -> Result<()> {
-        let _guard = lock::acquire(&self.home, &format!("index.{}", self.provider))?;
-        let mut names: BTreeSet<ProfileName> = self.index_read().into_iter().collect();
-        let changed = if present {
-            names.insert(name.clone())
-        } else {
-            names.remove(name)
-        };
-        if !changed {
-            return Ok(());
+    /// Clears temporary files a crash left for `name`. A complete one newer
+    /// than the recovery file is kept as the recovery file (a kill between
+    /// writing new tokens and the rename must not lose them), unless
+    /// `adopt` is false (logout).
+    pub fn sweep(&self, name: &ProfileName, _held: &FileLock, adopt: bool) {
+        let mut leftovers = safe_fs::leftover_temp_files(&self.file.path_of(name));
+        leftovers.extend(safe_fs::leftover_temp_files(&self.recovery.path_of(name)));
+        let mut newest: Option<(i64, PathBuf)> = None;
+        if adopt {
+            let floor = self
+                .recovery
+                .read(name)
+                .ok()
+                .flatten()
+                .and_then(|b| Stored::new(b, StoreKind::Recovery).updated_at)
+                .unwrap_or(i64::MIN);
+            for path in &leftovers {
+                let stamp = safe_fs::read_capped(path, file::MAX_FILE_BYTES)
+                    .ok()
+                    .flatten()
+                    .and_then(|b| Stored::new(b, StoreKind::Recovery).updated_at);
+                if let Some(at) = stamp
+                    && at > floor
+                    && newest.as_ref().is_none_or(|(n, _)| at > *n)
+                {
+                    newest = Some((at, path.clone()));
+                }
+            }
         }
-        let list: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
-        let json = serde_json::to_vec(&list).unwrap_or_default();
-        file::write_atomically(&self.home, &self.index_path(), &json)
+        if let Some((_, path)) = &newest {
+            let target = self.recovery.path_of(name);
+            if safe_fs::ensure_private_dir(target.parent().unwrap_or(&self.home)).is_ok() {
+                let _ = std::fs::rename(path, &target);
+            }
+        }
+        for path in leftovers {
+            if newest.as_ref().is_none_or(|(_, kept)| *kept != path) {
+                let _ = safe_fs::remove_file(&path);
+            }
+        }
+    }
+
+    /// Sweeps the leftovers of every profile nobody is working on now.
+    pub fn sweep_all(&self) {
+        let mut names = self.file.names_with_leftovers();
+        names.extend(self.recovery.names_with_leftovers());
+        for name in names {
+            if let Ok(Some(held)) = lock::try_acquire(&self.home, &self.lock_name(&name)) {
+                self.sweep(&name, &held, true);
+            }
+        }
     }
 }
 
-/// The command that signs a profile in again.
-pub fn login_hint(name: &ProfileName) -> String {
-    if name.as_str() == "default" {
-        "run: minimax-portal-auth login".to_string()
-    } else {
-        format!("run: minimax-portal-auth login --profile {name}")
+fn into_error(e: StoreError) -> Error {
+    match e {
+        StoreError::Unavailable(why) => Error::new(Class::StoreUnavailable, why),
+        StoreError::Failed(e) => e,
     }
 }
+
+fn describe_error(e: &StoreError) -> String {
+    match e {
+        StoreError::Unavailable(why) => why.clone(),
+        StoreError::Failed(e) => e.message.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,8 +1,9 @@
-//! Cross-process locks: one OS file lock per profile (and one for the
-//! index), so only one process at a time changes a profile.
+//! Cross-process locks: one OS file lock per profile (and one per keyring
+//! index), so only one process at a time changes a profile. The OS releases
+//! a lock when its file closes, including when the process dies.
 
 use crate::error::{Error, Result};
-use crate::paths::ensure_private_dir;
+use crate::safe_fs::{ensure_private_dir, open_lock_file};
 use std::fs::{File, TryLockError};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -10,8 +11,7 @@ use std::time::{Duration, Instant};
 pub const LOCK_TIMEOUT_ENV: &str = "MINIMAX_PORTAL_AUTH_LOCK_TIMEOUT_MS";
 const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Held while the lock is held; the OS releases it when the file closes,
-/// including when the process dies.
+/// Held while the lock is held.
 #[derive(Debug)]
 pub struct FileLock {
     _file: File,
@@ -23,16 +23,28 @@ pub fn acquire(home: &Path, name: &str) -> Result<FileLock> {
     acquire_within(home, name, lock_timeout())
 }
 
-fn acquire_within(home: &Path, name: &str, timeout: Duration) -> Result<FileLock> {
+/// Takes the lock only if nobody holds it now.
+pub fn try_acquire(home: &Path, name: &str) -> Result<Option<FileLock>> {
+    let (file, path) = open(home, name)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(FileLock { _file: file })),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(e)) => Err(Error::failed(format!(
+            "cannot lock {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+fn open(home: &Path, name: &str) -> Result<(File, std::path::PathBuf)> {
     let dir = home.join("locks");
     ensure_private_dir(&dir)?;
     let path = dir.join(format!("{name}.lock"));
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::failed(format!("cannot open lock file {}: {e}", path.display())))?;
+    Ok((open_lock_file(&path)?, path))
+}
+
+fn acquire_within(home: &Path, name: &str, timeout: Duration) -> Result<FileLock> {
+    let (file, path) = open(home, name)?;
     let started = Instant::now();
     let mut pause = Duration::from_millis(5);
     loop {
@@ -73,6 +85,7 @@ mod tests {
         let first = acquire(home.path(), "p").unwrap();
         let err = acquire_within(home.path(), "p", Duration::from_millis(50)).unwrap_err();
         assert_eq!(err.class, crate::error::Class::Transient);
+        assert!(try_acquire(home.path(), "p").unwrap().is_none());
         drop(first);
         assert!(acquire(home.path(), "p").is_ok());
     }

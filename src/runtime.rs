@@ -1,0 +1,16 @@
+//! The small async runtime each command runs its network calls on.
+
+use crate::error::{Error, Result};
+
+/// Runs a future on a single-threaded runtime. The runtime is shut down
+/// without waiting for blocking work left behind (a prompt still reading the
+/// terminal after Ctrl-C, a stalled DNS lookup), so cancelling never hangs.
+pub fn run_async<T>(future: impl std::future::Future<Output = T>) -> Result<T> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::failed(format!("cannot start the async runtime: {e}")))?;
+    let out = runtime.block_on(future);
+    runtime.shutdown_background();
+    Ok(out)
+}

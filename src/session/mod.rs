@@ -1,0 +1,302 @@
+//! "Give me a valid token": the margin, the cross-process lock, the
+//! refresh, and saving the result before anyone is told it worked.
+//!
+//! The order that keeps sessions alive (ARCHITECTURE.md, "Invariants"):
+//! lock, re-read, prove the save can succeed, spend the refresh token, save,
+//! then tell. Only a definite rejection of the grant marks a profile as
+//! needing a new login; nothing else changes the stored profile.
+
+use crate::error::{Error, Result};
+use crate::fix;
+use crate::portal::answer::TokenAnswer;
+use crate::portal::refresh::Refresher;
+use crate::profile::{Profile, ProfileName, now_ms};
+use crate::store::{Loaded, StoreKind, Stores};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// More than the margin was left: nothing was done.
+    StillValid,
+    /// This process refreshed it.
+    Refreshed,
+    /// Another process refreshed it while this one waited for the lock.
+    RefreshedElsewhere,
+    /// The refresh did not happen, but the access token has not expired:
+    /// it is still good to use (only when asked for).
+    NotRefreshed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::StillValid => "valid",
+            Outcome::Refreshed => "refreshed",
+            Outcome::RefreshedElsewhere => "refreshed_elsewhere",
+            Outcome::NotRefreshed => "not_refreshed",
+        }
+    }
+}
+
+/// A profile whose access token may be used now.
+#[derive(Debug)]
+pub struct Fresh {
+    pub profile: Profile,
+    pub store: StoreKind,
+    pub outcome: Outcome,
+    /// What the user should know (already printed on stderr).
+    pub warnings: Vec<String>,
+}
+
+/// An access token with less than this left is not handed out after a
+/// failed refresh: the request it is for would likely outlive it.
+const MIN_LEFT_AFTER_FAILED_REFRESH: Duration = Duration::from_secs(30);
+
+/// When a due refresh fails but the access token has not expired yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFailure {
+    /// Report the failure (the start-up hook: the host must know).
+    Fail,
+    /// Use the token while it lasts, with a warning (`token`, `usage`).
+    UseCurrent,
+}
+
+/// What to do about a profile.
+pub struct Want {
+    pub margin: Duration,
+    pub force: bool,
+    pub on_failure: OnFailure,
+}
+
+/// Due when less than the margin is left; for tokens that live shorter than
+/// twice the margin, when less than half their life is left (otherwise
+/// every call would refresh again).
+fn is_due(profile: &Profile, margin: Duration, now: i64) -> bool {
+    let margin_ms = i64::try_from(margin.as_millis()).unwrap_or(i64::MAX);
+    let margin_ms = match profile.lifetime_ms() {
+        Some(life) => margin_ms.min(life / 2),
+        None => margin_ms,
+    };
+    profile.expires_in_ms(now) < margin_ms
+}
+
+fn usable_for(profile: &Profile, now: i64) -> bool {
+    profile.expires_in_ms(now) > MIN_LEFT_AFTER_FAILED_REFRESH.as_millis() as i64
+}
+
+/// A token to use now: refreshed when due; when the refresh cannot happen,
+/// the current one while it lasts (`token`, `usage`).
+pub fn token_for_use(
+    stores: &Stores,
+    portal: &dyn Refresher,
+    name: &ProfileName,
+    margin: Duration,
+) -> Result<Fresh> {
+    ensure_fresh(
+        stores,
+        portal,
+        name,
+        &Want {
+            margin,
+            force: false,
+            on_failure: OnFailure::UseCurrent,
+        },
+    )
+}
+
+/// Loads a profile and refreshes it when due (or when forced). The network
+/// and the lock are touched only when a refresh is due.
+pub fn ensure_fresh(
+    stores: &Stores,
+    portal: &dyn Refresher,
+    name: &ProfileName,
+    want: &Want,
+) -> Result<Fresh> {
+    let seen = load_existing(stores, name)?;
+    let now = now_ms();
+    if seen.profile.needs_login {
+        return marked(stores, name, &seen, want, Vec::new());
+    }
+    if !want.force && !is_due(&seen.profile, want.margin, now) {
+        return Ok(fresh(seen, Outcome::StillValid, Vec::new()));
+    }
+    let held = stores.lock(name)?;
+    stores.sweep(name, &held, true);
+    // Another process may have refreshed while this one waited: its token
+    // is the freshest there is.
+    let current = match stores.load_locked(name, &held)? {
+        Some(current) => current,
+        None => return Err(no_profile(name)),
+    };
+    if current.profile.needs_login {
+        return marked(stores, name, &current, want, Vec::new());
+    }
+    let changed = current.profile.updated_at != seen.profile.updated_at
+        || current.profile.refresh.secret() != seen.profile.refresh.secret();
+    if changed && current.profile.expires_in_ms(now_ms()) > 0 {
+        return Ok(fresh(current, Outcome::RefreshedElsewhere, Vec::new()));
+    }
+    // Save before spend: a save that cannot work is found out now, while
+    // the refresh token is still good.
+    let save = stores.prepare_save(name, Some(&current.stored))?;
+    let answer = portal.refresh(&current.profile.token_endpoint, &current.profile.refresh);
+    match answer {
+        TokenAnswer::Tokens(tokens) => {
+            let now = now_ms();
+            let (next, mut warnings) = current.profile.with_tokens(tokens, now);
+            let saved = stores.commit(name, save, &next.to_json()?, now)?;
+            warnings.extend(saved.warning);
+            for warning in &warnings {
+                crate::say!("warning: {}: {warning}", name.profile_id());
+            }
+            if next.expires_in_ms(now) <= 0 {
+                return Err(Error::failed(format!(
+                    "the portal issued {} an access token that had already expired",
+                    name.profile_id()
+                ))
+                .with_hint(
+                    "check this machine's clock (e.g. timedatectl set-ntp true); the new \
+                     refresh token was saved",
+                ));
+            }
+            Ok(Fresh {
+                profile: next,
+                store: saved.store,
+                outcome: Outcome::Refreshed,
+                warnings,
+            })
+        }
+        TokenAnswer::Rejected(reason) => {
+            let now = now_ms();
+            let marked_profile = current.profile.marked_needs_login(now);
+            // Best effort: the rejection matters more than the mark.
+            let _ = stores.commit(name, save, &marked_profile.to_json()?, now);
+            let warning = format!("the portal rejected the refresh token: {reason}");
+            let current = Loaded {
+                profile: marked_profile,
+                stored: current.stored,
+            };
+            marked(stores, name, &current, want, vec![warning])
+        }
+        TokenAnswer::Transient {
+            reason,
+            retry_after,
+        } => not_refreshed(name, current, want, Error::transient(reason), retry_after),
+        TokenAnswer::SlowDown { retry_after } => not_refreshed(
+            name,
+            current,
+            want,
+            Error::transient("the MiniMax portal asks to slow down (rate limited)"),
+            retry_after,
+        ),
+        TokenAnswer::Pending => not_refreshed(
+            name,
+            current,
+            want,
+            Error::transient("the portal answered the refresh without tokens"),
+            None,
+        ),
+        TokenAnswer::Failed(reason) => {
+            not_refreshed(name, current, want, Error::failed(reason), None)
+        }
+    }
+}
+
+fn fresh(loaded: Loaded, outcome: Outcome, warnings: Vec<String>) -> Fresh {
+    Fresh {
+        profile: loaded.profile,
+        store: loaded.stored.store,
+        outcome,
+        warnings,
+    }
+}
+
+/// A refresh that did not happen; the stored profile is unchanged.
+fn not_refreshed(
+    name: &ProfileName,
+    current: Loaded,
+    want: &Want,
+    cause: Error,
+    retry_after: Option<Duration>,
+) -> Result<Fresh> {
+    let id = name.profile_id();
+    if want.on_failure == OnFailure::UseCurrent && usable_for(&current.profile, now_ms()) {
+        let warning = format!(
+            "could not refresh {id}: {}. Using the current access token, valid for {} more.",
+            cause.message,
+            crate::ui::duration(current.profile.expires_in_ms(now_ms()))
+        );
+        crate::say!("warning: {warning}");
+        return Ok(fresh(current, Outcome::NotRefreshed, vec![warning]));
+    }
+    let hint = match cause.class {
+        crate::error::Class::Transient => "try again later; the stored profile is unchanged",
+        _ => "the stored profile is unchanged; if this persists, log in again",
+    };
+    let mut e = Error::new(
+        cause.class,
+        format!("could not refresh {id}: {}", cause.message),
+    )
+    .with_hint(hint);
+    e.retry_after = retry_after;
+    Err(e)
+}
+
+/// A profile whose refresh token the portal rejected. Its access token
+/// still serves while it lasts (`token`, `usage`); otherwise log in again.
+fn marked(
+    stores: &Stores,
+    name: &ProfileName,
+    loaded: &Loaded,
+    want: &Want,
+    mut warnings: Vec<String>,
+) -> Result<Fresh> {
+    let _ = stores;
+    let reason = warnings
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "the portal rejected its refresh token earlier".to_string());
+    if want.on_failure == OnFailure::UseCurrent && usable_for(&loaded.profile, now_ms()) {
+        let warning = format!(
+            "{} must sign in again ({reason}); its access token still works for {}. Run: {}",
+            name.profile_id(),
+            crate::ui::duration(loaded.profile.expires_in_ms(now_ms())),
+            fix::login(name, Some(loaded.profile.region))
+        );
+        crate::say!("warning: {warning}");
+        warnings.push(warning);
+        return Ok(Fresh {
+            profile: loaded.profile.clone(),
+            store: loaded.stored.store,
+            outcome: Outcome::NotRefreshed,
+            warnings,
+        });
+    }
+    Err(rejected(name, &loaded.profile, &reason))
+}
+
+/// Loads a profile, or says how to log in.
+fn load_existing(stores: &Stores, name: &ProfileName) -> Result<Loaded> {
+    stores.load(name)?.ok_or_else(|| no_profile(name))
+}
+
+fn no_profile(name: &ProfileName) -> Error {
+    Error::needs_login(format!(
+        "no MiniMax profile {} is stored",
+        name.profile_id()
+    ))
+    .with_fix(fix::login(name, None))
+}
+
+fn rejected(name: &ProfileName, profile: &Profile, reason: &str) -> Error {
+    let mut e = Error::needs_login(format!(
+        "{} must sign in again: {reason}",
+        name.profile_id()
+    ))
+    .with_fix(fix::login(name, Some(profile.region)));
+    e.hint = fix::host_onboard(name, profile.region);
+    e
+}
+
+#[cfg(test)]
+mod tests;

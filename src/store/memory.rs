@@ -1,0 +1,94 @@
+//! An in-memory keyring for unit tests, with the faults a real keyring
+//! shows: it stops answering, or fails writes from some point on.
+
+use super::{Prepared, ProfileStore, StoreError, StoreKind};
+use crate::profile::ProfileName;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+#[derive(Default)]
+pub struct MemoryStore {
+    items: Mutex<HashMap<String, Vec<u8>>>,
+    /// Every call fails as a locked or stalled keyring does.
+    pub down: AtomicBool,
+    /// Writes that still succeed before the keyring stops taking them.
+    pub writes_left: Mutex<Option<usize>>,
+    pub writes: AtomicUsize,
+}
+
+impl MemoryStore {
+    pub fn new() -> Arc<MemoryStore> {
+        Arc::new(MemoryStore::default())
+    }
+
+    pub fn get(&self, name: &str) -> Option<Vec<u8>> {
+        self.items.lock().ok()?.get(name).cloned()
+    }
+
+    pub fn put(&self, name: &str, bytes: &[u8]) {
+        if let Ok(mut items) = self.items.lock() {
+            items.insert(name.to_string(), bytes.to_vec());
+        }
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            Err(StoreError::Unavailable("the test keyring is down".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl ProfileStore for Arc<MemoryStore> {
+    fn kind(&self) -> StoreKind {
+        StoreKind::Keyring
+    }
+
+    fn read(&self, name: &ProfileName) -> Result<Option<Vec<u8>>, StoreError> {
+        self.check()?;
+        Ok(self.get(name.as_str()))
+    }
+
+    fn write(&self, name: &ProfileName, bytes: &[u8]) -> Result<(), StoreError> {
+        self.check()?;
+        if let Ok(mut left) = self.writes_left.lock()
+            && let Some(n) = left.as_mut()
+        {
+            if *n == 0 {
+                return Err(StoreError::Unavailable(
+                    "the test keyring stopped answering".into(),
+                ));
+            }
+            *n -= 1;
+        }
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.put(name.as_str(), bytes);
+        Ok(())
+    }
+
+    fn remove(&self, name: &ProfileName) -> Result<bool, StoreError> {
+        self.check()?;
+        Ok(self
+            .items
+            .lock()
+            .map(|mut items| items.remove(name.as_str()).is_some())
+            .unwrap_or(false))
+    }
+
+    fn prepare(
+        &self,
+        name: &ProfileName,
+        current: Option<&[u8]>,
+        _size_hint: usize,
+    ) -> Result<Prepared, StoreError> {
+        match current {
+            Some(bytes) => self.write(name, bytes)?,
+            None => {
+                self.read(name)?;
+            }
+        }
+        Ok(Prepared::Checked)
+    }
+}
