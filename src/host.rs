@@ -140,7 +140,7 @@ mod tests {
         );
         assert_eq!(
             patch["agents"]["defaults"]["model"]["primary"],
-            "minimax-portal/MiniMax-M2.7"
+            "minimax-portal/MiniMax-M3"
         );
         assert_eq!(
             patch["agents"]["defaults"]["models"]["minimax-portal/MiniMax-M2.1"]["alias"],

@@ -340,7 +340,7 @@ fn full_cycle(choice: &str, region: &str) {
         config["agents"]["defaults"]["model"]["primary"],
         format!("minimax-portal/{default}").as_str()
     );
-    assert_eq!(default, "MiniMax-M2.7");
+    assert_eq!(default, "MiniMax-M3");
     assert_eq!(
         config["agents"]["defaults"]["models"]["minimax-portal/MiniMax-M3"]["alias"],
         "minimax-m3"
@@ -492,7 +492,7 @@ fn a_malformed_manifest_is_refused_naming_the_field() {
             "startup.command[0] must be the plugin's binary".to_string(),
         ),
         (
-            r#"default = "MiniMax-M2.7""#,
+            r#"default = "MiniMax-M3""#,
             r#"default = "MiniMax-M9""#,
             r#"models.default "MiniMax-M9" must be the id of a model in models.catalog"#
                 .to_string(),
@@ -503,8 +503,8 @@ fn a_malformed_manifest_is_refused_naming_the_field() {
             format!("models.catalog[{m3}].context_window must be a positive integer"),
         ),
         (
-            "reasoning = true",
-            r#"reasoning = "yes""#,
+            "input = [\"text\", \"image\"]\nreasoning = true",
+            "input = [\"text\", \"image\"]\nreasoning = \"yes\"",
             format!("models.catalog[{m3}].reasoning must be true or false"),
         ),
         (

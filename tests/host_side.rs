@@ -18,7 +18,9 @@ fn check(out: &Value, name: &str) -> Value {
         .unwrap_or_else(|| panic!("doctor ran no {name} check: {out}"))
 }
 
-const USAGE_PATH: &str = "/v1/api/openplatform/coding_plan/remains";
+/// The Token Plan endpoint at the model base URL's origin, asked first.
+const USAGE_PATH: &str = "/v1/token_plan/remains";
+const CODING_PLAN_PATH: &str = "/v1/api/openplatform/coding_plan/remains";
 
 fn remains() -> Value {
     let now = now_ms() as i64;
@@ -30,6 +32,9 @@ fn remains() -> Value {
             "remains_time": 14_400_000,
             "current_interval_total_count": 1500,
             "current_interval_usage_count": 1200,
+            "current_weekly_total_count": 10000,
+            "current_weekly_usage_count": 9000,
+            "weekly_end_time": now + 86_400_000,
         }],
         "base_resp": {"status_code": 0, "status_msg": "success"},
     })
@@ -58,41 +63,54 @@ fn portal_with_usage(
 }
 
 #[test]
-fn usage_shows_raw_counts_and_the_reset_time() {
+fn usage_shows_what_is_left_and_the_reset_time() {
     let (portal, _mm) = portal_with_usage(|| Reply::json(200, remains()));
     let plugin = Plugin::new(&portal.url());
     assert_eq!(plugin.login(&[]).code, 0);
     let run = plugin.run(&["usage", "--json"]);
     assert_eq!(run.code, 0, "{run:?}");
     let out = run.json();
-    assert_eq!(out["plan"], "coding_plan");
+    assert_eq!(out["plan"], "token_plan");
     let model = &out["models"][0];
     assert_eq!(model["model_name"], "MiniMax-M2.7");
-    assert_eq!(model["current_interval_total_count"], 1500);
-    assert_eq!(model["current_interval_usage_count"], 1200);
-    assert!(model["resets_at"].as_i64().unwrap() > now_ms() as i64);
-    assert!(run.stderr.contains("count 1200 of 1500"), "{}", run.stderr);
+    // current_interval_usage_count counts what is left.
+    assert_eq!(model["interval"]["remaining"], 1200);
+    assert_eq!(model["interval"]["total"], 1500);
+    assert_eq!(model["interval"]["remaining_percent"], 80.0);
+    assert!(model["interval"]["resets_at"].as_i64().unwrap() > now_ms() as i64);
+    assert_eq!(model["weekly"]["remaining_percent"], 90.0);
+
+    let human = plugin.run(&["usage"]);
+    assert_eq!(human.code, 0, "{human:?}");
     assert!(
-        run.stderr.contains("[################----]"),
+        human.stdout.contains("1200 of 1500 left (80%)"),
         "{}",
-        run.stderr
+        human.stdout
     );
-    assert!(run.stderr.contains("clients disagree"), "{}", run.stderr);
     assert!(
-        !run.all_output().contains("acc-1"),
+        human.stdout.contains("[################----]"),
+        "{}",
+        human.stdout
+    );
+    assert!(human.stdout.contains("this week: "), "{}", human.stdout);
+    assert!(
+        !run.all_output().contains("acc-1") && !human.all_output().contains("acc-1"),
         "the token leaked: {run:?}"
     );
-    // The token went in the Authorization header, never in the URL.
+    // The token went in the Authorization header, never in the URL, with
+    // the headers OpenClaw sends.
     let request = portal.last(USAGE_PATH).unwrap();
     assert_eq!(request.query, "");
+    assert_eq!(request.header("mm-api-source"), Some("OpenClaw"));
+    assert_eq!(request.header("content-type"), Some("application/json"));
 }
 
 #[test]
-fn usage_falls_back_to_the_token_plan() {
+fn usage_falls_back_to_the_coding_plan() {
     let mm = MiniMax::new().build();
     let state = mm.clone();
     let portal = Portal::start(move |r| match r.path.as_str() {
-        "/v1/token_plan/remains" => Reply::json(200, remains()),
+        CODING_PLAN_PATH => Reply::json(200, remains()),
         USAGE_PATH => Reply::not_found(),
         _ => state.handle(r),
     });
@@ -100,7 +118,7 @@ fn usage_falls_back_to_the_token_plan() {
     assert_eq!(plugin.login(&[]).code, 0);
     let run = plugin.run(&["usage", "--json"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(run.json()["plan"], "token_plan");
+    assert_eq!(run.json()["plan"], "coding_plan");
 }
 
 #[test]
@@ -286,7 +304,7 @@ fn an_api_key_from_stdin_is_stored_and_never_printed() {
     assert_eq!(out["profile_id"], "minimax:default");
     assert_eq!(out["provider"], "minimax");
     assert_eq!(out["region"], "cn");
-    assert_eq!(out["default_model"], "minimax/MiniMax-M2.7");
+    assert_eq!(out["default_model"], "minimax/MiniMax-M3");
     let provider = &out["config_patch"]["models"]["providers"]["minimax"];
     assert_eq!(provider["api"], "anthropic-messages");
     assert!(

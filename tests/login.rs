@@ -36,7 +36,7 @@ fn pending_then_success_saves_a_profile_and_prints_the_config_patch() {
             .as_array()
             .is_some_and(|m| m.iter().any(|m| m["id"] == "MiniMax-M2.1"))
     );
-    assert_eq!(out["default_model"], "minimax-portal/MiniMax-M2.7");
+    assert_eq!(out["default_model"], "minimax-portal/MiniMax-M3");
     assert_eq!(
         out["config_patch"]["auth"]["profiles"]["minimax-portal:default"],
         json!({"provider": "minimax-portal", "mode": "oauth"})

@@ -1,10 +1,13 @@
 use super::print_json;
 use crate::cli::UsageArgs;
 use crate::error::Result;
+use crate::fix;
+use crate::output::print_stdout;
 use crate::portal::http::Http;
 use crate::portal::refresh::HttpRefresher;
-use crate::portal::usage::{ModelWindow, fetch};
+use crate::portal::usage::{Endpoints, Window, fetch};
 use crate::profile::now_ms;
+use crate::region::parse_base_url;
 use crate::runtime::run_async;
 use crate::session::token_for_use;
 use crate::store::Stores;
@@ -15,89 +18,94 @@ const BAR_WIDTH: usize = 20;
 pub fn run(stores: &Stores, json: bool, args: UsageArgs) -> Result<i32> {
     let name = args.profile.profile;
     let fresh = token_for_use(stores, &HttpRefresher, &name, args.margin.duration())?;
-    let api_base = fresh.profile.region.api_base()?;
+    let profile = &fresh.profile;
+    let at = Endpoints {
+        model_base: parse_base_url(&profile.base_url).map_err(crate::error::Error::failed)?,
+        api_base: profile.region.api_base()?,
+    };
     let usage = run_async(async {
         let http = Http::new()?;
-        fetch(&http, &api_base, fresh.profile.access.secret()).await
-    })??;
+        fetch(&http, &at, profile.access.secret(), now_ms()).await
+    })?
+    .map_err(|e| {
+        let fix = fix::login(&name, Some(profile.region));
+        match e.class {
+            crate::error::Class::NeedsLogin => e.with_fix(fix),
+            _ => e,
+        }
+    })?;
 
-    say!(
-        "MiniMax {} usage for {} ({}):",
-        if usage.plan == "coding_plan" {
-            "Coding Plan"
-        } else {
-            "Token Plan"
-        },
-        name.profile_id(),
-        fresh.profile.region.label()
-    );
-    if usage.windows.is_empty() {
-        say!("  no usage windows reported");
-    }
-    for window in &usage.windows {
-        say!("{}", describe(window));
-    }
-    say!(
-        "  (\"count\" is MiniMax's current_interval_usage_count; clients disagree whether it \
-         counts used or remaining requests, so both raw numbers are shown)"
-    );
     if json {
-        let windows: Vec<_> = usage
-            .windows
-            .iter()
-            .map(|w| {
-                serde_json::json!({
-                    "model_name": w.model_name,
-                    "start_time": w.start_time,
-                    "end_time": w.end_time,
-                    "remains_time": w.remains_time,
-                    "current_interval_total_count": w.current_interval_total_count,
-                    "current_interval_usage_count": w.current_interval_usage_count,
-                    "resets_at": resets_at(w),
-                })
-            })
-            .collect();
         print_json(&serde_json::json!({
             "profile_id": name.profile_id(),
-            "region": fresh.profile.region,
+            "region": profile.region,
             "plan": usage.plan,
-            "models": windows,
+            "models": usage.models,
         }))?;
+        return Ok(0);
     }
+    let plan = match usage.plan {
+        "token_plan" => "Token Plan",
+        _ => "Coding Plan",
+    };
+    let mut text = format!(
+        "MiniMax {plan} usage of {} ({}):\n",
+        name.profile_id(),
+        profile.region.label()
+    );
+    if usage.models.is_empty() {
+        text.push_str("  no usage windows reported\n");
+    }
+    let width = usage
+        .models
+        .iter()
+        .map(|m| m.model_name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for model in &usage.models {
+        text.push_str(&format!(
+            "  {:<width$}  {}\n",
+            model.model_name,
+            describe(&model.interval)
+        ));
+        if let Some(week) = &model.weekly {
+            text.push_str(&format!(
+                "  {:<width$}  this week: {}\n",
+                "",
+                describe(week)
+            ));
+        }
+    }
+    print_stdout(&text)?;
     Ok(0)
 }
 
-/// When the window resets: its end, else now plus what is left.
-fn resets_at(w: &ModelWindow) -> Option<i64> {
-    w.end_time
-        .or_else(|| w.remains_time.map(|left| now_ms().saturating_add(left)))
-}
-
-fn describe(w: &ModelWindow) -> String {
-    let (count, total) = (
-        w.current_interval_usage_count,
-        w.current_interval_total_count,
-    );
-    let bar = match (count, total) {
-        (Some(count), Some(total)) if total > 0 => {
-            let filled =
-                ((count.clamp(0, total) as f64 / total as f64) * BAR_WIDTH as f64).round() as usize;
+/// "[################----] 1200 of 1500 left (80%), resets in 3 h 20 min (…)"
+fn describe(w: &Window) -> String {
+    let bar = match w.remaining_percent {
+        Some(p) => {
+            let filled = ((p / 100.0) * BAR_WIDTH as f64).round() as usize;
+            let filled = filled.min(BAR_WIDTH);
             format!("[{}{}]", "#".repeat(filled), "-".repeat(BAR_WIDTH - filled))
         }
-        _ => format!("[{}]", "?".repeat(BAR_WIDTH)),
+        None => format!("[{}]", "?".repeat(BAR_WIDTH)),
     };
-    let numbers = format!(
-        "count {} of {}",
-        count.map_or("?".to_string(), |c| c.to_string()),
-        total.map_or("?".to_string(), |t| t.to_string())
-    );
-    let reset = match resets_at(w) {
+    let left = match (w.remaining, w.total) {
+        (Some(left), Some(total)) => format!("{left} of {total} left"),
+        (Some(left), None) => format!("{left} left"),
+        _ => "left: unknown".to_string(),
+    };
+    let percent = w
+        .remaining_percent
+        .map(|p| format!(" ({p:.0}%)"))
+        .unwrap_or_default();
+    let reset = match w.resets_at {
         Some(at) => format!(
-            "resets {} (in {})",
-            local_time(at),
-            duration(at.saturating_sub(now_ms()))
+            ", resets in {} ({})",
+            duration(at.saturating_sub(now_ms())),
+            local_time(at)
         ),
-        None => "reset time not given".to_string(),
+        None => String::new(),
     };
-    format!("  {:<24} {bar} {numbers}  {reset}", w.model_name)
+    format!("{bar} {left}{percent}{reset}")
 }

@@ -98,12 +98,15 @@ impl Http {
         self.send(request).await
     }
 
-    /// GETs with a bearer token (in the header only, never in the URL).
-    pub async fn get_bearer(&self, url: &Url, token: &str) -> Result<Answer, Failure> {
+    /// GETs a usage endpoint with the token in the header (never in the
+    /// URL) and the headers OpenClaw sends there (docs/protocol.md).
+    pub async fn get_usage(&self, url: &Url, token: &str) -> Result<Answer, Failure> {
         let request = self
             .client
             .get(url.clone())
             .header(reqwest::header::ACCEPT, "application/json")
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("MM-API-Source", "OpenClaw")
             .bearer_auth(token);
         self.send(request).await
     }

@@ -1,64 +1,62 @@
-//! The Coding Plan's usage windows (and the Token Plan's, same shape).
+//! The plan's usage windows per model (docs/protocol.md, "Usage"). The
+//! Token Plan endpoint at the model base URL's origin comes first, as the
+//! newest OpenClaw asks it; the older Coding Plan endpoint second.
+//! `current_interval_usage_count` counts what is LEFT, not what was used.
 
 use super::http::Http;
-use super::wire::failure_reason;
+use super::wire::{clean, failure_reason};
 use crate::error::{Error, Result};
 use crate::region::join;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 use url::Url;
 
-const CODING_PLAN_PATH: &str = "v1/api/openplatform/coding_plan/remains";
 const TOKEN_PLAN_PATH: &str = "v1/token_plan/remains";
+const CODING_PLAN_PATH: &str = "v1/api/openplatform/coding_plan/remains";
+/// `current_interval_status` of a window the portal wants hidden.
+const HIDDEN: i64 = 3;
 
-/// One model's current window, with MiniMax's raw counts.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ModelWindow {
+/// One window (the current interval, or the week) of one model.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Window {
+    /// Requests (or prompts) left in the window.
+    pub remaining: Option<i64>,
+    pub total: Option<i64>,
+    /// Percent left, 0 to 100.
+    pub remaining_percent: Option<f64>,
+    /// When the window resets, epoch ms.
+    pub resets_at: Option<i64>,
+}
+
+/// One model's usage.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelUsage {
     pub model_name: String,
-    /// Window start and end, epoch ms.
-    #[serde(default)]
-    pub start_time: Option<i64>,
-    #[serde(default)]
-    pub end_time: Option<i64>,
-    /// Milliseconds until the window resets.
-    #[serde(default)]
-    pub remains_time: Option<i64>,
-    #[serde(default)]
-    pub current_interval_total_count: Option<i64>,
-    /// Clients disagree whether this counts used or remaining requests.
-    #[serde(default)]
-    pub current_interval_usage_count: Option<i64>,
-}
-
-#[derive(Debug, Deserialize)]
-struct BaseResp {
-    #[serde(default)]
-    status_code: i64,
-    #[serde(default)]
-    status_msg: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct Remains {
-    #[serde(default)]
-    model_remains: Vec<ModelWindow>,
-    base_resp: Option<BaseResp>,
+    pub interval: Window,
+    pub weekly: Option<Window>,
 }
 
 pub struct Usage {
-    /// "coding_plan" or "token_plan".
+    /// "token_plan" or "coding_plan".
     pub plan: &'static str,
-    pub windows: Vec<ModelWindow>,
+    pub models: Vec<ModelUsage>,
 }
 
-/// Asks the Coding Plan endpoint, then the Token Plan's if the first is absent.
-pub async fn fetch(http: &Http, api_base: &Url, token: &str) -> Result<Usage> {
-    for (plan, path) in [
-        ("coding_plan", CODING_PLAN_PATH),
-        ("token_plan", TOKEN_PLAN_PATH),
+/// Where the two endpoints are: the origin of the profile's model base URL,
+/// and the region's API base.
+pub struct Endpoints {
+    pub model_base: Url,
+    pub api_base: Url,
+}
+
+pub async fn fetch(http: &Http, at: &Endpoints, token: &str, now_ms: i64) -> Result<Usage> {
+    let origin = origin_of(&at.model_base)?;
+    for (plan, url) in [
+        ("token_plan", join(&origin, TOKEN_PLAN_PATH)?),
+        ("coding_plan", join(&at.api_base, CODING_PLAN_PATH)?),
     ] {
-        let url = join(api_base, path)?;
         let answer = http
-            .get_bearer(&url, token)
+            .get_usage(&url, token)
             .await
             .map_err(|f| f.into_error("read the plan's usage"))?;
         match answer.status {
@@ -68,8 +66,7 @@ pub async fn fetch(http: &Http, api_base: &Url, token: &str) -> Result<Usage> {
                     "MiniMax refused the token when reading usage (HTTP {}): {}",
                     answer.status,
                     failure_reason(&answer.body)
-                ))
-                .with_hint("run: minimax-portal-auth login"));
+                )));
             }
             429 | 500..=599 => {
                 return Err(Error::transient(format!(
@@ -87,26 +84,169 @@ pub async fn fetch(http: &Http, api_base: &Url, token: &str) -> Result<Usage> {
                 )));
             }
         }
-        let remains: Remains = serde_json::from_slice(&answer.body).map_err(|_| {
-            Error::failed(format!(
-                "MiniMax's usage answer is not what was expected: {}",
-                failure_reason(&answer.body)
-            ))
-        })?;
-        if let Some(base) = remains.base_resp
-            && base.status_code != 0
-        {
-            return Err(Error::failed(format!(
-                "MiniMax refused the usage request: {} (code {})",
-                base.status_msg, base.status_code
-            )));
-        }
-        return Ok(Usage {
-            plan,
-            windows: remains.model_remains,
-        });
+        return parse(&answer.body, now_ms).map(|models| Usage { plan, models });
     }
     Err(Error::failed(
-        "MiniMax has no usage endpoint for this account (neither Coding Plan nor Token Plan)",
-    ))
+        "MiniMax has no usage endpoint for this account (neither Token Plan nor Coding Plan)",
+    )
+    .with_hint("check that the account has a Coding Plan on the MiniMax platform"))
+}
+
+fn origin_of(url: &Url) -> Result<Url> {
+    Url::parse(&url.origin().ascii_serialization())
+        .map_err(|e| Error::failed(format!("the model base URL has no origin: {e}")))
+}
+
+/// Reads the answer: `{model_remains: [...], base_resp}`, possibly wrapped
+/// in `data`. Windows the portal marks hidden are left out.
+pub fn parse(body: &[u8], now_ms: i64) -> Result<Vec<ModelUsage>> {
+    let unexpected = || {
+        Error::failed(format!(
+            "MiniMax's usage answer is not what was expected: {}",
+            failure_reason(body)
+        ))
+    };
+    let v: Value = serde_json::from_slice(body).map_err(|_| unexpected())?;
+    let v = match v.get("data") {
+        Some(data) if data.is_object() => data,
+        _ => &v,
+    };
+    if let Some(base) = v.get("base_resp").or_else(|| v.get("base_resp_outer")) {
+        let code = base.get("status_code").and_then(Value::as_i64).unwrap_or(0);
+        if code != 0 {
+            let why = base
+                .get("status_msg")
+                .and_then(Value::as_str)
+                .map(|m| clean(m, 200))
+                .unwrap_or_default();
+            return Err(Error::failed(format!(
+                "MiniMax refused the usage request: {why} (code {code})"
+            ))
+            .with_hint("check the account's plan on the MiniMax platform"));
+        }
+    }
+    let Some(records) = v.get("model_remains").and_then(Value::as_array) else {
+        return Err(unexpected());
+    };
+    Ok(records
+        .iter()
+        .filter(|r| int(r, "current_interval_status") != Some(HIDDEN))
+        .filter_map(|r| {
+            let model_name = clean(r.get("model_name")?.as_str()?, 60);
+            let interval = Window {
+                remaining: int(r, "current_interval_usage_count"),
+                total: int(r, "current_interval_total_count"),
+                remaining_percent: percent(r, "current_interval_remaining_percent"),
+                resets_at: time(r, "end_time")
+                    .or_else(|| int(r, "remains_time").map(|left| now_ms.saturating_add(left))),
+            };
+            let weekly = Window {
+                remaining: int(r, "current_weekly_usage_count"),
+                total: int(r, "current_weekly_total_count"),
+                remaining_percent: percent(r, "current_weekly_remaining_percent"),
+                resets_at: time(r, "weekly_end_time"),
+            };
+            let has_week =
+                weekly.total.is_some() && int(r, "current_weekly_status") != Some(HIDDEN);
+            Some(ModelUsage {
+                model_name,
+                interval: with_percent(interval),
+                weekly: has_week.then(|| with_percent(weekly)),
+            })
+        })
+        .collect())
+}
+
+/// An integer field, also when sent as a float or a string.
+fn int(v: &Value, key: &str) -> Option<i64> {
+    match v.get(key)? {
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite() && f.abs() < 9e15)
+                .map(|f| f as i64)
+        }),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn percent(v: &Value, key: &str) -> Option<f64> {
+    let p = match v.get(key)? {
+        Value::Number(n) => n.as_f64()?,
+        Value::String(s) => s.trim().trim_end_matches('%').parse().ok()?,
+        _ => return None,
+    };
+    p.is_finite().then(|| p.clamp(0.0, 100.0))
+}
+
+/// A time field: epoch ms, or seconds when below 1e12.
+fn time(v: &Value, key: &str) -> Option<i64> {
+    int(v, key).filter(|t| *t > 0).map(|t| {
+        if t < 1_000_000_000_000 {
+            t.saturating_mul(1000)
+        } else {
+            t
+        }
+    })
+}
+
+/// Fills in the percent left from the counts when the portal gave none.
+fn with_percent(mut w: Window) -> Window {
+    if w.remaining_percent.is_none()
+        && let (Some(left), Some(total)) = (w.remaining, w.total)
+        && total > 0
+    {
+        w.remaining_percent = Some((left.clamp(0, total) as f64 * 100.0 / total as f64).round());
+    }
+    w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    #[test]
+    fn usage_count_is_what_is_left() {
+        let body = json!({"model_remains": [{
+            "model_name": "MiniMax-M2.7", "end_time": NOW / 1000 + 3600,
+            "current_interval_total_count": 1500, "current_interval_usage_count": 1200,
+            "current_weekly_total_count": 10000, "current_weekly_usage_count": 9000,
+            "weekly_end_time": NOW + 86_400_000,
+        }, {"model_name": "hidden", "current_interval_status": 3}],
+        "base_resp": {"status_code": 0, "status_msg": "success"}});
+        let models = parse(body.to_string().as_bytes(), NOW).unwrap();
+        assert_eq!(models.len(), 1);
+        let m = &models[0];
+        assert_eq!(m.interval.remaining, Some(1200));
+        assert_eq!(m.interval.remaining_percent, Some(80.0));
+        assert_eq!(m.interval.resets_at, Some(NOW + 3_600_000));
+        assert_eq!(m.weekly.as_ref().unwrap().remaining_percent, Some(90.0));
+    }
+
+    #[test]
+    fn data_may_wrap_it_and_errors_say_why() {
+        let wrapped = json!({"data": {"model_remains": []}});
+        assert!(
+            parse(wrapped.to_string().as_bytes(), NOW)
+                .unwrap()
+                .is_empty()
+        );
+        let refused = json!({"base_resp": {"status_code": 1008, "status_msg": "no plan\u{1b}[2J"}});
+        let err = parse(refused.to_string().as_bytes(), NOW).unwrap_err();
+        assert!(err.message.contains("no plan"), "{}", err.message);
+        assert!(!err.message.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn extreme_numbers_do_not_panic() {
+        let body = json!({"model_remains": [{"model_name": "x\u{1b}]0;evil\u{7}",
+            "current_interval_total_count": i64::MAX, "current_interval_usage_count": i64::MIN,
+            "remains_time": i64::MAX, "end_time": -1, "current_interval_remaining_percent": 1e308}]});
+        let models = parse(body.to_string().as_bytes(), NOW).unwrap();
+        assert!(!models[0].model_name.contains('\u{1b}'));
+        assert_eq!(models[0].interval.remaining_percent, Some(100.0));
+    }
 }
