@@ -36,7 +36,7 @@ pub fn check_private_dir(dir: &Path) -> Result<()> {
             "{} is not safe for secrets: {why}",
             dir.display()
         ))
-        .with_hint(fix)),
+        .with_fix(fix)),
         None => Ok(()),
     }
 }
@@ -102,8 +102,30 @@ pub fn open_regular(path: &Path) -> Result<Option<File>> {
             Ok(Some(file))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io_error("open", path, e)),
+        Err(e) => Err(open_error("open", path, e)),
     }
+}
+
+/// Why a file could not be opened, naming a symlink or a special file for
+/// what it is (the no-follow and no-block flags make those fail oddly).
+fn open_error(action: &str, path: &Path, e: std::io::Error) -> Error {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Error::failed(format!(
+            "{} is a symbolic link; refusing to follow it",
+            path.display()
+        ))
+        .with_fix(format!("rm {}", shell_quote(&path.display().to_string()))),
+        Ok(meta) if !meta.is_file() => not_regular(path),
+        _ => io_error(action, path, e),
+    }
+}
+
+fn not_regular(path: &Path) -> Error {
+    Error::failed(format!(
+        "{} is not a regular file; refusing to use it",
+        path.display()
+    ))
+    .with_fix(format!("rm {}", shell_quote(&path.display().to_string())))
 }
 
 /// Reads a whole file of at most `max` bytes; `Ok(None)` when there is none.
@@ -140,7 +162,7 @@ pub fn open_lock_file(path: &Path) -> Result<File> {
     }
     let file = options
         .open(path)
-        .map_err(|e| io_error("open the lock file", path, e))?;
+        .map_err(|e| open_error("open the lock file", path, e))?;
     ensure_regular(&file, path)?;
     Ok(file)
 }
@@ -341,7 +363,7 @@ mod tests {
         ensure_private_dir(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         let err = ensure_private_dir(&dir).unwrap_err();
-        assert!(err.hint.unwrap().starts_with("chmod 700 "));
+        assert!(err.fix.unwrap().starts_with("chmod 700 "));
     }
 
     #[test]

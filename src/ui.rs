@@ -60,31 +60,63 @@ impl TerminalState {
     }
 }
 
-/// Asks for the region.
-pub fn choose_region() -> Result<Region> {
-    prompt(ask_region)
+/// Asks which region the account is on, starting on `start`.
+pub fn choose_region(start: Region) -> Result<Region> {
+    prompt(move || ask_region(start))
 }
 
-fn ask_region() -> Result<Region> {
+const REGION_QUESTION: &str = "Which MiniMax region is your account on?";
+
+/// The region prompt: ↑/↓ or g/c to choose, Enter to confirm, Esc or
+/// Ctrl-C to cancel. Drawn on stderr; leaves one line with the answer.
+fn ask_region(start: Region) -> Result<Region> {
+    use console::Key;
+    let term = console::Term::stderr();
     let choices = [
-        "Global (api.minimax.io, international users)",
-        "CN (api.minimaxi.com, users in China)",
+        (
+            Region::Global,
+            "Global  api.minimax.io    international users",
+        ),
+        (Region::Cn, "CN      api.minimaxi.com  users in China"),
     ];
-    let picked = dialoguer::Select::new()
-        .with_prompt("Select MiniMax endpoint")
-        .items(choices)
-        .default(0)
-        .interact_on_opt(&console::Term::stderr());
-    match picked {
-        Ok(Some(0)) => Ok(Region::Global),
-        Ok(Some(_)) => Ok(Region::Cn),
-        Ok(None) => Err(Error::cancelled()),
-        Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
-            Err(Error::cancelled())
+    let mut at = choices.iter().position(|(r, _)| *r == start).unwrap_or(0);
+    let io = |e: std::io::Error| {
+        Error::usage(format!("cannot ask for the region: {e}"))
+            .with_fix("minimax-portal-auth login --region global")
+    };
+    term.write_line(&format!("{REGION_QUESTION}  (↑/↓ or g/c, Enter)"))
+        .map_err(io)?;
+    term.hide_cursor().map_err(io)?;
+    let picked = loop {
+        for (i, (_, label)) in choices.iter().enumerate() {
+            let mark = if i == at { ">" } else { " " };
+            term.write_line(&format!("{mark} {label}")).map_err(io)?;
         }
-        Err(e) => Err(Error::usage(format!("cannot ask for the region: {e}"))
-            .with_hint("pass --region global or --region cn")),
-    }
+        let key = term.read_key();
+        term.clear_last_lines(choices.len()).map_err(io)?;
+        match key {
+            Ok(Key::ArrowUp | Key::ArrowLeft) => at = at.saturating_sub(1),
+            Ok(Key::ArrowDown | Key::ArrowRight | Key::Tab) => at = (at + 1).min(choices.len() - 1),
+            Ok(Key::Char('g' | 'G')) => at = 0,
+            Ok(Key::Char('c' | 'C')) => at = 1,
+            Ok(Key::Enter | Key::Char(' ')) => break Ok(choices[at].0),
+            Ok(Key::Escape | Key::CtrlC) => break Err(Error::cancelled()),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                break Err(Error::cancelled());
+            }
+            Err(e) => break Err(io(e)),
+        }
+    };
+    let _ = term.show_cursor();
+    let region = picked?;
+    let _ = term.clear_last_lines(1);
+    let _ = term.write_line(&format!(
+        "{REGION_QUESTION} {}  (next time: --region {})",
+        region.label(),
+        region.as_str()
+    ));
+    Ok(region)
 }
 
 /// Why there is probably no local browser, if there is a reason to think so.

@@ -753,7 +753,9 @@ fn onboard_on_a_tty(host: &Host, keys: &[u8]) -> (i32, String) {
         while let Ok(chunk) = rx.try_recv() {
             screen.extend_from_slice(&chunk);
         }
-        if !typed && String::from_utf8_lossy(&screen).contains("Select MiniMax endpoint") {
+        if !typed
+            && String::from_utf8_lossy(&screen).contains("Which MiniMax region is your account on?")
+        {
             // Let the prompt switch the terminal to raw mode first.
             std::thread::sleep(Duration::from_millis(300));
             stdin.write_all(keys).unwrap();

@@ -133,10 +133,16 @@ fn a_private_ca_is_trusted_only_through_ssl_cert_file() {
     let mut plugin = Plugin::new(&format!("https://127.0.0.1:{port}"));
     plugin.set("MINIMAX_PORTAL_AUTH_HTTP_TIMEOUT_MS", "1500");
 
+    // Not a passing problem: exit 1 with the fix, not 4.
     let refused = plugin.login(&[]);
-    assert_eq!(refused.code, 4, "{refused:?}");
+    assert_eq!(refused.code, 1, "{refused:?}");
     assert!(
         refused.stderr.contains("UnknownIssuer"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("SSL_CERT_FILE"),
         "{}",
         refused.stderr
     );

@@ -90,7 +90,7 @@ fn existing_copy(stores: &Stores, name: &ProfileName) -> Result<Option<Stored>> 
 fn pick_region(flag: Option<Region>) -> Result<Region> {
     match flag {
         Some(region) => Ok(region),
-        None if ui::is_interactive() => ui::choose_region(),
+        None if ui::is_interactive() => ui::choose_region(Region::Global),
         None => Err(
             Error::usage("no --region given, and no terminal to ask on").with_hint(
                 "pass --region global (api.minimax.io, international users) or --region cn \

@@ -97,7 +97,10 @@ fn classify_failure(failure: Failure, now_ms: i64) -> TokenAnswer {
             "the portal's answer is larger than {} KiB: not a MiniMax token answer",
             super::http::MAX_BODY_BYTES / 1024
         )),
-        Failure::Certificate(why) => TokenAnswer::Failed(why),
+        Failure::Certificate(why) => TokenAnswer::Failed(format!(
+            "the portal's certificate is not trusted ({why}); {}",
+            super::http::CERTIFICATE_HINT
+        )),
     }
 }
 

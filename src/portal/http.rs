@@ -216,7 +216,17 @@ fn no_answer(why: String) -> Failure {
 fn is_certificate_error(e: &reqwest::Error) -> bool {
     let mut source = std::error::Error::source(e);
     while let Some(inner) = source {
-        if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
+        // An io::Error hides the error it wraps from `source()`, and the
+        // TLS layers wrap io::Errors in io::Errors.
+        let mut tls = inner.downcast_ref::<rustls::Error>();
+        let mut io = inner.downcast_ref::<std::io::Error>();
+        while tls.is_none()
+            && let Some(wrapped) = io.and_then(|e| e.get_ref())
+        {
+            tls = wrapped.downcast_ref::<rustls::Error>();
+            io = wrapped.downcast_ref::<std::io::Error>();
+        }
+        if let Some(tls) = tls {
             return matches!(
                 tls,
                 rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented

@@ -278,6 +278,15 @@ mod tests {
     }
 
     #[test]
+    fn a_login_never_waits_longer_than_15_minutes() {
+        let body = json!({"user_code":"AB-CD","verification_uri":"https://platform.minimax.io/a",
+            "expired_in": NOW + 86_400_000, "state": "s"})
+        .to_string();
+        let code = parse_device_code(body.as_bytes(), "s", NOW).unwrap();
+        assert_eq!(code.deadline_ms, NOW + 15 * 60_000);
+    }
+
+    #[test]
     fn reasons_never_dump_html() {
         assert_eq!(
             failure_reason(b"<html><body>502</body></html>"),

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod portal;
+pub mod tty;
 
 use std::net::TcpListener;
 
