@@ -87,11 +87,11 @@ cat >"$X/patch.json" <<EOF
                 "minimax-portal/MiniMax-M2.7": { "alias": "minimax-m2.7" } },
     "model": { "primary": "minimax-portal/MiniMax-M3" }
   } },
-  "discovery": { "mdns": { "mode": "off" } },
-  "logging": { "file": "$X/state/logs/openclaw.log" }
+  "discovery": { "mdns": { "mode": "off" } }
 }
 EOF
-echo '{}' >"$OPENCLAW_CONFIG_PATH"
+# Without logging.file every OpenClaw process logs to the shared /tmp/openclaw/.
+echo "{ \"logging\": { \"file\": \"$X/state/logs/openclaw.log\" } }" >"$OPENCLAW_CONFIG_PATH"
 t="$(now)"
 oc config patch --file "$X/patch.json" >"$X/patch.out" 2>&1
 echo "config patch: $(since "$t") s: $(cat "$X/patch.out")"
