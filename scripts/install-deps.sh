@@ -7,6 +7,8 @@
 #
 # Several sets may be given. Runs as root or with password-less sudo; never
 # reads stdin; runs `apt-get update` only when something must be installed.
+# keyring and bench also make sure D-Bus has a machine id (bare containers
+# lack one). Exits non-zero, with apt's log on stderr, when an install fails.
 #
 # The openclaw set installs no Debian package (except npm when the machine has
 # no npm at all). It puts Node and OpenClaw, from the npm registry, in a cache
@@ -18,8 +20,8 @@
 # and prints on stdout the variables a test needs (scripts/openclaw-env.sh
 # prints them too, without installing anything). A folder is complete once it
 # exists: each is built in a temporary folder beside it and renamed at the end.
-# Also makes sure D-Bus has a machine id (bare containers lack one).
-# Exits non-zero, with apt's log on stderr, when an install fails.
+# It needs no root. It prints what it installs, and how long that took, on
+# stderr; a second run does no network access.
 set -euo pipefail
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
