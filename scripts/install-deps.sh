@@ -3,17 +3,28 @@
 #
 #   bash scripts/install-deps.sh keyring   # scripts/with-keyring.sh, the tests
 #   bash scripts/install-deps.sh bench     # the above + hyperfine, gh, time
+#   bash scripts/install-deps.sh browser   # the OAuth interop harness (docs/oauth-interop.md)
 #
 # Several sets may be given. Runs as root or with password-less sudo; never
 # reads stdin; runs `apt-get update` only when something must be installed.
 # Also makes sure D-Bus has a machine id (bare containers lack one).
 # Exits non-zero, with apt's log on stderr, when an install fails.
+#
+# `browser` also puts the npm packages pinned in
+# tests/fixtures/oauth-interop/package-lock.json into a cache folder outside
+# the repository:
+#   ${MINIMAX_PORTAL_TEST_CACHE:-$HOME/.cache/minimax-portal-auth-tests}/oidc-<12 hex of the lockfile's sha256>
+# (the path tests/fixtures/oauth-interop/deps.mjs looks in). A folder that is
+# there is complete: the install goes to a temporary folder renamed at the end.
+# NODE=/path/to/node picks the Node.js that npm runs on and that is checked
+# (default: node on PATH); npm comes from PATH.
 set -euo pipefail
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-[ "$#" -gt 0 ] || { echo "usage: $0 keyring|bench ..." >&2; exit 2; }
+usage() { echo "usage: $0 keyring|bench|browser ..." >&2; exit 2; }
+[ "$#" -gt 0 ] || usage
 
 # A requirement is PACKAGE:COMMAND, COMMAND being a name looked up on PATH or
 # an absolute path; PACKAGE: alone only checks that dpkg has the package.
@@ -28,6 +39,7 @@ keyring_reqs=(
 )
 
 reqs=()
+want_browser_npm=0
 for set in "$@"; do
     case "$set" in
         keyring)
@@ -39,7 +51,10 @@ for set in "$@"; do
                 gh:gh
                 time:/usr/bin/time
             ) ;;
-        *) echo "usage: $0 keyring|bench ..." >&2; exit 2 ;;
+        browser)
+            want_browser_npm=1
+            reqs+=(chromium:/usr/bin/chromium) ;;
+        *) usage ;;
     esac
 done
 
@@ -92,4 +107,56 @@ fi
 if [ ! -s /etc/machine-id ] && [ ! -s /var/lib/dbus/machine-id ]; then
     log "creating a D-Bus machine id"
     as_root dbus-uuidgen --ensure
+fi
+
+# The harness's npm packages, pinned by their lockfile, into the cache.
+install_interop_npm() {
+    local here fixtures cache hash dest tmp node node_version
+    here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+    fixtures="$here/../tests/fixtures/oauth-interop"
+    [ -f "$fixtures/package-lock.json" ] || die "missing $fixtures/package-lock.json"
+    cache="${MINIMAX_PORTAL_TEST_CACHE:-$HOME/.cache/minimax-portal-auth-tests}"
+    hash="$(sha256sum "$fixtures/package-lock.json" | cut -c1-12)"
+    dest="$cache/oidc-$hash"
+
+    node="${NODE:-$(command -v node || true)}"
+    [ -n "$node" ] && [ -x "$node" ] || die "no Node.js: put node on PATH or set NODE=/path/to/node"
+    node_version="$("$node" -p 'process.versions.node')" || die "$node does not run"
+    # oidc-provider 9 runs on Node.js 20.19+ but supports only 22 LTS and later.
+    "$node" -e 'const [a, b] = process.versions.node.split(".").map(Number);
+        process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' \
+        || die "Node.js $node_version at $node is too old: the harness needs 20.19 or later (22 LTS or later is what oidc-provider supports)"
+
+    if [ -f "$dest/node_modules/oidc-provider/package.json" ] \
+        && [ -f "$dest/node_modules/playwright-core/package.json" ]; then
+        return 0
+    fi
+    command -v npm >/dev/null 2>&1 || die "npm is not on PATH"
+    mkdir -p "$cache"
+    tmp="$(mktemp -d "$cache/.oidc-$hash.partial.XXXXXX")"
+    trap 'rm -rf "$tmp"; exit 130' INT TERM
+    log "installing the OAuth interop npm packages into $dest (Node.js $node_version)"
+    cp "$fixtures/package.json" "$fixtures/package-lock.json" "$tmp/"
+    local npm_log="$tmp/npm.log"
+    # --ignore-scripts: no package runs code at install time. No browser is
+    # downloaded either: playwright-core drives Debian's /usr/bin/chromium.
+    if ! (cd "$tmp" && PATH="$(dirname "$node"):$PATH" timeout 600 npm ci \
+            --ignore-scripts --no-audit --no-fund --loglevel=error </dev/null >"$npm_log" 2>&1); then
+        cat "$npm_log" >&2
+        rm -rf "$tmp"
+        die "npm ci failed"
+    fi
+    rm -f "$npm_log"
+    chmod 755 "$tmp"
+    # A rename is all or nothing: a folder under its final name is complete.
+    if ! mv -T "$tmp" "$dest" 2>/dev/null; then
+        rm -rf "$tmp"
+        [ -f "$dest/node_modules/oidc-provider/package.json" ] \
+            || die "cannot move the packages into $dest"
+    fi
+    trap - INT TERM
+}
+
+if [ "$want_browser_npm" = 1 ]; then
+    install_interop_npm
 fi
