@@ -4,6 +4,7 @@
 #   bash scripts/install-deps.sh keyring   # scripts/with-keyring.sh, the tests
 #   bash scripts/install-deps.sh bench     # the above + hyperfine, gh, time
 #   bash scripts/install-deps.sh openclaw  # Node 24 + OpenClaw, for host tests
+#   bash scripts/install-deps.sh browser   # the OAuth interop harness (docs/oauth-interop.md)
 #
 # Several sets may be given. Runs as root or with password-less sudo; never
 # reads stdin; runs `apt-get update` only when something must be installed.
@@ -22,12 +23,19 @@
 # exists: each is built in a temporary folder beside it and renamed at the end.
 # It needs no root. It prints what it installs, and how long that took, on
 # stderr; a second run does no network access.
+#
+# The browser set installs Debian's chromium and puts the npm packages pinned
+# in tests/fixtures/oauth-interop/package-lock.json into
+#   ${MINIMAX_PORTAL_TEST_CACHE:-$HOME/.cache/minimax-portal-auth-tests}/oidc-<12 hex of the lockfile's sha256>
+# (where tests/fixtures/oauth-interop/deps.mjs looks). NODE=/path/to/node
+# picks the Node.js npm runs on (default: the openclaw set's Node when it is
+# installed, else node on PATH).
 set -euo pipefail
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-usage() { echo "usage: $0 keyring|bench|openclaw ..." >&2; exit 2; }
+usage() { echo "usage: $0 keyring|bench|openclaw|browser ..." >&2; exit 2; }
 [ "$#" -gt 0 ] || usage
 
 # A requirement is PACKAGE:COMMAND, COMMAND being a name looked up on PATH or
@@ -43,7 +51,7 @@ keyring_reqs=(
 )
 
 reqs=()
-want_openclaw=0 want_dbus=0
+want_openclaw=0 want_dbus=0 want_browser_npm=0
 for set in "$@"; do
     case "$set" in
         keyring)
@@ -58,6 +66,9 @@ for set in "$@"; do
             ) ;;
         openclaw)
             want_openclaw=1 ;;
+        browser)
+            want_browser_npm=1
+            reqs+=(chromium:/usr/bin/chromium) ;;
         *) usage ;;
     esac
 done
@@ -131,7 +142,9 @@ if [ "$want_dbus" -eq 1 ] && [ ! -s /etc/machine-id ] && [ ! -s /var/lib/dbus/ma
     as_root dbus-uuidgen --ensure
 fi
 
-[ "$want_openclaw" -eq 1 ] || exit 0
+if [ "$want_openclaw" -eq 0 ] && [ "$want_browser_npm" -eq 0 ]; then
+    exit 0
+fi
 
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
@@ -209,7 +222,7 @@ install_openclaw() {
     log "installed $got in $(since "$t0") ($(du -sh "$oc_dir" | cut -f1))"
 }
 
-if ! openclaw_ready; then
+if [ "$want_openclaw" -eq 1 ] && ! openclaw_ready; then
     t_all="$(now)"
     mkdir -p "$oc_cache"
     # One installer at a time per cache. Under the lock any .tmp-* is the
@@ -223,4 +236,61 @@ if ! openclaw_ready; then
     log "openclaw set ready in $(since "$t_all"): $oc_cache"
 fi
 
-oc_print_env
+# The harness's npm packages, pinned by their lockfile, into the cache.
+install_interop_npm() {
+    local here fixtures cache hash dest tmp node node_version
+    here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+    fixtures="$here/../tests/fixtures/oauth-interop"
+    [ -f "$fixtures/package-lock.json" ] || die "missing $fixtures/package-lock.json"
+    cache="${MINIMAX_PORTAL_TEST_CACHE:-$HOME/.cache/minimax-portal-auth-tests}"
+    hash="$(sha256sum "$fixtures/package-lock.json" | cut -c1-12)"
+    dest="$cache/oidc-$hash"
+
+    node="${NODE:-$(command -v node || true)}"
+    [ -n "$node" ] && [ -x "$node" ] || die "no Node.js: put node on PATH or set NODE=/path/to/node"
+    node_version="$("$node" -p 'process.versions.node')" || die "$node does not run"
+    # oidc-provider 9 runs on Node.js 20.19+ but supports only 22 LTS and later.
+    "$node" -e 'const [a, b] = process.versions.node.split(".").map(Number);
+        process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' \
+        || die "Node.js $node_version at $node is too old: the harness needs 20.19 or later (22 LTS or later is what oidc-provider supports)"
+
+    if [ -f "$dest/node_modules/oidc-provider/package.json" ] \
+        && [ -f "$dest/node_modules/playwright-core/package.json" ]; then
+        return 0
+    fi
+    command -v npm >/dev/null 2>&1 || die "npm is not on PATH"
+    mkdir -p "$cache"
+    tmp="$(mktemp -d "$cache/.oidc-$hash.partial.XXXXXX")"
+    cleanup_paths+=("$tmp")
+    log "installing the OAuth interop npm packages into $dest (Node.js $node_version)"
+    cp "$fixtures/package.json" "$fixtures/package-lock.json" "$tmp/"
+    local npm_log="$tmp/npm.log"
+    # --ignore-scripts: no package runs code at install time. No browser is
+    # downloaded either: playwright-core drives Debian's /usr/bin/chromium.
+    if ! (cd "$tmp" && PATH="$(dirname "$node"):$PATH" timeout 600 npm ci \
+            --ignore-scripts --no-audit --no-fund --loglevel=error </dev/null >"$npm_log" 2>&1); then
+        cat "$npm_log" >&2
+        rm -rf "$tmp"
+        die "npm ci failed"
+    fi
+    rm -f "$npm_log"
+    chmod 755 "$tmp"
+    # A rename is all or nothing: a folder under its final name is complete.
+    if ! mv -T "$tmp" "$dest" 2>/dev/null; then
+        rm -rf "$tmp"
+        [ -f "$dest/node_modules/oidc-provider/package.json" ] \
+            || die "cannot move the packages into $dest"
+    fi
+}
+
+
+if [ "$want_browser_npm" -eq 1 ]; then
+    if [ -z "${NODE:-}" ] && oc_paths 2>/dev/null && oc_node_ready; then
+        NODE="$oc_node_dir/bin/node"
+    fi
+    install_interop_npm
+fi
+
+if [ "$want_openclaw" -eq 1 ]; then
+    oc_print_env
+fi
