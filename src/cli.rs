@@ -170,8 +170,25 @@ pub struct RefreshArgs {
     pub all: bool,
 
     /// Refresh even when not due
-    #[arg(long)]
+    #[arg(long, conflicts_with = "watch")]
     pub force: bool,
+
+    /// Stay in the foreground and refresh each profile the margin before it
+    /// expires, until SIGTERM or Ctrl-C (for hosts that read the token once,
+    /// such as an OpenClaw Gateway)
+    #[arg(long)]
+    pub watch: bool,
+
+    /// With --watch: run this command after each refresh, e.g.
+    /// `--then openclaw secrets reload` (everything after --then is the command)
+    #[arg(
+        long,
+        value_name = "CMD",
+        num_args = 1..,
+        allow_hyphen_values = true,
+        requires = "watch"
+    )]
+    pub then: Vec<String>,
 
     #[command(flatten)]
     pub margin: MarginArgs,

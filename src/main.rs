@@ -8,7 +8,7 @@ mod cli;
 mod commands;
 mod error;
 mod fix;
-mod host;
+mod catalog;
 mod paths;
 mod portal;
 mod profile;

@@ -4,7 +4,7 @@ use super::print_json;
 use crate::cli::DoctorArgs;
 use crate::error::Result;
 use crate::fix;
-use crate::host;
+use crate::catalog;
 use crate::portal::http::Http;
 use crate::profile::{PROVIDER, now_ms};
 use crate::region::{OAUTH_BASE_ENV, Region};
@@ -337,7 +337,7 @@ fn host_config_checks(path: &Path) -> Vec<Check> {
             )];
         }
     };
-    let Ok(catalog) = host::catalog() else {
+    let Ok(catalog) = catalog::load() else {
         return vec![Check::fail(
             name,
             "the built-in catalog is unreadable",

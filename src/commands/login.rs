@@ -2,7 +2,7 @@ use super::print_json;
 use crate::api_key::{self, ApiKeyProfile};
 use crate::cli::{Flow, LoginArgs};
 use crate::error::{Class, Error, Result};
-use crate::host;
+use crate::catalog;
 use crate::portal::answer::Tokens;
 use crate::portal::http::Http;
 use crate::portal::{browser, device, wire};
@@ -17,7 +17,7 @@ use std::time::Duration;
 pub fn run(stores: &Stores, json: bool, args: LoginArgs) -> Result<i32> {
     let name = args.profile.profile;
     let region = pick_region(args.region)?;
-    let catalog = host::catalog()?;
+    let catalog = catalog::load()?;
     if args.with_api_key {
         return api_key_login(stores, json, &name, region, &catalog);
     }
@@ -69,8 +69,8 @@ pub fn run(stores: &Stores, json: bool, args: LoginArgs) -> Result<i32> {
             "expires": profile.expires,
             "store": saved.store,
             "base_url": base_url,
-            "default_model": host::model_ref(PROVIDER, &catalog.default),
-            "config_patch": host::oauth_patch(&catalog, &name, &base_url),
+            "default_model": catalog::model_ref(PROVIDER, &catalog.default),
+            "config_patch": catalog::oauth_patch(&catalog, &name, &base_url),
             "notification_message": notification,
         }))?;
     }
@@ -107,7 +107,7 @@ fn api_key_login(
     json: bool,
     name: &ProfileName,
     region: Region,
-    catalog: &host::Catalog,
+    catalog: &catalog::Catalog,
 ) -> Result<i32> {
     let key = api_key::read_key(ui::is_interactive())?;
     let base_url = region.default_model_base_url()?;
@@ -146,8 +146,8 @@ fn api_key_login(
             "region": region,
             "store": store,
             "base_url": base_url,
-            "default_model": host::model_ref(api_key::PROVIDER, &catalog.default),
-            "config_patch": host::config_patch(catalog, api_key::PROVIDER, &profile_id, "api_key", &base_url),
+            "default_model": catalog::model_ref(api_key::PROVIDER, &catalog.default),
+            "config_patch": catalog::config_patch(catalog, api_key::PROVIDER, &profile_id, "api_key", &base_url),
         }))?;
     }
     Ok(0)

@@ -8,6 +8,7 @@ pub mod refresh;
 pub mod status;
 pub mod token;
 pub mod usage;
+pub mod watch;
 
 use crate::cli::{Cli, Command};
 use crate::error::Result;

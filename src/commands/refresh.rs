@@ -21,21 +21,25 @@ fn severity(code: i32) -> u8 {
 
 pub fn run(stores: &Stores, json: bool, args: RefreshArgs) -> Result<i32> {
     stores.sweep_all();
+    if args.watch {
+        let names = match args.profile {
+            Some(name) => vec![name],
+            None => existing(stores)?,
+        };
+        return super::watch::run(stores, json, names, args.margin.duration(), &args.then);
+    }
     let want = Want {
         margin: args.margin.duration(),
         force: args.force,
         on_failure: OnFailure::Fail,
     };
-    let (names, only_existing) = match args.profile {
-        Some(name) => (vec![name], false),
-        None => (stores.names()?, true),
+    let names = match args.profile {
+        Some(name) => vec![name],
+        None => existing(stores)?,
     };
     let mut reports: Vec<Value> = Vec::new();
     let mut worst = 0;
     for name in names {
-        if only_existing && matches!(stores.read(&name), Ok(None)) {
-            continue;
-        }
         let (report, code) = refresh_one(stores, &name, &want);
         if severity(code) > severity(worst) {
             worst = code;
@@ -49,6 +53,15 @@ pub fn run(stores: &Stores, json: bool, args: RefreshArgs) -> Result<i32> {
         print_json(&json!({"profiles": reports, "exit_code": worst}))?;
     }
     Ok(worst)
+}
+
+/// The profiles that are stored (or whose store cannot say).
+fn existing(stores: &Stores) -> Result<Vec<ProfileName>> {
+    Ok(stores
+        .names()?
+        .into_iter()
+        .filter(|name| !matches!(stores.read(name), Ok(None)))
+        .collect())
 }
 
 /// One profile's report row and exit code.

@@ -68,16 +68,20 @@ pub struct Want {
     pub on_failure: OnFailure,
 }
 
-/// Due when less than the margin is left; for tokens that live shorter than
-/// twice the margin, when less than half their life is left (otherwise
-/// every call would refresh again).
-fn is_due(profile: &Profile, margin: Duration, now: i64) -> bool {
+/// When a profile falls due, epoch ms: the margin before it expires; for
+/// tokens that live shorter than twice the margin, half their life before
+/// (otherwise every call would refresh again).
+pub fn due_at(profile: &Profile, margin: Duration) -> i64 {
     let margin_ms = i64::try_from(margin.as_millis()).unwrap_or(i64::MAX);
     let margin_ms = match profile.lifetime_ms() {
         Some(life) => margin_ms.min(life / 2),
         None => margin_ms,
     };
-    profile.expires_in_ms(now) < margin_ms
+    profile.expires.saturating_sub(margin_ms)
+}
+
+fn is_due(profile: &Profile, margin: Duration, now: i64) -> bool {
+    now > due_at(profile, margin)
 }
 
 fn usable_for(profile: &Profile, now: i64) -> bool {

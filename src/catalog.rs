@@ -1,5 +1,5 @@
-//! What the host needs besides the token: the model catalog (read from
-//! plugin.toml, the one source) and the config patch it merges after a login.
+//! The model catalog (read from plugin.toml, the one source) and the
+//! config patch a host merges after a login, in OpenClaw's shape.
 
 use crate::error::{Error, Result};
 use crate::profile::{PROVIDER, ProfileName};
@@ -33,7 +33,7 @@ struct Manifest {
 }
 
 /// The catalog from the built-in plugin.toml.
-pub fn catalog() -> Result<Catalog> {
+pub fn load() -> Result<Catalog> {
     let manifest: Manifest = toml::from_str(MANIFEST)
         .map_err(|e| Error::failed(format!("the built-in plugin.toml is malformed: {e}")))?;
     let catalog = manifest.models;
@@ -103,7 +103,7 @@ mod tests {
 
     #[test]
     fn the_catalog_is_read_from_plugin_toml() {
-        let catalog = catalog().unwrap();
+        let catalog = load().unwrap();
         assert_eq!(catalog.models.len(), 7);
         let m3 = catalog
             .models
@@ -125,7 +125,7 @@ mod tests {
 
     #[test]
     fn patch_names_provider_models_and_profile() {
-        let catalog = catalog().unwrap();
+        let catalog = load().unwrap();
         let patch = oauth_patch(
             &catalog,
             &ProfileName::default(),
