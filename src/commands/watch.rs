@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 /// Look at the store at least this often: another process may have
 /// refreshed, and the host must then be told.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
-const FIRST_BACKOFF: Duration = Duration::from_secs(15);
+const FIRST_BACKOFF: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
 /// The `--then` command may take this long before it is stopped.
 const THEN_TIMEOUT: Duration = Duration::from_secs(120);
