@@ -1,10 +1,8 @@
 //! HTTPS_PROXY and NO_PROXY are honoured (DESIGN: "standard HTTPS_PROXY /
 //! NO_PROXY work"). The local portal plays the proxy and refuses to tunnel.
 
-mod support;
-
-use support::cli::Plugin;
-use support::portal::*;
+use crate::support::cli::Plugin;
+use crate::support::portal::*;
 
 fn plugin_behind(proxy: &Portal) -> Plugin {
     let mut plugin = Plugin::new("https://account.minimax.io");
@@ -38,7 +36,7 @@ fn no_proxy_bypasses_it() {
     // A loopback portal that is down, reached through HTTP_PROXY unless
     // NO_PROXY names it: the outcome never depends on the outside world.
     let proxy = Portal::start(|_| Reply::text(502, "text/plain", "no"));
-    let down = support::dead_url();
+    let down = crate::support::dead_url();
     let mut plugin = Plugin::new(&down);
     plugin.set("HTTP_PROXY", &proxy.url()).set("NO_PROXY", "");
     assert_eq!(plugin.login(&[]).code, 4);

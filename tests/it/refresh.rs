@@ -1,13 +1,11 @@
 //! Refresh that never loses a session: the real binary against a local
 //! portal whose refresh tokens rotate and die on first use.
 
-mod support;
-
+use crate::support::cli::{Plugin, finish};
+use crate::support::dead_url;
+use crate::support::portal::*;
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::cli::{Plugin, finish};
-use support::dead_url;
-use support::portal::*;
 
 /// Writes a profile straight into the file store, as a login would have.
 fn seed(

@@ -1,15 +1,13 @@
 //! The README documents one example per `--json` shape; this holds each
 //! example to what the real binary prints, key by key.
 
-mod support;
-
+use crate::support::cli::{Plugin, Run, finish};
+use crate::support::dead_url;
+use crate::support::portal::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::Stdio;
-use support::cli::{Plugin, Run, finish};
-use support::dead_url;
-use support::portal::*;
 
 /// The examples in README.md, by the name in their `<!-- shape: NAME -->` marker.
 fn documented() -> BTreeMap<String, Value> {

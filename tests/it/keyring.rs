@@ -3,12 +3,10 @@
 //! The fault cases use a fake session bus that never answers: a real keyring
 //! cannot be made to hang on demand without breaking the other tests.
 
-mod support;
-
+use crate::support::cli::Plugin;
+use crate::support::portal::*;
 use std::os::unix::net::UnixListener;
 use std::process::Command;
-use support::cli::Plugin;
-use support::portal::*;
 
 /// A profile name no other test uses, since all share one keyring.
 fn unique(tag: &str) -> String {
@@ -40,7 +38,7 @@ fn secret_tool_lookup(profile_id: &str) -> Option<String> {
 
 #[test]
 fn login_into_the_secret_service_and_read_it_from_another_process() {
-    if !support::real_keyring() {
+    if !crate::support::real_keyring() {
         return;
     }
     let (portal, mm) = MiniMax::new().start();
@@ -92,7 +90,7 @@ fn login_into_the_secret_service_and_read_it_from_another_process() {
 
 #[test]
 fn auto_prefers_the_keyring_and_writes_no_plain_text() {
-    if !support::real_keyring() {
+    if !crate::support::real_keyring() {
         return;
     }
     let (portal, _mm) = MiniMax::new().start();

@@ -2,11 +2,9 @@
 //! whose certificate comes from a private CA is refused until the CA is
 //! named in SSL_CERT_FILE. The portal is `openssl s_server`.
 
-mod support;
-
+use crate::support::cli::Plugin;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::cli::Plugin;
 
 fn openssl(dir: &std::path::Path, args: &[&str]) {
     let status = Command::new("openssl")
@@ -91,7 +89,7 @@ impl Drop for Server {
 }
 
 fn start_server(dir: &std::path::Path) -> (Server, u16) {
-    let port = url::Url::parse(&support::dead_url())
+    let port = url::Url::parse(&crate::support::dead_url())
         .unwrap()
         .port()
         .unwrap();

@@ -1,8 +1,8 @@
 //! `login --flow browser`: the loopback redirect, with the test as the
 //! browser and a local portal checking the code exchange and PKCE.
 
-mod support;
-
+use crate::support::cli::Plugin;
+use crate::support::portal::*;
 use serde_json::json;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -11,8 +11,6 @@ use std::process::Child;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::cli::Plugin;
-use support::portal::*;
 
 /// The portal's token endpoint for the authorization-code grant; it
 /// accepts only `code-123` with the verifier of the recorded challenge.

@@ -1,12 +1,10 @@
 //! The user-code login, end to end: the real binary against a local portal.
 
-mod support;
-
+use crate::support::cli::Plugin;
+use crate::support::dead_url;
+use crate::support::portal::*;
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::cli::Plugin;
-use support::dead_url;
-use support::portal::*;
 
 fn profile_json(plugin: &Plugin, name: &str) -> Value {
     let bytes = std::fs::read(plugin.profile_file(name)).expect("profile file");
@@ -421,7 +419,7 @@ fn ctrl_c_while_waiting_cancels_with_130_and_keeps_the_old_profile() {
         .status()
         .unwrap();
     assert!(sent.success());
-    let run = support::cli::finish(child);
+    let run = crate::support::cli::finish(child);
     assert_eq!(run.code, 130, "{run:?}");
     assert!(run.stderr.contains("Cancelled"), "{}", run.stderr);
     assert_eq!(

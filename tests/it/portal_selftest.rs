@@ -1,7 +1,5 @@
-//! Self-tests of the test portal (tests/support), driven by a raw std
+//! Self-tests of the test portal (tests/it/support), driven by a raw std
 //! TcpStream client so they do not depend on the crate's own code.
-
-mod support;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -9,8 +7,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::support::portal::*;
 use serde_json::{Value, json};
-use support::portal::*;
 
 /// What the raw client saw.
 struct Raw {
@@ -520,7 +518,7 @@ fn handler_panic_becomes_500() {
 
 #[test]
 fn dead_url_refuses_connections() {
-    let url = support::dead_url();
+    let url = crate::support::dead_url();
     let err = TcpStream::connect(host_port(&url)).expect_err("nothing listens there");
     assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
 }

@@ -1,13 +1,11 @@
 //! The host's side of the plugin: usage, doctor, and the API-key route.
 
-mod support;
-
+use crate::support::cli::{Plugin, finish};
+use crate::support::dead_url;
+use crate::support::portal::*;
 use serde_json::{Value, json};
 use std::io::Write;
 use std::process::Stdio;
-use support::cli::{Plugin, finish};
-use support::dead_url;
-use support::portal::*;
 
 /// One check of `doctor --json`'s output, by name.
 fn check(out: &Value, name: &str) -> Value {
@@ -260,7 +258,7 @@ fn doctor_finds_a_host_catalog_that_is_missing_models() {
     );
 }
 
-fn login_with_key(plugin: &Plugin, key: &str, extra: &[&str]) -> support::cli::Run {
+fn login_with_key(plugin: &Plugin, key: &str, extra: &[&str]) -> crate::support::cli::Run {
     let mut args = vec!["login", "--region", "cn", "--with-api-key", "--json"];
     args.extend_from_slice(extra);
     let mut cmd = plugin.command(&args);

@@ -3,17 +3,15 @@
 //! against the local portal, with the real plugin binary. The host knows the
 //! plugin only through plugin.toml and the binary's documented interface.
 
-mod support;
-
+use crate::support::cli::{BIN, Run, finish};
+use crate::support::dead_url;
+use crate::support::portal::*;
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{OnceLock, mpsc};
 use std::time::{Duration, Instant};
-use support::cli::{BIN, Run, finish};
-use support::dead_url;
-use support::portal::*;
 
 const CRATE_DIR: &str = env!("CARGO_MANIFEST_DIR");
 const PLUGIN: &str = "minimax-portal-auth";
@@ -32,7 +30,7 @@ fn host_bin() -> &'static Path {
     static HOST: OnceLock<PathBuf> = OnceLock::new();
     HOST.get_or_init(|| {
         let exe = std::env::current_exe().expect("path of the test binary");
-        // The test binary is <target>/<profile>/deps/host_cycle-<hash>.
+        // The test binary is <target>/<profile>/deps/it-<hash>.
         let profile_dir = exe
             .parent()
             .and_then(Path::parent)
@@ -75,7 +73,7 @@ fn build_host(profile_dir: &Path) {
     assert_eq!(run.code, 0, "cargo build --example host failed: {run:?}");
 }
 
-/// Like `support::cli::finish`, with another deadline.
+/// Like `crate::support::cli::finish`, with another deadline.
 fn finish_within(mut child: std::process::Child, deadline: Duration) -> Run {
     let started = Instant::now();
     loop {
@@ -828,7 +826,7 @@ impl Drop for LogoutOnDrop<'_> {
 
 #[test]
 fn keyring_cycle_reads_the_secret_service_directly() {
-    if !support::real_keyring() {
+    if !crate::support::real_keyring() {
         return;
     }
     let (portal, mm) = MiniMax::new().start();
