@@ -2,7 +2,8 @@
 //! browser and a local portal checking the code exchange and PKCE.
 
 use crate::support::cli::Plugin;
-use crate::support::portal::*;
+use crate::support::http_server::*;
+use crate::support::minimax::*;
 use serde_json::json;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -5,7 +5,7 @@
 
 use crate::support::cli::{BIN, Run, finish};
 use crate::support::dead_url;
-use crate::support::portal::*;
+use crate::support::minimax::*;
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

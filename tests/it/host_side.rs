@@ -2,7 +2,8 @@
 
 use crate::support::cli::{Plugin, finish};
 use crate::support::dead_url;
-use crate::support::portal::*;
+use crate::support::http_server::*;
+use crate::support::minimax::*;
 use serde_json::{Value, json};
 use std::io::Write;
 use std::process::Stdio;

@@ -4,7 +4,7 @@
 //! cannot be made to hang on demand without breaking the other tests.
 
 use crate::support::cli::Plugin;
-use crate::support::portal::*;
+use crate::support::minimax::*;
 use std::os::unix::net::UnixListener;
 use std::process::Command;
 

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::support::portal::*;
+use crate::support::http_server::*;
+use crate::support::minimax::*;
 use serde_json::{Value, json};
 
 /// What the raw client saw.

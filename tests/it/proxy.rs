@@ -2,7 +2,7 @@
 //! NO_PROXY work"). The local portal plays the proxy and refuses to tunnel.
 
 use crate::support::cli::Plugin;
-use crate::support::portal::*;
+use crate::support::http_server::*;
 
 fn plugin_behind(proxy: &Portal) -> Plugin {
     let mut plugin = Plugin::new("https://account.minimax.io");

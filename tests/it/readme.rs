@@ -3,7 +3,8 @@
 
 use crate::support::cli::{Plugin, Run, finish};
 use crate::support::dead_url;
-use crate::support::portal::*;
+use crate::support::http_server::*;
+use crate::support::minimax::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Write;

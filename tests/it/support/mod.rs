@@ -1,11 +1,19 @@
 #![allow(dead_code)]
 
-//! Test support shared by the integration tests: `mod support; use support::portal::*;`.
+//! Helpers shared by the integration tests.
 
 pub mod cli;
-pub mod portal;
+pub mod http_server;
+pub mod minimax;
 
 use std::net::TcpListener;
+use std::sync::{Mutex, MutexGuard};
+
+/// Locks `m` even if a panicking holder poisoned it: a handler that panicked
+/// must not take the whole test portal down with it.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// The URL of a port on 127.0.0.1 where nothing listens: a portal that cannot
 /// be reached. The port was free a moment ago and is released again, so a
