@@ -24,7 +24,11 @@ fn code_portal(challenge: Arc<Mutex<Option<String>>>) -> Portal {
             return Reply::not_found();
         }
         let expected = challenge.lock().unwrap().clone();
-        let verifier_ok = form.get("code_verifier").map(|v| pkce_challenge(v)) == expected;
+        let verifier_ok = match (form.get("code_verifier"), expected) {
+            (Some(verifier), Some(challenge)) => pkce_challenge(verifier) == Some(challenge),
+            // No verifier, or no challenge recorded yet: nothing can match.
+            _ => false,
+        };
         if form.get("code").map(String::as_str) != Some("code-123")
             || !verifier_ok
             || form.get("client_id").map(String::as_str) != Some(CLIENT_ID)

@@ -123,7 +123,7 @@ fn post_form(url: &str, path: &str, fields: &[(&str, &str)]) -> Raw {
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 fn ask_code(url: &str, verifier: &str, state: &str) -> Raw {
-    let challenge = pkce_challenge(verifier);
+    let challenge = pkce_challenge(verifier).expect("a verifier of 43 to 128 characters");
     post_form(
         url,
         DEVICE_CODE_PATH,
@@ -164,30 +164,16 @@ fn refresh(url: &str, token: &str) -> Raw {
 }
 
 #[test]
-fn sha256_and_pkce_match_known_vectors() {
-    assert_eq!(
-        hex(&sha256(b"")),
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-    );
-    assert_eq!(
-        hex(&sha256(b"abc")),
-        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-    );
-    // Two blocks (56 bytes pushes the length into a second block).
-    assert_eq!(
-        hex(&sha256(
-            b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
-        )),
-        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
-    );
-    assert_eq!(base64url(b"\xfb\xff"), "-_8");
-    assert_eq!(base64url(b"foobar"), "Zm9vYmFy");
-    assert_eq!(base64url(b"fooba"), "Zm9vYmE");
+fn pkce_challenge_matches_the_rfc_7636_vector() {
     // RFC 7636 appendix B.
     assert_eq!(
-        pkce_challenge(VERIFIER),
-        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        pkce_challenge(VERIFIER).as_deref(),
+        Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
     );
+    // Outside 43..=128 characters no challenge is valid (RFC 7636 §4.1).
+    assert_eq!(pkce_challenge(&VERIFIER[..42]), None);
+    assert_eq!(pkce_challenge(&"a".repeat(129)), None);
+    assert!(pkce_challenge(&"a".repeat(128)).is_some());
 }
 
 #[test]
@@ -209,10 +195,8 @@ fn device_code_echoes_state_and_gives_an_absolute_deadline() {
         "expired_in {deadline} is not now + 600 s in epoch ms"
     );
     mm.assert_no_problems();
-    assert_eq!(
-        mm.code_challenge().as_deref(),
-        Some(&*pkce_challenge(VERIFIER))
-    );
+    let challenge = pkce_challenge(VERIFIER).expect("a verifier of 43 to 128 characters");
+    assert_eq!(mm.code_challenge().as_deref(), Some(&*challenge));
     assert_eq!(mm.sent_state().as_deref(), Some("st-42_x"));
     assert_eq!(portal.count(DEVICE_CODE_PATH), 1);
     let seen = portal.last(DEVICE_CODE_PATH).expect("request recorded");
