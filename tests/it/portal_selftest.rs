@@ -209,17 +209,22 @@ fn device_code_echoes_state_and_gives_an_absolute_deadline() {
 fn device_code_knobs_change_the_answer() {
     let (portal, _mm) = MiniMax::new()
         .verification_uri("https://www.minimax.io/oauth-authorize?user_code=TUE3-FXNG")
-        .no_interval()
-        .code_expired_in_raw(json!(1234))
+        .interval_ms(5000)
+        .code_expires_in(Duration::from_secs(5))
         .state_echo("forged")
         .start();
+    let before = now_ms();
     let v = ask_code(&portal.url(), VERIFIER, "mine").json();
     assert_eq!(
         v["verification_uri"],
         "https://www.minimax.io/oauth-authorize?user_code=TUE3-FXNG"
     );
-    assert!(v.get("interval").is_none(), "interval omitted: {v}");
-    assert_eq!(v["expired_in"], 1234);
+    assert_eq!(v["interval"], 5000);
+    let deadline = v["expired_in"].as_u64().expect("expired_in is an integer");
+    assert!(
+        (before + 4_000..=now_ms() + 6_000).contains(&deadline),
+        "expired_in {deadline} is not now + 5 s in epoch ms"
+    );
     assert_eq!(v["state"], "forged");
 }
 
@@ -491,6 +496,14 @@ fn oversized_request_body_is_refused() {
     ));
     assert_eq!(raw.status, 413);
     assert!(portal.requests().is_empty());
+}
+
+#[test]
+fn raw_delivery_sends_exactly_the_given_bytes() {
+    let bytes = b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\nshort";
+    let portal = Portal::start(|_| Reply::raw(&bytes[..]));
+    let received = exchange(&portal.url(), b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(received, bytes);
 }
 
 #[test]

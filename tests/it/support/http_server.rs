@@ -24,7 +24,7 @@ use super::lock;
 
 /// Largest request head (request line and headers) the server reads; larger
 /// ones get `431`.
-pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// Largest request body the server reads; larger ones get `413`.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Read and write timeout of a connection, so a silent client cannot hold a
@@ -48,8 +48,6 @@ pub struct Request {
     /// Headers in the order received, names as sent.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
-    /// When the server finished reading the request.
-    pub received: Instant,
 }
 
 impl Request {
@@ -69,28 +67,11 @@ impl Request {
             .collect()
     }
 
-    /// The body's form fields in order, repeats included.
-    pub fn form_pairs(&self) -> Vec<(String, String)> {
-        url::form_urlencoded::parse(&self.body)
-            .into_owned()
-            .collect()
-    }
-
     /// The query's fields, decoded like [`Request::form`].
     pub fn query_map(&self) -> HashMap<String, String> {
         url::form_urlencoded::parse(self.query.as_bytes())
             .into_owned()
             .collect()
-    }
-
-    /// The body as text (invalid UTF-8 replaced).
-    pub fn body_text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    /// The body parsed as JSON, if it is JSON.
-    pub fn json(&self) -> Option<Value> {
-        serde_json::from_slice(&self.body).ok()
     }
 
     /// The bearer token of the `Authorization` header, if any.
@@ -357,26 +338,9 @@ impl Portal {
         format!("http://{}", self.addr)
     }
 
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
     /// Every request received so far, in order of arrival.
     pub fn requests(&self) -> Vec<Request> {
         lock(&self.shared.requests).clone()
-    }
-
-    /// The requests received on `path` (no query), in order.
-    pub fn requests_to(&self, path: &str) -> Vec<Request> {
-        lock(&self.shared.requests)
-            .iter()
-            .filter(|r| r.path == path)
-            .cloned()
-            .collect()
     }
 
     /// The last request received on `path`, if any.
@@ -495,7 +459,6 @@ fn read_request(stream: &mut TcpStream) -> Result<Request, ReadError> {
         query: query.to_owned(),
         headers,
         body: Vec::new(),
-        received: Instant::now(),
     };
     if request.header("transfer-encoding").is_some() {
         return Err(ReadError::Reject(
@@ -521,7 +484,6 @@ fn read_request(stream: &mut TcpStream) -> Result<Request, ReadError> {
     body.resize(length, 0);
     stream.read_exact(&mut body[already..])?;
     request.body = body;
-    request.received = Instant::now();
     Ok(request)
 }
 

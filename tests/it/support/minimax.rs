@@ -44,11 +44,6 @@ pub fn now_ms() -> u64 {
     u64::try_from(since.as_millis()).expect("epoch milliseconds fit in u64")
 }
 
-/// Now as Unix epoch seconds.
-pub fn now_secs() -> u64 {
-    now_ms() / 1000
-}
-
 // ---------------------------------------------------------------------------
 // MiniMax: the scripted portal
 // ---------------------------------------------------------------------------
@@ -59,20 +54,11 @@ pub const DEVICE_CODE_PATH: &str = "/oauth2/device/code";
 pub const TOKEN_PATH: &str = "/oauth2/token";
 pub const USER_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:user_code";
 pub const REFRESH_GRANT: &str = "refresh_token";
-/// The user code the fake hands out unless told otherwise.
+/// The user code the fake hands out.
 pub const USER_CODE: &str = "TUE3-FXNG";
-/// The default verification page for [`USER_CODE`].
+/// The verification page for [`USER_CODE`], unless told otherwise.
 pub const VERIFICATION_URI: &str =
     "https://platform.minimax.io/oauth-authorize?user_code=TUE3-FXNG&client=OpenClaw";
-
-#[derive(Clone, Debug)]
-enum CodeExpiry {
-    /// `now + d` in epoch ms, computed when the code is handed out.
-    In(Duration),
-    /// Exactly this JSON value.
-    Raw(Value),
-    Omit,
-}
 
 #[derive(Clone, Debug)]
 enum StateEcho {
@@ -89,15 +75,14 @@ enum StateEcho {
 /// ```
 #[derive(Clone, Debug)]
 pub struct MiniMax {
-    user_code: String,
     verification_uri: Option<String>,
-    interval: Option<Value>,
-    code_expiry: CodeExpiry,
+    interval_ms: u64,
+    /// How long after it is handed out the code expires.
+    code_expires_in: Duration,
     state_echo: StateEcho,
     device_reply: Option<Reply>,
     pending: usize,
     token_expired_in: Value,
-    token_type: Option<String>,
     resource_url: Option<String>,
     notification_message: Option<String>,
     token_replies: Option<Vec<Reply>>,
@@ -110,15 +95,13 @@ pub struct MiniMax {
 impl Default for MiniMax {
     fn default() -> Self {
         MiniMax {
-            user_code: USER_CODE.to_owned(),
             verification_uri: None,
-            interval: Some(json!(2000)),
-            code_expiry: CodeExpiry::In(Duration::from_secs(600)),
+            interval_ms: 2000,
+            code_expires_in: Duration::from_secs(600),
             state_echo: StateEcho::Echo,
             device_reply: None,
             pending: 0,
             token_expired_in: json!(3600),
-            token_type: Some("Bearer".to_owned()),
             resource_url: None,
             notification_message: None,
             token_replies: None,
@@ -137,13 +120,6 @@ impl MiniMax {
 
     // --- device code ------------------------------------------------------
 
-    /// The user code handed out (default [`USER_CODE`]); the default
-    /// verification URI follows it.
-    pub fn user_code(mut self, code: &str) -> Self {
-        self.user_code = code.to_owned();
-        self
-    }
-
     /// The `verification_uri` answered (e.g. a `www.` host).
     pub fn verification_uri(mut self, uri: &str) -> Self {
         self.verification_uri = Some(uri.to_owned());
@@ -152,38 +128,14 @@ impl MiniMax {
 
     /// The poll `interval` in milliseconds (default 2000).
     pub fn interval_ms(mut self, ms: u64) -> Self {
-        self.interval = Some(json!(ms));
-        self
-    }
-
-    /// Any JSON value as `interval` (e.g. `"2s"`).
-    pub fn interval_raw(mut self, v: Value) -> Self {
-        self.interval = Some(v);
-        self
-    }
-
-    /// Omit `interval` (clients then use 2000 ms).
-    pub fn no_interval(mut self) -> Self {
-        self.interval = None;
+        self.interval_ms = ms;
         self
     }
 
     /// The code expires `d` after it is handed out (default 600 s); answered
     /// as absolute epoch milliseconds.
     pub fn code_expires_in(mut self, d: Duration) -> Self {
-        self.code_expiry = CodeExpiry::In(d);
-        self
-    }
-
-    /// Any JSON value as the code's `expired_in`.
-    pub fn code_expired_in_raw(mut self, v: Value) -> Self {
-        self.code_expiry = CodeExpiry::Raw(v);
-        self
-    }
-
-    /// Omit the code's `expired_in`.
-    pub fn no_code_expiry(mut self) -> Self {
-        self.code_expiry = CodeExpiry::Omit;
+        self.code_expires_in = d;
         self
     }
 
@@ -218,12 +170,6 @@ impl MiniMax {
     /// `3600`: any JSON value, e.g. `now_ms() + 7_200_000` or `"3600s"`.
     pub fn token_expired_in(mut self, v: impl Into<Value>) -> Self {
         self.token_expired_in = v.into();
-        self
-    }
-
-    /// The `token_type` of issued tokens (default `Bearer`); `None` omits it.
-    pub fn token_type(mut self, t: Option<&str>) -> Self {
-        self.token_type = t.map(str::to_owned);
         self
     }
 
@@ -461,24 +407,15 @@ impl MiniMaxState {
         }
 
         let cfg = &self.config;
-        let uri = cfg.verification_uri.clone().unwrap_or_else(|| {
-            format!(
-                "https://platform.minimax.io/oauth-authorize?user_code={}&client=OpenClaw",
-                cfg.user_code
-            )
+        let uri = cfg.verification_uri.as_deref().unwrap_or(VERIFICATION_URI);
+        // The code's expiry is absolute epoch milliseconds, as MiniMax sends it.
+        let expires_in_ms = u64::try_from(cfg.code_expires_in.as_millis()).unwrap_or(u64::MAX);
+        let mut answer = json!({
+            "user_code": USER_CODE,
+            "verification_uri": uri,
+            "expired_in": now_ms().saturating_add(expires_in_ms),
+            "interval": cfg.interval_ms,
         });
-        let mut answer = json!({"user_code": cfg.user_code, "verification_uri": uri});
-        match &cfg.code_expiry {
-            CodeExpiry::In(d) => {
-                let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-                answer["expired_in"] = json!(now_ms().saturating_add(ms));
-            }
-            CodeExpiry::Raw(v) => answer["expired_in"] = v.clone(),
-            CodeExpiry::Omit => {}
-        }
-        if let Some(interval) = &cfg.interval {
-            answer["interval"] = interval.clone();
-        }
         match &cfg.state_echo {
             StateEcho::Echo => answer["state"] = json!(sent_state),
             StateEcho::Fixed(s) => answer["state"] = json!(s),
@@ -497,9 +434,7 @@ impl MiniMaxState {
         if let Some(r) = &issued.refresh {
             answer["refresh_token"] = json!(r);
         }
-        if let Some(t) = &cfg.token_type {
-            answer["token_type"] = json!(t);
-        }
+        answer["token_type"] = json!("Bearer");
         if let Some(u) = &cfg.resource_url {
             answer["resource_url"] = json!(u);
         }
@@ -521,7 +456,7 @@ impl MiniMaxState {
             problems.push(msg.clone());
             fatal = fatal.or(Some((1002, msg)));
         }
-        if form.get("user_code") != Some(&self.config.user_code) {
+        if form.get("user_code").map(String::as_str) != Some(USER_CODE) {
             let msg = format!("invalid user_code {:?}", form.get("user_code"));
             problems.push(msg.clone());
             fatal = fatal.or(Some((1005, msg)));

@@ -1,5 +1,3 @@
-#![allow(dead_code)]
-
 //! Helpers shared by the integration tests.
 
 pub mod cli;
