@@ -169,7 +169,7 @@ impl Host {
 
     fn enable(&self) {
         let run = self.host(&["plugins", "enable", PLUGIN]);
-        assert_eq!(run.code, 0, "{run:?}");
+        run.expect_code(0);
     }
 
     fn onboard(&self, choice: &str) -> Run {
@@ -273,20 +273,16 @@ fn full_cycle(choice: &str, region: &str) {
     // 2. onboard
     let before_login = now_ms() as i64;
     let run = host.onboard(choice);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     mm.assert_no_problems();
     assert_eq!(mm.device_code_count(), 1);
     // The plugin's terminal output reached the user through the host.
-    assert!(run.stderr.contains(USER_CODE), "{}", run.stderr);
+    run.stderr_has(USER_CODE);
     assert!(
         !run.all_output().contains("acc-1") && !run.all_output().contains("ref-1"),
         "a token leaked: {run:?}"
     );
-    assert!(
-        run.stdout.contains("Onboarded minimax-portal:default"),
-        "{}",
-        run.stdout
-    );
+    run.stdout_has("Onboarded minimax-portal:default");
 
     let config = host.config();
     let (ids, default, models) = manifest_catalog();
@@ -371,20 +367,12 @@ fn full_cycle(choice: &str, region: &str) {
 
     // The human report says the same.
     let human = host.host(&["start"]);
-    assert_eq!(human.code, 0, "{human:?}");
-    assert!(
-        human.stdout.contains(&format!(
-            "minimax-portal:default ({region}, file): ready until"
-        )),
-        "{}",
-        human.stdout
-    );
-    assert!(
-        human.stdout.contains("minimax-portal/MiniMax-M3"),
-        "{}",
-        human.stdout
-    );
-    assert!(human.stdout.contains(&base_url), "{}", human.stdout);
+    human.expect_code(0);
+    human.stdout_has(&format!(
+        "minimax-portal:default ({region}, file): ready until"
+    ));
+    human.stdout_has("minimax-portal/MiniMax-M3");
+    human.stdout_has(&base_url);
 }
 
 #[test]
@@ -403,18 +391,13 @@ fn onboarding_needs_the_plugin_enabled_and_a_known_choice() {
     let host = Host::new(&portal.url());
     let run = host.onboard("minimax-global-oauth");
     assert_ne!(run.code, 0, "{run:?}");
-    assert!(run.stderr.contains("plugins enable"), "{}", run.stderr);
+    run.stderr_has("plugins enable");
     assert!(!host.config_path().exists());
 
     host.enable();
     let run = host.onboard("minimax-moon-oauth");
-    assert_eq!(run.code, 2, "{run:?}");
-    assert!(
-        run.stderr
-            .contains("minimax-portal, minimax-global-oauth, minimax-cn-oauth"),
-        "{}",
-        run.stderr
-    );
+    run.expect_code(2);
+    run.stderr_has("minimax-portal, minimax-global-oauth, minimax-cn-oauth");
     assert_eq!(mm.device_code_count(), 0);
 }
 
@@ -425,9 +408,9 @@ fn a_failed_login_passes_the_exit_code_and_leaves_the_config() {
     let before = std::fs::read(host.config_path()).unwrap();
     let run = host.onboard("minimax-global-oauth");
     // 4: transient (the portal cannot be reached), straight from the plugin.
-    assert_eq!(run.code, 4, "{run:?}");
-    assert!(run.stderr.contains("cannot reach"), "{}", run.stderr);
-    assert!(run.stderr.contains("unchanged"), "{}", run.stderr);
+    run.expect_code(4);
+    run.stderr_has("cannot reach");
+    run.stderr_has("unchanged");
     assert_eq!(std::fs::read(host.config_path()).unwrap(), before);
 
     // Without a terminal the region-asking choice is a usage error (2).
@@ -435,8 +418,8 @@ fn a_failed_login_passes_the_exit_code_and_leaves_the_config() {
     let mut host = host;
     host.set("MINIMAX_PORTAL_OAUTH_BASE_URL", &portal.url());
     let run = host.onboard("minimax-portal");
-    assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stderr.contains("--region"), "{}", run.stderr);
+    run.expect_code(2);
+    run.stderr_has("--region");
     assert_eq!(mm.device_code_count(), 0);
     assert_eq!(std::fs::read(host.config_path()).unwrap(), before);
 }
@@ -536,19 +519,15 @@ fn a_malformed_manifest_is_refused_naming_the_field() {
     .unwrap();
     let run = host.host(&["plugins", "enable", PLUGIN]);
     assert_ne!(run.code, 0, "{run:?}");
-    assert!(
-        run.stderr.contains(&format!(
-            "{}: {global_command} must be a non-empty list of strings",
-            installed.join("plugin.toml").display()
-        )),
-        "{}",
-        run.stderr
-    );
+    run.stderr_has(&format!(
+        "{}: {global_command} must be a non-empty list of strings",
+        installed.join("plugin.toml").display()
+    ));
 
     // An intact copy is accepted and recorded where it is.
     std::fs::write(installed.join("plugin.toml"), &original).unwrap();
     let run = host.host(&["plugins", "enable", PLUGIN]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     assert_eq!(
         host.config()["plugins"]["entries"][PLUGIN]["manifest"],
         installed.join("plugin.toml").to_str().unwrap()
@@ -563,7 +542,7 @@ fn start_during_a_portal_outage_uses_the_stored_profile_and_says_so() {
     let mut host = Host::new(&portal.url());
     host.enable();
     let run = host.onboard("minimax-global-oauth");
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     let stored_before = std::fs::read(host.profile_file("default")).unwrap();
     let expires = host.stored("default")["expires"].as_i64().unwrap();
 
@@ -592,21 +571,9 @@ fn start_during_a_portal_outage_uses_the_stored_profile_and_says_so() {
     assert_eq!(mm.refresh_count(), 0, "the dead portal got a request");
 
     let human = host.host(&["start"]);
-    assert_eq!(human.code, 0, "{human:?}");
-    assert!(
-        human
-            .stderr
-            .contains("host: warning: the start-up refresh could not reach"),
-        "{}",
-        human.stderr
-    );
-    assert!(
-        human
-            .stdout
-            .contains("minimax-portal:default (global, file): ready until"),
-        "{}",
-        human.stdout
-    );
+    human.expect_code(0);
+    human.stderr_has("host: warning: the start-up refresh could not reach");
+    human.stdout_has("minimax-portal:default (global, file): ready until");
 
     // Time passes: the token is now expired and still cannot be refreshed.
     let mut stored = host.stored("default");
@@ -634,13 +601,9 @@ fn start_during_a_portal_outage_uses_the_stored_profile_and_says_so() {
     );
     assert_eq!(row["models"], json!([]));
     let human = host.host(&["start"]);
-    assert_eq!(human.code, 1, "{human:?}");
-    assert!(human.stdout.contains("NOT usable"), "{}", human.stdout);
-    assert!(
-        human.stdout.contains("fix: run: host --home"),
-        "{}",
-        human.stdout
-    );
+    human.expect_code(1);
+    human.stdout_has("NOT usable");
+    human.stdout_has("fix: run: host --home");
 }
 
 #[test]
@@ -648,7 +611,7 @@ fn start_after_a_rejected_refresh_token_asks_for_a_new_login() {
     let (portal, mm) = MiniMax::new().token_expired_in(120).start();
     let host = Host::new(&portal.url());
     host.enable();
-    assert_eq!(host.onboard("minimax-cn-oauth").code, 0);
+    host.onboard("minimax-cn-oauth").expect_code(0);
     mm.revoke_refresh_token("ref-1");
 
     let (code, out) = host.start_json();
@@ -671,7 +634,7 @@ fn start_after_a_rejected_refresh_token_asks_for_a_new_login() {
         "{row:#}"
     );
     // Signing in again makes it usable.
-    assert_eq!(host.onboard("minimax-cn-oauth").code, 0);
+    host.onboard("minimax-cn-oauth").expect_code(0);
     let (code, out) = host.start_json();
     assert_eq!(code, 0, "{out:#}");
     assert_eq!(out["profiles"][0]["usable"], true);
@@ -682,13 +645,8 @@ fn start_without_profiles_says_what_to_do() {
     let host = Host::new(&dead_url());
     host.enable();
     let run = host.host(&["start"]);
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(
-        run.stdout
-            .contains("No minimax-portal profile is configured; run: host --home"),
-        "{}",
-        run.stdout
-    );
+    run.expect_code(1);
+    run.stdout_has("No minimax-portal profile is configured; run: host --home");
     let (code, out) = host.start_json();
     assert_eq!(code, 1);
     assert_eq!(out["profiles"], json!([]));
@@ -837,7 +795,7 @@ fn keyring_cycle_reads_the_secret_service_directly() {
     let _logout = LogoutOnDrop(&host);
     host.enable();
     let run = host.onboard("minimax-global-oauth");
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     mm.assert_no_problems();
     assert!(
         !host.profile_file("default").exists(),
@@ -845,7 +803,7 @@ fn keyring_cycle_reads_the_secret_service_directly() {
     );
 
     let status = host.plugin(&["status", "--json"]);
-    assert_eq!(status.code, 0, "{status:?}");
+    status.expect_code(0);
     let expires = status.json()["profiles"][0]["expires"]
         .as_i64()
         .expect("expires");
@@ -862,7 +820,7 @@ fn keyring_cycle_reads_the_secret_service_directly() {
     }
 
     let logout = host.plugin(&["logout"]);
-    assert_eq!(logout.code, 0, "{logout:?}");
+    logout.expect_code(0);
     let (code, out) = host.start_json();
     assert_eq!(code, 1, "{out:#}");
     let row = &out["profiles"][0];

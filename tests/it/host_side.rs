@@ -60,9 +60,9 @@ fn portal_with_usage(
 fn usage_shows_raw_counts_and_the_reset_time() {
     let (portal, _mm) = portal_with_usage(|| Reply::json(200, remains()));
     let plugin = Plugin::new(&portal.url());
-    assert_eq!(plugin.login(&[]).code, 0);
+    plugin.login(&[]).expect_code(0);
     let run = plugin.run(&["usage", "--json"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     let out = run.json();
     assert_eq!(out["plan"], "coding_plan");
     let model = &out["models"][0];
@@ -70,13 +70,9 @@ fn usage_shows_raw_counts_and_the_reset_time() {
     assert_eq!(model["current_interval_total_count"], 1500);
     assert_eq!(model["current_interval_usage_count"], 1200);
     assert!(model["resets_at"].as_i64().unwrap() > now_ms() as i64);
-    assert!(run.stderr.contains("count 1200 of 1500"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("[################----]"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("clients disagree"), "{}", run.stderr);
+    run.stderr_has("count 1200 of 1500");
+    run.stderr_has("[################----]");
+    run.stderr_has("clients disagree");
     assert!(
         !run.all_output().contains("acc-1"),
         "the token leaked: {run:?}"
@@ -96,9 +92,9 @@ fn usage_falls_back_to_the_token_plan() {
         _ => state.handle(r),
     });
     let plugin = Plugin::new(&portal.url());
-    assert_eq!(plugin.login(&[]).code, 0);
+    plugin.login(&[]).expect_code(0);
     let run = plugin.run(&["usage", "--json"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     assert_eq!(run.json()["plan"], "token_plan");
 }
 
@@ -111,19 +107,15 @@ fn usage_errors_are_classified() {
         )
     });
     let plugin = Plugin::new(&portal.url());
-    assert_eq!(plugin.login(&[]).code, 0);
+    plugin.login(&[]).expect_code(0);
     let run = plugin.run(&["usage"]);
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(
-        run.stderr.contains("insufficient balance"),
-        "{}",
-        run.stderr
-    );
+    run.expect_code(1);
+    run.stderr_has("insufficient balance");
 
     let (portal, _mm) = portal_with_usage(|| Reply::text(503, "text/html", "<html>down</html>"));
     let plugin = Plugin::new(&portal.url());
-    assert_eq!(plugin.login(&[]).code, 0);
-    assert_eq!(plugin.run(&["usage"]).code, 4);
+    plugin.login(&[]).expect_code(0);
+    plugin.run(&["usage"]).expect_code(4);
 }
 
 /// A portal whose `Date` header is `skew` away from the real time.
@@ -139,9 +131,9 @@ fn portal_with_clock(skew: chrono::Duration) -> Portal {
 fn doctor_passes_on_a_healthy_setup_and_checks_the_clock() {
     let portal = portal_with_clock(chrono::Duration::zero());
     let plugin = Plugin::new(&portal.url());
-    assert_eq!(plugin.login(&["--json"]).code, 0);
+    plugin.login(&["--json"]).expect_code(0);
     let run = plugin.run(&["doctor", "--json"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     let out = run.json();
     assert_eq!(out["ok"], true);
     let names: Vec<&str> = out["checks"]
@@ -165,7 +157,7 @@ fn doctor_catches_a_skewed_clock() {
     let portal = portal_with_clock(chrono::Duration::minutes(-30));
     let plugin = Plugin::new(&portal.url());
     let run = plugin.run(&["doctor", "--json"]);
-    assert_eq!(run.code, 1, "{run:?}");
+    run.expect_code(1);
     let out = run.json();
     let clock = check(&out, "clock");
     assert_eq!(clock["status"], "fail", "{clock}");
@@ -197,7 +189,7 @@ fn doctor_names_the_fix_for_each_failure() {
         "--host-config",
         host_config.to_str().unwrap(),
     ]);
-    assert_eq!(run.code, 1, "{run:?}");
+    run.expect_code(1);
     let out = run.json();
     let failed: Vec<(String, String)> = out["checks"]
         .as_array()
@@ -233,7 +225,7 @@ fn doctor_names_the_fix_for_each_failure() {
         fix_of("host config").is_some_and(|f| f.contains("onboard --auth-choice minimax-portal")),
         "{failed:?}"
     );
-    assert!(run.stderr.contains("Unknown model"), "{}", run.stderr);
+    run.stderr_has("Unknown model");
 }
 
 #[test]
@@ -250,7 +242,7 @@ fn doctor_finds_a_host_catalog_that_is_missing_models() {
     let path = plugin.home().join("host.json");
     std::fs::write(&path, serde_json::to_vec(&patch).unwrap()).unwrap();
     let run = plugin.run(&["doctor", "--json", "--host-config", path.to_str().unwrap()]);
-    assert_eq!(run.code, 1, "{run:?}");
+    run.expect_code(1);
     let catalog = check(&run.json(), "host catalog");
     assert_eq!(catalog["status"], "fail");
     assert!(
@@ -279,7 +271,7 @@ fn an_api_key_from_stdin_is_stored_and_never_printed() {
     let plugin = Plugin::new(&dead_url());
     let key = "sk-cp-test-0123456789abcdef";
     let run = login_with_key(&plugin, &format!("{key}\n"), &[]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     assert!(!run.all_output().contains(key), "the key leaked: {run:?}");
     let out = run.json();
     assert_eq!(out["profile_id"], "minimax:default");
@@ -310,7 +302,7 @@ fn an_api_key_from_stdin_is_stored_and_never_printed() {
     assert!(!plugin.profile_file("default").exists());
     // status lists it (without the key) and counts it as usable.
     let status = plugin.run(&["status", "--json"]);
-    assert_eq!(status.code, 0, "{status:?}");
+    status.expect_code(0);
     assert_eq!(
         status.json()["api_keys"][0]["profile_id"],
         "minimax:default"

@@ -45,7 +45,7 @@ fn login_into_the_secret_service_and_read_it_from_another_process() {
     let plugin = keyring_plugin(&portal.url());
     let name = unique("e2e");
     let run = plugin.login(&["--profile", &name, "--json"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     assert_eq!(run.json()["store"], "keyring");
     assert!(
         !plugin.profile_file(&name).exists(),
@@ -55,7 +55,7 @@ fn login_into_the_secret_service_and_read_it_from_another_process() {
 
     // A second process reads the token back.
     let token = plugin.run(&["token", "--profile", &name]);
-    assert_eq!(token.code, 0, "{token:?}");
+    token.expect_code(0);
     assert_eq!(token.stdout, "acc-1\n");
 
     // A host reads the same profile straight from the Secret Service.
@@ -68,7 +68,7 @@ fn login_into_the_secret_service_and_read_it_from_another_process() {
     assert_eq!(profile["provider"], "minimax-portal");
 
     let status = plugin.run(&["status", "--json"]);
-    assert_eq!(status.code, 0, "{status:?}");
+    status.expect_code(0);
     let rows = status.json()["profiles"].as_array().cloned().unwrap();
     let row = rows
         .iter()
@@ -78,14 +78,14 @@ fn login_into_the_secret_service_and_read_it_from_another_process() {
 
     // Refresh writes back to the keyring.
     let refreshed = plugin.run(&["refresh", "--profile", &name, "--force", "--json"]);
-    assert_eq!(refreshed.code, 0, "{refreshed:?}");
+    refreshed.expect_code(0);
     let again = plugin.run(&["token", "--profile", &name]);
     assert_eq!(again.stdout, "acc-2\n", "{again:?}");
 
     let logout = plugin.run(&["logout", "--profile", &name]);
-    assert_eq!(logout.code, 0, "{logout:?}");
+    logout.expect_code(0);
     assert!(secret_tool_lookup(&format!("minimax-portal:{name}")).is_none());
-    assert_eq!(plugin.run(&["token", "--profile", &name]).code, 3);
+    plugin.run(&["token", "--profile", &name]).expect_code(3);
 }
 
 #[test]
@@ -98,11 +98,11 @@ fn auto_prefers_the_keyring_and_writes_no_plain_text() {
     plugin.set("MINIMAX_PORTAL_AUTH_STORE", "auto");
     let name = unique("auto");
     let run = plugin.login(&["--profile", &name, "--json"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     assert_eq!(run.json()["store"], "keyring");
-    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    run.stderr_lacks("warning");
     assert!(!plugin.profile_file(&name).exists());
-    assert_eq!(plugin.run(&["logout", "--profile", &name]).code, 0);
+    plugin.run(&["logout", "--profile", &name]).expect_code(0);
 }
 
 /// A session bus address whose socket accepts connections and never says a
@@ -123,13 +123,9 @@ fn a_hanging_keyring_is_a_clear_error_not_a_hang() {
         .set("DBUS_SESSION_BUS_ADDRESS", &address)
         .set("MINIMAX_PORTAL_AUTH_KEYRING_TIMEOUT_MS", "700");
     let run = plugin.run(&["token"]);
-    assert_eq!(run.code, 5, "{run:?}");
-    assert!(
-        run.stderr.contains("did not answer within 700 ms"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("--store file"), "{}", run.stderr);
+    run.expect_code(5);
+    run.stderr_has("did not answer within 700 ms");
+    run.stderr_has("--store file");
 }
 
 #[test]
@@ -142,17 +138,13 @@ fn auto_falls_back_to_the_file_loudly_when_no_keyring_answers() {
         .set("DBUS_SESSION_BUS_ADDRESS", &address)
         .set("MINIMAX_PORTAL_AUTH_KEYRING_TIMEOUT_MS", "700");
     let run = plugin.login(&["--json"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     assert_eq!(run.json()["store"], "file");
-    assert!(
-        run.stderr.contains("warning: no OS keyring answered"),
-        "{}",
-        run.stderr
-    );
+    run.stderr_has("warning: no OS keyring answered");
     assert!(plugin.profile_file("default").exists());
 
     let status = plugin.run(&["status", "--json"]);
-    assert_eq!(status.code, 0, "{status:?}");
+    status.expect_code(0);
     let out = status.json();
     assert_eq!(out["profiles"][0]["store"], "file");
     assert!(
@@ -170,12 +162,8 @@ fn no_session_bus_at_all_is_reported_as_such() {
         "unix:path=/nonexistent/minimax-test-bus",
     );
     let run = plugin.run(&["token"]);
-    assert_eq!(run.code, 5, "{run:?}");
-    assert!(
-        run.stderr.contains("Secret Service is not reachable"),
-        "{}",
-        run.stderr
-    );
+    run.expect_code(5);
+    run.stderr_has("Secret Service is not reachable");
     // The connection error itself is reported, not the timeout's stand-in.
-    assert!(!run.stderr.contains("did not answer"), "{}", run.stderr);
+    run.stderr_lacks("did not answer");
 }

@@ -17,7 +17,7 @@ fn pending_then_success_saves_a_profile_and_prints_the_config_patch() {
     let (portal, mm) = MiniMax::new().pending(2).start();
     let plugin = Plugin::new(&portal.url());
     let run = plugin.login(&["--json"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     mm.assert_no_problems();
     assert_eq!(mm.poll_count(), 3);
 
@@ -44,12 +44,8 @@ fn pending_then_success_saves_a_profile_and_prints_the_config_patch() {
     assert!(!run.all_output().contains("acc-1"), "{run:?}");
     assert!(!run.all_output().contains("ref-1"), "{run:?}");
     // The link and the code were shown to the user.
-    assert!(run.stderr.contains(USER_CODE), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("platform.minimax.io/oauth-authorize"),
-        "{}",
-        run.stderr
-    );
+    run.stderr_has(USER_CODE);
+    run.stderr_has("platform.minimax.io/oauth-authorize");
 
     // The stored profile is the host contract.
     let stored = profile_json(&plugin, "default");
@@ -76,7 +72,7 @@ fn pending_then_success_saves_a_profile_and_prints_the_config_patch() {
 
     // A second process reads the token back.
     let token = plugin.run(&["token"]);
-    assert_eq!(token.code, 0, "{token:?}");
+    token.expect_code(0);
     assert_eq!(token.stdout, "acc-1\n");
     assert_eq!(token.stderr, "");
 }
@@ -111,8 +107,8 @@ fn a_malformed_expired_in_is_refused_and_nothing_is_stored() {
     let (portal, _mm) = MiniMax::new().token_expired_in("3600s").start();
     let plugin = Plugin::new(&portal.url());
     let run = plugin.login(&[]);
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("expired_in"), "{}", run.stderr);
+    run.expect_code(1);
+    run.stderr_has("expired_in");
     assert!(!plugin.profile_file("default").exists());
 }
 
@@ -123,14 +119,9 @@ fn a_www_verification_link_is_rewritten_to_platform() {
         .start();
     let plugin = Plugin::new(&portal.url());
     let run = plugin.login(&[]);
-    assert_eq!(run.code, 0, "{run:?}");
-    assert!(
-        run.stderr
-            .contains("https://platform.minimaxi.com/oauth-authorize?user_code=TUE3-FXNG"),
-        "{}",
-        run.stderr
-    );
-    assert!(!run.stderr.contains("www.minimaxi.com"), "{}", run.stderr);
+    run.expect_code(0);
+    run.stderr_has("https://platform.minimaxi.com/oauth-authorize?user_code=TUE3-FXNG");
+    run.stderr_lacks("www.minimaxi.com");
 }
 
 #[test]
@@ -138,8 +129,8 @@ fn a_state_mismatch_stops_the_login_before_any_poll() {
     let (portal, mm) = MiniMax::new().state_echo("forged-state").start();
     let plugin = Plugin::new(&portal.url());
     let run = plugin.login(&[]);
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("CSRF"), "{}", run.stderr);
+    run.expect_code(1);
+    run.stderr_has("CSRF");
     assert_eq!(mm.poll_count(), 0);
     assert!(!plugin.profile_file("default").exists());
 }
@@ -148,7 +139,7 @@ fn a_state_mismatch_stops_the_login_before_any_poll() {
 fn a_missing_state_echo_is_a_mismatch_too() {
     let (portal, mm) = MiniMax::new().no_state_echo().start();
     let run = Plugin::new(&portal.url()).login(&[]);
-    assert_eq!(run.code, 1, "{run:?}");
+    run.expect_code(1);
     assert_eq!(mm.poll_count(), 0);
 }
 
@@ -162,8 +153,8 @@ fn status_error_is_fatal_with_the_portal_reason() {
         .start();
     let plugin = Plugin::new(&portal.url());
     let run = plugin.login(&[]);
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("user denied access"), "{}", run.stderr);
+    run.expect_code(1);
+    run.stderr_has("user denied access");
     assert!(!plugin.profile_file("default").exists());
 }
 
@@ -177,17 +168,17 @@ fn a_5xx_html_page_is_transient_and_not_dumped() {
         )
     });
     let run = Plugin::new(&portal.url()).login(&[]);
-    assert_eq!(run.code, 4, "{run:?}");
-    assert!(run.stderr.contains("HTTP 502"), "{}", run.stderr);
-    assert!(!run.stderr.contains("<h1>"), "{}", run.stderr);
+    run.expect_code(4);
+    run.stderr_has("HTTP 502");
+    run.stderr_lacks("<h1>");
 }
 
 #[test]
 fn non_json_is_refused() {
     let portal = Portal::start(|_| Reply::text(200, "text/plain", "hello, I am not the portal"));
     let run = Plugin::new(&portal.url()).login(&[]);
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("not JSON"), "{}", run.stderr);
+    run.expect_code(1);
+    run.stderr_has("not JSON");
 }
 
 #[test]
@@ -199,7 +190,7 @@ fn a_truncated_body_is_transient() {
         )
         .start();
     let run = Plugin::new(&portal.url()).login(&[]);
-    assert_eq!(run.code, 4, "{run:?}");
+    run.expect_code(4);
 }
 
 #[test]
@@ -207,8 +198,8 @@ fn an_oversized_body_is_refused_without_reading_it_all() {
     let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(512 * 1024));
     let portal = Portal::start(move |_| Reply::text(200, "application/json", huge.clone()));
     let run = Plugin::new(&portal.url()).login(&[]);
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("larger than"), "{}", run.stderr);
+    run.expect_code(1);
+    run.stderr_has("larger than");
 }
 
 #[test]
@@ -218,19 +209,15 @@ fn the_code_expiring_ends_the_wait_with_a_clear_message() {
         .code_expires_in(Duration::from_secs(5))
         .start();
     let run = Plugin::new(&portal.url()).login(&[]);
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(
-        run.stderr.contains("expired before the login was approved"),
-        "{}",
-        run.stderr
-    );
+    run.expect_code(1);
+    run.stderr_has("expired before the login was approved");
 }
 
 #[test]
 fn an_unreachable_portal_is_transient() {
     let run = Plugin::new(&dead_url()).login(&[]);
-    assert_eq!(run.code, 4, "{run:?}");
-    assert!(run.stderr.contains("cannot reach"), "{}", run.stderr);
+    run.expect_code(4);
+    run.stderr_has("cannot reach");
 }
 
 #[test]
@@ -239,8 +226,8 @@ fn a_stalled_portal_times_out_instead_of_hanging() {
     let mut plugin = Plugin::new(&portal.url());
     plugin.set("MINIMAX_PORTAL_AUTH_HTTP_TIMEOUT_MS", "1500");
     let run = plugin.login(&[]);
-    assert_eq!(run.code, 4, "{run:?}");
-    assert!(run.stderr.contains("timed out"), "{}", run.stderr);
+    run.expect_code(4);
+    run.stderr_has("timed out");
 }
 
 #[test]
@@ -253,8 +240,8 @@ fn a_redirect_is_never_followed() {
         }
     });
     let run = Plugin::new(&portal.url()).login(&[]);
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("redirect"), "{}", run.stderr);
+    run.expect_code(1);
+    run.stderr_has("redirect");
     assert_eq!(portal.requests().len(), 1, "the redirect was followed");
 }
 
@@ -262,7 +249,7 @@ fn a_redirect_is_never_followed() {
 fn an_existing_profile_survives_a_failed_login() {
     let (good, _mm) = MiniMax::new().start();
     let mut plugin = Plugin::new(&good.url());
-    assert_eq!(plugin.login(&[]).code, 0);
+    plugin.login(&[]).expect_code(0);
     let before = std::fs::read(plugin.profile_file("default")).unwrap();
 
     // The portal now refuses; then it is gone altogether.
@@ -273,9 +260,9 @@ fn an_existing_profile_survives_a_failed_login() {
         )])
         .start();
     plugin.set("MINIMAX_PORTAL_OAUTH_BASE_URL", &refusing.url());
-    assert_eq!(plugin.login(&[]).code, 1);
+    plugin.login(&[]).expect_code(1);
     plugin.set("MINIMAX_PORTAL_OAUTH_BASE_URL", &dead_url());
-    assert_eq!(plugin.login(&[]).code, 4);
+    plugin.login(&[]).expect_code(4);
 
     assert_eq!(
         std::fs::read(plugin.profile_file("default")).unwrap(),
@@ -293,12 +280,8 @@ fn resource_url_and_notification_message_are_honoured() {
         .start();
     let plugin = Plugin::new(&portal.url());
     let run = plugin.login(&["--json"]);
-    assert_eq!(run.code, 0, "{run:?}");
-    assert!(
-        run.stderr.contains("Your plan renews on 1 Dec"),
-        "{}",
-        run.stderr
-    );
+    run.expect_code(0);
+    run.stderr_has("Your plan renews on 1 Dec");
     let out = run.json();
     assert_eq!(
         out["config_patch"]["models"]["providers"]["minimax-portal"]["baseUrl"],
@@ -323,11 +306,11 @@ fn cn_region_is_recorded() {
         "china",
         "--json",
     ]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     assert_eq!(run.json()["region"], "cn");
     assert_eq!(profile_json(&plugin, "china")["region"], "cn");
     let status = plugin.run(&["status", "--json"]);
-    assert_eq!(status.code, 0, "{status:?}");
+    status.expect_code(0);
     let profiles = status.json()["profiles"].as_array().cloned().unwrap();
     assert_eq!(profiles.len(), 1);
     assert_eq!(profiles[0]["profile_id"], "minimax-portal:china");
@@ -339,8 +322,8 @@ fn cn_region_is_recorded() {
 fn without_a_terminal_login_needs_region() {
     let (portal, mm) = MiniMax::new().start();
     let run = Plugin::new(&portal.url()).run(&["login", "--no-browser"]);
-    assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stderr.contains("--region"), "{}", run.stderr);
+    run.expect_code(2);
+    run.stderr_has("--region");
     assert_eq!(mm.device_code_count(), 0);
 }
 
@@ -363,36 +346,32 @@ fn bad_profile_names_are_usage_errors() {
 fn token_status_and_logout_without_a_profile() {
     let plugin = Plugin::new(&dead_url());
     let token = plugin.run(&["token"]);
-    assert_eq!(token.code, 3, "{token:?}");
-    assert!(
-        token.stderr.contains("minimax-portal-auth login"),
-        "{}",
-        token.stderr
-    );
+    token.expect_code(3);
+    token.stderr_has("minimax-portal-auth login");
     assert_eq!(token.stdout, "");
     let status = plugin.run(&["status", "--json"]);
-    assert_eq!(status.code, 1, "{status:?}");
+    status.expect_code(1);
     assert_eq!(status.json()["profiles"], json!([]));
     let logout = plugin.run(&["logout"]);
-    assert_eq!(logout.code, 0, "{logout:?}");
+    logout.expect_code(0);
 }
 
 #[test]
 fn logout_removes_the_profile() {
     let (portal, _mm) = MiniMax::new().start();
     let plugin = Plugin::new(&portal.url());
-    assert_eq!(plugin.login(&[]).code, 0);
+    plugin.login(&[]).expect_code(0);
     let run = plugin.run(&["logout", "--json"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     assert_eq!(run.json()["removed"], true);
     assert!(!plugin.profile_file("default").exists());
-    assert_eq!(plugin.run(&["token"]).code, 3);
+    plugin.run(&["token"]).expect_code(3);
 }
 
 #[test]
 fn errors_come_as_json_with_json() {
     let run = Plugin::new(&dead_url()).run(&["token", "--json"]);
-    assert_eq!(run.code, 3);
+    run.expect_code(3);
     let out = run.json();
     assert_eq!(out["error"]["class"], "needs_login");
     assert_eq!(out["error"]["exit_code"], 3);
@@ -402,7 +381,7 @@ fn errors_come_as_json_with_json() {
 fn ctrl_c_while_waiting_cancels_with_130_and_keeps_the_old_profile() {
     let (good, _mm) = MiniMax::new().start();
     let mut plugin = Plugin::new(&good.url());
-    assert_eq!(plugin.login(&[]).code, 0);
+    plugin.login(&[]).expect_code(0);
     let before = std::fs::read(plugin.profile_file("default")).unwrap();
 
     let (pending, mm) = MiniMax::new().pending(10_000).start();
@@ -421,8 +400,8 @@ fn ctrl_c_while_waiting_cancels_with_130_and_keeps_the_old_profile() {
         .unwrap();
     assert!(sent.success());
     let run = crate::support::cli::finish(child);
-    assert_eq!(run.code, 130, "{run:?}");
-    assert!(run.stderr.contains("Cancelled"), "{}", run.stderr);
+    run.expect_code(130);
+    run.stderr_has("Cancelled");
     assert_eq!(
         std::fs::read(plugin.profile_file("default")).unwrap(),
         before

@@ -19,7 +19,7 @@ fn plugin_behind(proxy: &Portal) -> Plugin {
 fn requests_go_through_https_proxy() {
     let proxy = Portal::start(|_| Reply::text(502, "text/plain", "no tunnels here"));
     let run = plugin_behind(&proxy).login(&[]);
-    assert_eq!(run.code, 4, "{run:?}");
+    run.expect_code(4);
     let seen = proxy.requests();
     assert!(
         seen.iter().any(|r| r.method == "CONNECT"
@@ -39,13 +39,13 @@ fn no_proxy_bypasses_it() {
     let down = crate::support::dead_url();
     let mut plugin = Plugin::new(&down);
     plugin.set("HTTP_PROXY", &proxy.url()).set("NO_PROXY", "");
-    assert_eq!(plugin.login(&[]).code, 4);
+    plugin.login(&[]).expect_code(4);
     let proxied = proxy.requests().len();
     assert!(proxied > 0, "HTTP_PROXY was not used for a loopback portal");
 
     plugin.set("NO_PROXY", "127.0.0.1");
     let run = plugin.login(&[]);
-    assert_eq!(run.code, 4, "{run:?}");
-    assert!(run.stderr.contains("Connection refused"), "{}", run.stderr);
+    run.expect_code(4);
+    run.stderr_has("Connection refused");
     assert_eq!(proxy.requests().len(), proxied, "NO_PROXY was ignored");
 }

@@ -132,24 +132,12 @@ fn a_private_ca_is_trusted_only_through_ssl_cert_file() {
     plugin.set("MINIMAX_PORTAL_AUTH_HTTP_TIMEOUT_MS", "1500");
 
     let refused = plugin.login(&[]);
-    assert_eq!(refused.code, 4, "{refused:?}");
-    assert!(
-        refused.stderr.contains("UnknownIssuer"),
-        "{}",
-        refused.stderr
-    );
+    refused.expect_code(4);
+    refused.stderr_has("UnknownIssuer");
 
     plugin.set("SSL_CERT_FILE", dir.path().join("ca.pem").to_str().unwrap());
     let trusted = plugin.login(&[]);
     // The handshake now passes; s_server then does not answer a POST.
-    assert!(
-        !trusted.stderr.contains("certificate"),
-        "{}",
-        trusted.stderr
-    );
-    assert!(
-        trusted.stderr.contains("no complete answer"),
-        "{}",
-        trusted.stderr
-    );
+    trusted.stderr_lacks("certificate");
+    trusted.stderr_has("no complete answer");
 }
