@@ -3,9 +3,10 @@
 //! against the local portal, with the real plugin binary. The host knows the
 //! plugin only through plugin.toml and the binary's documented interface.
 
-use crate::support::cli::{BIN, Run, finish};
-use crate::support::dead_url;
-use crate::support::minimax::*;
+use crate::support::cli::{BIN, Plugin, Run, finish};
+use crate::support::minimax::{MiniMax, USER_CODE, now_ms};
+use crate::support::profile::{stored, stored_bytes, write_profile};
+use crate::support::{dead_url, real_keyring};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -73,7 +74,7 @@ fn build_host(profile_dir: &Path) {
     assert_eq!(run.code, 0, "cargo build --example host failed: {run:?}");
 }
 
-/// Like `crate::support::cli::finish`, with another deadline.
+/// Like `support::cli::finish`, with another deadline.
 fn finish_within(mut child: std::process::Child, deadline: Duration) -> Run {
     let started = Instant::now();
     loop {
@@ -96,29 +97,23 @@ fn finish_within(mut child: std::process::Child, deadline: Duration) -> Run {
 struct Host {
     /// The host's DIR (config.json).
     home: tempfile::TempDir,
-    /// The plugin's state folder (MINIMAX_PORTAL_AUTH_HOME).
-    state: tempfile::TempDir,
-    vars: Vec<(String, String)>,
+    /// The plugin's state folder and variables: the environment of every
+    /// run of the host, and of the plugin run directly.
+    plugin: Plugin,
 }
 
 impl Host {
     fn new(portal_url: &str) -> Host {
-        let mut host = Host {
+        let mut plugin = Plugin::new(portal_url);
+        plugin.set("MINIMAX_PORTAL_AUTH_BIN", BIN);
+        Host {
             home: tempfile::tempdir().expect("temp dir"),
-            state: tempfile::tempdir().expect("temp dir"),
-            vars: Vec::new(),
-        };
-        host.set("MINIMAX_PORTAL_AUTH_BIN", BIN)
-            .set("MINIMAX_PORTAL_OAUTH_BASE_URL", portal_url)
-            .set("MINIMAX_PORTAL_API_BASE_URL", portal_url)
-            .set("MINIMAX_PORTAL_AUTH_STORE", "file")
-            .set("MINIMAX_PORTAL_AUTH_HTTP_TIMEOUT_MS", "5000");
-        host
+            plugin,
+        }
     }
 
     fn set(&mut self, name: &str, value: &str) -> &mut Host {
-        self.vars.retain(|(n, _)| n != name);
-        self.vars.push((name.to_string(), value.to_string()));
+        self.plugin.set(name, value);
         self
     }
 
@@ -126,44 +121,15 @@ impl Host {
         self.home.path()
     }
 
-    fn apply_env(&self, cmd: &mut Command) {
-        cmd.env("MINIMAX_PORTAL_AUTH_HOME", self.state.path())
-            // Never open a real browser from a test.
-            .env_remove("DISPLAY")
-            .env_remove("WAYLAND_DISPLAY")
-            .env_remove("MINIMAX_PORTAL_AUTH_MARGIN_SECS");
-        for (name, value) in &self.vars {
-            cmd.env(name, value);
-        }
-    }
-
-    fn command(&self, program: &Path, args: &[&str]) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        self.apply_env(&mut cmd);
-        cmd
-    }
-
     /// `host --home DIR ARGS...`
     fn host(&self, args: &[&str]) -> Run {
         let mut all = vec!["--home", self.dir().to_str().expect("UTF-8 temp path")];
         all.extend_from_slice(args);
         finish(
-            self.command(host_bin(), &all)
+            self.plugin
+                .command_for(host_bin(), &all)
                 .spawn()
                 .expect("spawn the host"),
-        )
-    }
-
-    /// The plugin binary itself, with the same environment.
-    fn plugin(&self, args: &[&str]) -> Run {
-        finish(
-            self.command(Path::new(BIN), args)
-                .spawn()
-                .expect("spawn the plugin"),
         )
     }
 
@@ -183,7 +149,9 @@ impl Host {
     /// `start --json` with some variables changed for this run only.
     fn start_json_with(&self, env: &[(&str, &str)]) -> (i32, Value) {
         let dir = self.dir().to_str().expect("UTF-8 temp path");
-        let mut cmd = self.command(host_bin(), &["--home", dir, "start", "--json"]);
+        let mut cmd = self
+            .plugin
+            .command_for(host_bin(), &["--home", dir, "start", "--json"]);
         for (name, value) in env {
             cmd.env(name, value);
         }
@@ -203,30 +171,30 @@ impl Host {
         let bytes = std::fs::read(self.config_path()).expect("config.json");
         serde_json::from_slice(&bytes).expect("config.json is JSON")
     }
-
-    fn profile_file(&self, name: &str) -> PathBuf {
-        self.state
-            .path()
-            .join("profiles")
-            .join(format!("{name}.json"))
-    }
-
-    fn stored(&self, name: &str) -> Value {
-        let bytes = std::fs::read(self.profile_file(name)).expect("stored profile file");
-        serde_json::from_slice(&bytes).expect("stored profile is JSON")
-    }
 }
 
 /// The catalog as plugin.toml declares it: (ids, default id, the table).
 fn manifest_catalog() -> (Vec<String>, String, Vec<toml::Value>) {
-    let text = std::fs::read_to_string(Path::new(CRATE_DIR).join("plugin.toml")).unwrap();
-    let manifest: toml::Table = text.parse().unwrap();
-    let models = manifest["models"]["catalog"].as_array().unwrap().clone();
+    let text = std::fs::read_to_string(Path::new(CRATE_DIR).join("plugin.toml"))
+        .expect("read plugin.toml");
+    let manifest: toml::Table = text.parse().expect("plugin.toml is TOML");
+    let models = manifest["models"]["catalog"]
+        .as_array()
+        .expect("models.catalog is an array")
+        .clone();
     let ids = models
         .iter()
-        .map(|m| m["id"].as_str().unwrap().to_string())
+        .map(|m| {
+            m["id"]
+                .as_str()
+                .expect("a model id is a string")
+                .to_string()
+        })
         .collect();
-    let default = manifest["models"]["default"].as_str().unwrap().to_string();
+    let default = manifest["models"]["default"]
+        .as_str()
+        .expect("models.default is a string")
+        .to_string();
     (ids, default, models)
 }
 
@@ -339,7 +307,7 @@ fn full_cycle(choice: &str, region: &str) {
     assert_eq!(config["plugins"]["entries"][PLUGIN]["enabled"], true);
 
     // The stored profile, as the plugin wrote it.
-    let stored = host.stored("default");
+    let stored = stored(&host.plugin, "default");
     assert_eq!(stored["region"], region);
     assert_eq!(stored["provider"], "minimax-portal");
     assert_eq!(stored["type"], "oauth");
@@ -543,8 +511,8 @@ fn start_during_a_portal_outage_uses_the_stored_profile_and_says_so() {
     host.enable();
     let run = host.onboard("minimax-global-oauth");
     run.expect_code(0);
-    let stored_before = std::fs::read(host.profile_file("default")).unwrap();
-    let expires = host.stored("default")["expires"].as_i64().unwrap();
+    let stored_before = stored_bytes(&host.plugin, "default");
+    let expires = stored(&host.plugin, "default")["expires"].as_i64().unwrap();
 
     // The portal goes away.
     drop(portal);
@@ -564,10 +532,7 @@ fn start_during_a_portal_outage_uses_the_stored_profile_and_says_so() {
     assert_eq!(row["refresh"], "transient");
     assert_eq!(row["models"].as_array().map(Vec::len), Some(7));
     // The failed refresh left the profile as it was.
-    assert_eq!(
-        std::fs::read(host.profile_file("default")).unwrap(),
-        stored_before
-    );
+    assert_eq!(stored_bytes(&host.plugin, "default"), stored_before);
     assert_eq!(mm.refresh_count(), 0, "the dead portal got a request");
 
     let human = host.host(&["start"]);
@@ -576,13 +541,13 @@ fn start_during_a_portal_outage_uses_the_stored_profile_and_says_so() {
     human.stdout_has("minimax-portal:default (global, file): ready until");
 
     // Time passes: the token is now expired and still cannot be refreshed.
-    let mut stored = host.stored("default");
-    stored["expires"] = json!(now_ms() as i64 - 60_000);
-    std::fs::write(
-        host.profile_file("default"),
-        serde_json::to_vec(&stored).unwrap(),
-    )
-    .unwrap();
+    let mut profile = stored(&host.plugin, "default");
+    profile["expires"] = json!(now_ms() as i64 - 60_000);
+    write_profile(
+        &host.plugin,
+        "default",
+        &serde_json::to_vec(&profile).unwrap(),
+    );
     let (code, out) = host.start_json();
     assert_eq!(code, 1, "{out:#}");
     assert_eq!(out["startup"]["exit_code"], 4, "{out:#}");
@@ -665,8 +630,8 @@ fn shell_quote(s: &str) -> String {
 fn onboard_on_a_tty(host: &Host, keys: &[u8]) -> (i32, String) {
     let line = format!(
         "{} --home {} onboard --auth-choice minimax-portal -- --no-browser",
-        shell_quote(host_bin().to_str().unwrap()),
-        shell_quote(host.dir().to_str().unwrap())
+        shell_quote(host_bin().to_str().expect("UTF-8 host path")),
+        shell_quote(host.dir().to_str().expect("UTF-8 temp path"))
     );
     let mut cmd = Command::new("script");
     cmd.args(["-qec", &line, "/dev/null"])
@@ -674,10 +639,10 @@ fn onboard_on_a_tty(host: &Host, keys: &[u8]) -> (i32, String) {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    host.apply_env(&mut cmd);
+    host.plugin.apply_env(&mut cmd);
     let mut child = cmd.spawn().expect("run script");
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let mut stdout = child.stdout.take().expect("piped stdout");
     let (tx, rx) = mpsc::channel::<Vec<u8>>();
     let reader = std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
@@ -697,11 +662,11 @@ fn onboard_on_a_tty(host: &Host, keys: &[u8]) -> (i32, String) {
         if !typed && String::from_utf8_lossy(&screen).contains("Select MiniMax endpoint") {
             // Let the prompt switch the terminal to raw mode first.
             std::thread::sleep(Duration::from_millis(300));
-            stdin.write_all(keys).unwrap();
-            stdin.flush().unwrap();
+            stdin.write_all(keys).expect("type into the terminal");
+            stdin.flush().expect("type into the terminal");
             typed = true;
         }
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child.try_wait().expect("wait for script") {
             break status;
         }
         if started.elapsed() > TTY_DEADLINE {
@@ -750,7 +715,7 @@ fn the_asking_choice_prompts_for_the_region_on_a_terminal() {
     let (code, screen) = onboard_on_a_tty(&host, b"\r");
     assert_eq!(code, 0, "{screen}");
     assert!(screen.contains(USER_CODE), "{screen}");
-    assert_eq!(host.stored("default")["region"], "global");
+    assert_eq!(stored(&host.plugin, "default")["region"], "global");
     assert_eq!(
         host.config()["auth"]["profiles"]["minimax-portal:default"],
         json!({"provider": "minimax-portal", "mode": "oauth"})
@@ -759,7 +724,7 @@ fn the_asking_choice_prompts_for_the_region_on_a_terminal() {
     // Arrow down, then Enter: CN.
     let (code, screen) = onboard_on_a_tty(&host, b"\x1b[B\r");
     assert_eq!(code, 0, "{screen}");
-    assert_eq!(host.stored("default")["region"], "cn");
+    assert_eq!(stored(&host.plugin, "default")["region"], "cn");
     mm.assert_no_problems();
     assert_eq!(mm.device_code_count(), 2);
 
@@ -778,13 +743,13 @@ struct LogoutOnDrop<'a>(&'a Host);
 
 impl Drop for LogoutOnDrop<'_> {
     fn drop(&mut self) {
-        let _ = self.0.plugin(&["logout"]);
+        let _ = self.0.plugin.run(&["logout"]);
     }
 }
 
 #[test]
 fn keyring_cycle_reads_the_secret_service_directly() {
-    if !crate::support::real_keyring() {
+    if !real_keyring() {
         return;
     }
     let (portal, mm) = MiniMax::new().start();
@@ -798,11 +763,11 @@ fn keyring_cycle_reads_the_secret_service_directly() {
     run.expect_code(0);
     mm.assert_no_problems();
     assert!(
-        !host.profile_file("default").exists(),
+        !host.plugin.profile_file("default").exists(),
         "the profile went to a plain file"
     );
 
-    let status = host.plugin(&["status", "--json"]);
+    let status = host.plugin.run(&["status", "--json"]);
     status.expect_code(0);
     let expires = status.json()["profiles"][0]["expires"]
         .as_i64()
@@ -819,7 +784,7 @@ fn keyring_cycle_reads_the_secret_service_directly() {
         assert_eq!(row["models"].as_array().map(Vec::len), Some(7));
     }
 
-    let logout = host.plugin(&["logout"]);
+    let logout = host.plugin.run(&["logout"]);
     logout.expect_code(0);
     let (code, out) = host.start_json();
     assert_eq!(code, 1, "{out:#}");

@@ -1,12 +1,10 @@
 //! The host's side of the plugin: usage, doctor, and the API-key route.
 
-use crate::support::cli::{Plugin, finish};
+use crate::support::cli::{Plugin, Run};
 use crate::support::dead_url;
-use crate::support::http_server::*;
-use crate::support::minimax::*;
+use crate::support::http_server::{Portal, Reply};
+use crate::support::minimax::{MiniMax, MiniMaxState, now_ms};
 use serde_json::{Value, json};
-use std::io::Write;
-use std::process::Stdio;
 
 /// One check of `doctor --json`'s output, by name.
 fn check(out: &Value, name: &str) -> Value {
@@ -251,26 +249,18 @@ fn doctor_finds_a_host_catalog_that_is_missing_models() {
     );
 }
 
-fn login_with_key(plugin: &Plugin, key: &str, extra: &[&str]) -> crate::support::cli::Run {
-    let mut args = vec!["login", "--region", "cn", "--with-api-key", "--json"];
-    args.extend_from_slice(extra);
-    let mut cmd = plugin.command(&args);
-    cmd.stdin(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(key.as_bytes())
-        .unwrap();
-    finish(child)
+fn login_with_key(plugin: &Plugin, key: &str) -> Run {
+    plugin.run_with_stdin(
+        &["login", "--region", "cn", "--with-api-key", "--json"],
+        key.as_bytes(),
+    )
 }
 
 #[test]
 fn an_api_key_from_stdin_is_stored_and_never_printed() {
     let plugin = Plugin::new(&dead_url());
     let key = "sk-cp-test-0123456789abcdef";
-    let run = login_with_key(&plugin, &format!("{key}\n"), &[]);
+    let run = login_with_key(&plugin, &format!("{key}\n"));
     run.expect_code(0);
     assert!(!run.all_output().contains(key), "the key leaked: {run:?}");
     let out = run.json();
@@ -304,10 +294,10 @@ fn an_api_key_from_stdin_is_stored_and_never_printed() {
     let status = plugin.run(&["status", "--json"]);
     status.expect_code(0);
     assert_eq!(
-        status.json()["api_keys"][0]["profile_id"],
+        status.json_field("/api_keys/0/profile_id"),
         "minimax:default"
     );
-    assert_eq!(status.json()["api_keys"][0]["region"], "cn");
+    assert_eq!(status.json_field("/api_keys/0/region"), "cn");
     assert!(!status.all_output().contains(key));
 
     let logout = plugin.run(&["logout", "--api-key", "--json"]);
@@ -319,7 +309,7 @@ fn an_api_key_from_stdin_is_stored_and_never_printed() {
 fn a_bad_api_key_is_a_usage_error() {
     let plugin = Plugin::new(&dead_url());
     for bad in ["", "\n", "two words here", "short"] {
-        let run = login_with_key(&plugin, bad, &[]);
+        let run = login_with_key(&plugin, bad);
         assert_eq!(run.code, 2, "{bad:?}: {run:?}");
     }
     assert!(!plugin.home().join("api-keys/default.json").exists());

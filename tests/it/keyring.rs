@@ -4,7 +4,8 @@
 //! cannot be made to hang on demand without breaking the other tests.
 
 use crate::support::cli::Plugin;
-use crate::support::minimax::*;
+use crate::support::minimax::MiniMax;
+use crate::support::real_keyring;
 use std::os::unix::net::UnixListener;
 use std::process::Command;
 
@@ -38,7 +39,7 @@ fn secret_tool_lookup(profile_id: &str) -> Option<String> {
 
 #[test]
 fn login_into_the_secret_service_and_read_it_from_another_process() {
-    if !crate::support::real_keyring() {
+    if !real_keyring() {
         return;
     }
     let (portal, mm) = MiniMax::new().start();
@@ -90,7 +91,7 @@ fn login_into_the_secret_service_and_read_it_from_another_process() {
 
 #[test]
 fn auto_prefers_the_keyring_and_writes_no_plain_text() {
-    if !crate::support::real_keyring() {
+    if !real_keyring() {
         return;
     }
     let (portal, _mm) = MiniMax::new().start();
@@ -108,9 +109,9 @@ fn auto_prefers_the_keyring_and_writes_no_plain_text() {
 /// A session bus address whose socket accepts connections and never says a
 /// word: a Secret Service that hangs.
 fn silent_bus() -> (tempfile::TempDir, UnixListener, String) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("bus");
-    let listener = UnixListener::bind(&path).unwrap();
+    let listener = UnixListener::bind(&path).expect("bind the silent bus socket");
     let address = format!("unix:path={}", path.display());
     (dir, listener, address)
 }

@@ -1,16 +1,12 @@
 //! The user-code login, end to end: the real binary against a local portal.
 
-use crate::support::cli::Plugin;
+use crate::support::cli::{Plugin, finish};
 use crate::support::dead_url;
-use crate::support::http_server::*;
-use crate::support::minimax::*;
+use crate::support::http_server::{Portal, Reply};
+use crate::support::minimax::{DEVICE_CODE_PATH, MiniMax, USER_CODE, now_ms};
+use crate::support::profile::{stored, stored_bytes};
 use serde_json::{Value, json};
 use std::time::Duration;
-
-fn profile_json(plugin: &Plugin, name: &str) -> Value {
-    let bytes = std::fs::read(plugin.profile_file(name)).expect("profile file");
-    serde_json::from_slice(&bytes).expect("profile is JSON")
-}
 
 #[test]
 fn pending_then_success_saves_a_profile_and_prints_the_config_patch() {
@@ -48,7 +44,7 @@ fn pending_then_success_saves_a_profile_and_prints_the_config_patch() {
     run.stderr_has("platform.minimax.io/oauth-authorize");
 
     // The stored profile is the host contract.
-    let stored = profile_json(&plugin, "default");
+    let stored = stored(&plugin, "default");
     assert_eq!(stored["type"], "oauth");
     assert_eq!(stored["provider"], "minimax-portal");
     assert_eq!(stored["access"], "acc-1");
@@ -250,7 +246,7 @@ fn an_existing_profile_survives_a_failed_login() {
     let (good, _mm) = MiniMax::new().start();
     let mut plugin = Plugin::new(&good.url());
     plugin.login(&[]).expect_code(0);
-    let before = std::fs::read(plugin.profile_file("default")).unwrap();
+    let before = stored_bytes(&plugin, "default");
 
     // The portal now refuses; then it is gone altogether.
     let (refusing, _mm2) = MiniMax::new()
@@ -264,10 +260,7 @@ fn an_existing_profile_survives_a_failed_login() {
     plugin.set("MINIMAX_PORTAL_OAUTH_BASE_URL", &dead_url());
     plugin.login(&[]).expect_code(4);
 
-    assert_eq!(
-        std::fs::read(plugin.profile_file("default")).unwrap(),
-        before
-    );
+    assert_eq!(stored_bytes(&plugin, "default"), before);
     let token = plugin.run(&["token"]);
     assert_eq!(token.stdout, "acc-1\n", "{token:?}");
 }
@@ -288,7 +281,7 @@ fn resource_url_and_notification_message_are_honoured() {
         "https://api.example-proxy.test/anthropic"
     );
     assert_eq!(
-        profile_json(&plugin, "default")["base_url"],
+        stored(&plugin, "default")["base_url"],
         "https://api.example-proxy.test/anthropic"
     );
 }
@@ -308,7 +301,7 @@ fn cn_region_is_recorded() {
     ]);
     run.expect_code(0);
     assert_eq!(run.json()["region"], "cn");
-    assert_eq!(profile_json(&plugin, "china")["region"], "cn");
+    assert_eq!(stored(&plugin, "china")["region"], "cn");
     let status = plugin.run(&["status", "--json"]);
     status.expect_code(0);
     let profiles = status.json()["profiles"].as_array().cloned().unwrap();
@@ -382,7 +375,7 @@ fn ctrl_c_while_waiting_cancels_with_130_and_keeps_the_old_profile() {
     let (good, _mm) = MiniMax::new().start();
     let mut plugin = Plugin::new(&good.url());
     plugin.login(&[]).expect_code(0);
-    let before = std::fs::read(plugin.profile_file("default")).unwrap();
+    let before = stored_bytes(&plugin, "default");
 
     let (pending, mm) = MiniMax::new().pending(10_000).start();
     plugin.set("MINIMAX_PORTAL_OAUTH_BASE_URL", &pending.url());
@@ -399,11 +392,8 @@ fn ctrl_c_while_waiting_cancels_with_130_and_keeps_the_old_profile() {
         .status()
         .unwrap();
     assert!(sent.success());
-    let run = crate::support::cli::finish(child);
+    let run = finish(child);
     run.expect_code(130);
     run.stderr_has("Cancelled");
-    assert_eq!(
-        std::fs::read(plugin.profile_file("default")).unwrap(),
-        before
-    );
+    assert_eq!(stored_bytes(&plugin, "default"), before);
 }

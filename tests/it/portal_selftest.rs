@@ -7,8 +7,12 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::support::http_server::*;
-use crate::support::minimax::*;
+use crate::support::dead_url;
+use crate::support::http_server::{MAX_BODY_BYTES, Portal, Reply};
+use crate::support::minimax::{
+    CLIENT_ID, DEVICE_CODE_PATH, MiniMax, REFRESH_GRANT, SCOPE, TOKEN_PATH, USER_CODE,
+    USER_CODE_GRANT, VERIFICATION_URI, now_ms, pkce_challenge,
+};
 use serde_json::{Value, json};
 
 /// What the raw client saw.
@@ -516,7 +520,7 @@ fn handler_panic_becomes_500() {
 
 #[test]
 fn dead_url_refuses_connections() {
-    let url = crate::support::dead_url();
+    let url = dead_url();
     let err = TcpStream::connect(host_port(&url)).expect_err("nothing listens there");
     assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
 }

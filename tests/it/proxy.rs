@@ -2,7 +2,8 @@
 //! NO_PROXY work"). The local portal plays the proxy and refuses to tunnel.
 
 use crate::support::cli::Plugin;
-use crate::support::http_server::*;
+use crate::support::dead_url;
+use crate::support::http_server::{Portal, Reply};
 
 fn plugin_behind(proxy: &Portal) -> Plugin {
     let mut plugin = Plugin::new("https://account.minimax.io");
@@ -36,7 +37,7 @@ fn no_proxy_bypasses_it() {
     // A loopback portal that is down, reached through HTTP_PROXY unless
     // NO_PROXY names it: the outcome never depends on the outside world.
     let proxy = Portal::start(|_| Reply::text(502, "text/plain", "no"));
-    let down = crate::support::dead_url();
+    let down = dead_url();
     let mut plugin = Plugin::new(&down);
     plugin.set("HTTP_PROXY", &proxy.url()).set("NO_PROXY", "");
     plugin.login(&[]).expect_code(4);

@@ -3,36 +3,11 @@
 
 use crate::support::cli::{Plugin, finish};
 use crate::support::dead_url;
-use crate::support::http_server::*;
-use crate::support::minimax::*;
-use serde_json::{Value, json};
+use crate::support::http_server::{Portal, Reply};
+use crate::support::minimax::{MiniMax, TOKEN_PATH, now_ms};
+use crate::support::profile::{seed, stored, stored_bytes};
+use serde_json::json;
 use std::time::Duration;
-
-/// Writes a profile straight into the file store, as a login would have.
-fn seed(
-    plugin: &Plugin,
-    name: &str,
-    token_url: &str,
-    refresh: &str,
-    expires_in_ms: i64,
-    region: &str,
-) -> Vec<u8> {
-    let profile = json!({
-        "schema": 1, "type": "oauth", "provider": "minimax-portal",
-        "profile_id": format!("minimax-portal:{name}"), "region": region,
-        "access": "acc-old", "refresh": refresh,
-        "expires": now_ms() as i64 + expires_in_ms,
-        "token_endpoint": token_url,
-        "client_id": CLIENT_ID,
-        "base_url": "https://api.minimax.io/anthropic",
-        "updated_at": now_ms() as i64 - 3_600_000,
-    });
-    let bytes = serde_json::to_vec(&profile).unwrap();
-    let dir = plugin.home().join("profiles");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(plugin.profile_file(name), &bytes).unwrap();
-    bytes
-}
 
 /// The common case: profile `default`, Global, issued by the portal at `base`.
 fn seed_default(plugin: &Plugin, base: &str, refresh: &str, expires_in_ms: i64) -> Vec<u8> {
@@ -44,10 +19,6 @@ fn seed_default(plugin: &Plugin, base: &str, refresh: &str, expires_in_ms: i64) 
         expires_in_ms,
         "global",
     )
-}
-
-fn stored(plugin: &Plugin, name: &str) -> Value {
-    serde_json::from_slice(&std::fs::read(plugin.profile_file(name)).unwrap()).unwrap()
 }
 
 fn token_url(portal: &Portal) -> String {
@@ -93,7 +64,7 @@ fn rotation_replaces_the_refresh_token() {
     seed_default(&plugin, &portal.url(), "ref-seed", 0);
     let run = plugin.run(&["refresh", "--json"]);
     run.expect_code(0);
-    assert_eq!(run.json()["profiles"][0]["outcome"], "refreshed");
+    assert_eq!(run.json_field("/profiles/0/outcome"), "refreshed");
     let profile = stored(&plugin, "default");
     assert_ne!(profile["refresh"], "ref-seed");
     assert!(!mm.is_live("ref-seed"));
@@ -159,11 +130,8 @@ fn a_5xx_is_transient_and_leaves_the_profile_byte_for_byte() {
     let before = seed_default(&plugin, &portal.url(), "ref-seed", 0);
     let run = plugin.run(&["refresh", "--json"]);
     run.expect_code(4);
-    assert_eq!(run.json()["profiles"][0]["outcome"], "transient");
-    assert_eq!(
-        std::fs::read(plugin.profile_file("default")).unwrap(),
-        before
-    );
+    assert_eq!(run.json_field("/profiles/0/outcome"), "transient");
+    assert_eq!(stored_bytes(&plugin, "default"), before);
 }
 
 #[test]
@@ -174,10 +142,7 @@ fn a_429_is_transient_too() {
     let plugin = Plugin::new(&portal.url());
     let before = seed_default(&plugin, &portal.url(), "ref-seed", 0);
     plugin.run(&["token"]).expect_code(4);
-    assert_eq!(
-        std::fs::read(plugin.profile_file("default")).unwrap(),
-        before
-    );
+    assert_eq!(stored_bytes(&plugin, "default"), before);
 }
 
 #[test]
@@ -188,10 +153,7 @@ fn a_portal_that_is_down_is_transient_and_retried_a_bounded_number_of_times() {
     let run = plugin.run(&["token"]);
     run.expect_code(4);
     run.stderr_has("unchanged");
-    assert_eq!(
-        std::fs::read(plugin.profile_file("default")).unwrap(),
-        before
-    );
+    assert_eq!(stored_bytes(&plugin, "default"), before);
 }
 
 #[test]
@@ -319,7 +281,7 @@ fn kill_9_at_any_moment_leaves_a_profile_that_loads() {
             mm.add_refresh_token(&refresh);
         }
         let status = plugin.run(&["status", "--json"]);
-        let state = status.json()["profiles"][0]["state"].clone();
+        let state = status.json_field("/profiles/0/state");
         assert!(
             state == "valid" || state == "expiring" || state == "expired",
             "round {round}: {status:?}"
@@ -365,14 +327,11 @@ fn token_uses_a_still_valid_token_when_the_refresh_fails_for_a_passing_reason() 
     run.expect_code(0);
     assert_eq!(run.stdout, "acc-old\n");
     run.stderr_has("warning: could not refresh");
-    assert_eq!(
-        std::fs::read(plugin.profile_file("default")).unwrap(),
-        before
-    );
+    assert_eq!(stored_bytes(&plugin, "default"), before);
     // The start-up hook still reports the failure to the host.
     let hook = plugin.run(&["refresh", "--json"]);
     hook.expect_code(4);
-    assert_eq!(hook.json()["profiles"][0]["outcome"], "transient");
+    assert_eq!(hook.json_field("/profiles/0/outcome"), "transient");
     // An expired token is never handed out.
     seed_default(&plugin, &down, "ref-seed", -1_000);
     let expired = plugin.run(&["token"]);

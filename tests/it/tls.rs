@@ -3,6 +3,7 @@
 //! named in SSL_CERT_FILE. The portal is `openssl s_server`.
 
 use crate::support::cli::Plugin;
+use crate::support::dead_url;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -56,7 +57,7 @@ fn make_certs(dir: &std::path::Path) {
         dir.join("ext.cnf"),
         "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
     )
-    .unwrap();
+    .expect("write ext.cnf");
     openssl(
         dir,
         &[
@@ -89,10 +90,10 @@ impl Drop for Server {
 }
 
 fn start_server(dir: &std::path::Path) -> (Server, u16) {
-    let port = url::Url::parse(&crate::support::dead_url())
-        .unwrap()
+    let port = url::Url::parse(&dead_url())
+        .expect("dead_url is a URL")
         .port()
-        .unwrap();
+        .expect("dead_url has a port");
     let child = Command::new("openssl")
         .args([
             "s_server",

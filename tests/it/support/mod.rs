@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod http_server;
 pub mod minimax;
+pub mod profile;
 
 use std::net::TcpListener;
 use std::sync::{Mutex, MutexGuard};
