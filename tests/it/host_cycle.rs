@@ -4,9 +4,9 @@
 //! plugin only through plugin.toml and the binary's documented interface.
 
 use crate::support::cli::{BIN, Plugin, Run, finish};
-use crate::support::minimax::{MiniMax, USER_CODE, now_ms};
+use crate::support::minimax::{MiniMax, USER_CODE};
 use crate::support::profile::{stored, stored_bytes, write_profile};
-use crate::support::{dead_url, real_keyring};
+use crate::support::{dead_url, now_ms, real_keyring};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

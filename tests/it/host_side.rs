@@ -1,9 +1,9 @@
 //! The host's side of the plugin: usage, doctor, and the API-key route.
 
 use crate::support::cli::{Plugin, Run};
-use crate::support::dead_url;
 use crate::support::http_server::{Portal, Reply};
-use crate::support::minimax::{MiniMax, MiniMaxState, now_ms};
+use crate::support::minimax::{MiniMax, MiniMaxState};
+use crate::support::{dead_url, now_ms};
 use serde_json::{Value, json};
 
 /// One check of `doctor --json`'s output, by name.

@@ -1,10 +1,10 @@
 //! The user-code login, end to end: the real binary against a local portal.
 
 use crate::support::cli::{Plugin, finish};
-use crate::support::dead_url;
 use crate::support::http_server::{Portal, Reply};
-use crate::support::minimax::{DEVICE_CODE_PATH, MiniMax, USER_CODE, now_ms};
+use crate::support::minimax::{DEVICE_CODE_PATH, MiniMax, USER_CODE};
 use crate::support::profile::{stored, stored_bytes};
+use crate::support::{dead_url, now_ms};
 use serde_json::{Value, json};
 use std::time::Duration;
 

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::support::dead_url;
 use crate::support::http_server::{MAX_BODY_BYTES, Portal, Reply};
 use crate::support::minimax::{
     CLIENT_ID, DEVICE_CODE_PATH, MiniMax, REFRESH_GRANT, SCOPE, TOKEN_PATH, USER_CODE,
-    USER_CODE_GRANT, VERIFICATION_URI, now_ms, pkce_challenge,
+    USER_CODE_GRANT, VERIFICATION_URI, pkce_challenge,
 };
+use crate::support::{dead_url, now_ms};
 use serde_json::{Value, json};
 
 /// What the raw client saw.

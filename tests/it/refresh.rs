@@ -2,10 +2,10 @@
 //! portal whose refresh tokens rotate and die on first use.
 
 use crate::support::cli::{Plugin, finish};
-use crate::support::dead_url;
 use crate::support::http_server::{Portal, Reply};
-use crate::support::minimax::{MiniMax, TOKEN_PATH, now_ms};
+use crate::support::minimax::{MiniMax, TOKEN_PATH};
 use crate::support::profile::{seed, stored, stored_bytes};
+use crate::support::{dead_url, now_ms};
 use serde_json::json;
 use std::time::Duration;
 

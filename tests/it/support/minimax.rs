@@ -6,12 +6,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use super::http_server::{Portal, Reply, Request};
-use super::lock;
+use super::{lock, now_ms};
 
 // ---------------------------------------------------------------------------
 // PKCE
@@ -34,14 +34,6 @@ fn is_s256_challenge(s: &str) -> bool {
     s.len() == 43
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-/// Now as Unix epoch milliseconds.
-pub fn now_ms() -> u64 {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("system clock before 1970");
-    u64::try_from(since.as_millis()).expect("epoch milliseconds fit in u64")
 }
 
 // ---------------------------------------------------------------------------

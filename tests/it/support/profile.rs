@@ -4,7 +4,8 @@
 use serde_json::{Value, json};
 
 use super::cli::Plugin;
-use super::minimax::{CLIENT_ID, now_ms};
+use super::minimax::CLIENT_ID;
+use super::now_ms;
 
 /// The bytes of the stored profile `name`, to compare byte for byte.
 #[track_caller]
