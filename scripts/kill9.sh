@@ -11,5 +11,5 @@
 #   kill -9: R rounds, H kills hit a running refresh, L sessions lost
 set -euo pipefail
 cd "$(dirname "$0")/.."
-KILL9_ROUNDS="${1:-200}" cargo test --quiet --test kill9 -- --ignored --nocapture 2>&1 \
+KILL9_ROUNDS="${1:-200}" cargo test --quiet --test it kill9:: -- --ignored --nocapture 2>&1 \
     | grep -E '^kill -9:|panicked|error' || { echo "kill9: the measurement failed" >&2; exit 1; }

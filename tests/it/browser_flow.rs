@@ -1,8 +1,10 @@
 //! `login --flow browser`: the loopback redirect, with the test as the
 //! browser and a local portal checking the code exchange and PKCE.
 
-mod support;
-
+use crate::support::cli::{Plugin, Run};
+use crate::support::http_server::{Portal, Reply};
+use crate::support::lock;
+use crate::support::minimax::{CLIENT_ID, SCOPE, TOKEN_PATH, pkce_challenge};
 use serde_json::json;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -11,8 +13,6 @@ use std::process::Child;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::cli::Plugin;
-use support::portal::*;
 
 /// The portal's token endpoint for the authorization-code grant; it
 /// accepts only `code-123` with the verifier of the recorded challenge.
@@ -24,8 +24,12 @@ fn code_portal(challenge: Arc<Mutex<Option<String>>>) -> Portal {
         {
             return Reply::not_found();
         }
-        let expected = challenge.lock().unwrap().clone();
-        let verifier_ok = form.get("code_verifier").map(|v| pkce_challenge(v)) == expected;
+        let expected = lock(&challenge).clone();
+        let verifier_ok = match (form.get("code_verifier"), expected) {
+            (Some(verifier), Some(challenge)) => pkce_challenge(verifier) == Some(challenge),
+            // No verifier, or no challenge recorded yet: nothing can match.
+            _ => false,
+        };
         if form.get("code").map(String::as_str) != Some("code-123")
             || !verifier_ok
             || form.get("client_id").map(String::as_str) != Some(CLIENT_ID)
@@ -62,7 +66,7 @@ fn start_login(plugin: &Plugin) -> (Child, url::Url, mpsc::Receiver<String>) {
         "--no-browser",
         "--json",
     ]);
-    let stderr = child.stderr.take().unwrap();
+    let stderr = child.stderr.take().expect("piped stderr");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -77,7 +81,8 @@ fn start_login(plugin: &Plugin) -> (Child, url::Url, mpsc::Receiver<String>) {
         if let Some(pos) = line.find("http://127.0.0.1:")
             && line.contains("/oauth2/authorize")
         {
-            return (child, url::Url::parse(line[pos..].trim()).unwrap(), rx);
+            let authorize = url::Url::parse(line[pos..].trim()).expect("the authorize URL parses");
+            return (child, authorize, rx);
         }
     }
     let _ = child.kill();
@@ -93,25 +98,29 @@ fn query(url: &url::Url) -> HashMap<String, String> {
 
 /// What a browser does when the portal redirects it back.
 fn browser_get(redirect_uri: &str, path_and_query: &str) -> String {
-    let base = url::Url::parse(redirect_uri).unwrap();
-    let mut stream = TcpStream::connect((base.host_str().unwrap(), base.port().unwrap())).unwrap();
+    let base = url::Url::parse(redirect_uri).expect("redirect_uri is a URL");
+    let host = base.host_str().expect("redirect_uri has a host");
+    let port = base.port().expect("redirect_uri has a port");
+    let mut stream = TcpStream::connect((host, port)).expect("connect to the redirect_uri");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+        .expect("set a read timeout");
     write!(
         stream,
         "GET {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: test-browser\r\n\r\n"
     )
-    .unwrap();
+    .expect("send the browser's request");
     let mut page = String::new();
     let _ = stream.read_to_string(&mut page);
     page
 }
 
-fn wait(mut child: Child, rx: mpsc::Receiver<String>) -> (i32, String, String) {
+/// Waits for the login to end; its stderr comes from `rx`, the lines that
+/// `start_login` has not read yet.
+fn wait(mut child: Child, rx: mpsc::Receiver<String>) -> Run {
     let started = Instant::now();
     let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child.try_wait().expect("wait for the plugin") {
             break status;
         }
         if started.elapsed() > Duration::from_secs(30) {
@@ -124,12 +133,16 @@ fn wait(mut child: Child, rx: mpsc::Receiver<String>) -> (i32, String, String) {
     child
         .stdout
         .take()
-        .unwrap()
+        .expect("piped stdout")
         .read_to_string(&mut stdout)
-        .unwrap();
+        .expect("read the plugin's stdout");
     std::thread::sleep(Duration::from_millis(50));
     let stderr: Vec<String> = rx.try_iter().collect();
-    (status.code().unwrap_or(-1), stdout, stderr.join("\n"))
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout,
+        stderr: stderr.join("\n"),
+    }
 }
 
 #[test]
@@ -158,12 +171,11 @@ fn the_browser_comes_back_with_a_code_and_the_profile_is_saved() {
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     assert!(page.contains("You are signed in"), "{page}");
 
-    let (code, stdout, stderr) = wait(child, rx);
-    assert_eq!(code, 0, "{stderr}");
-    let out: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(out["profile_id"], "minimax-portal:default");
-    assert!(!stdout.contains("acc-code") && !stderr.contains("acc-code"));
-    assert!(!stderr.contains("code-123"), "the code leaked: {stderr}");
+    let run = wait(child, rx);
+    run.expect_code(0);
+    assert_eq!(run.json()["profile_id"], "minimax-portal:default");
+    assert!(!run.stdout.contains("acc-code") && !run.stderr.contains("acc-code"));
+    assert!(!run.stderr.contains("code-123"), "the code leaked: {run}");
     let token = plugin.run(&["token"]);
     assert_eq!(token.stdout, "acc-code\n", "{token:?}");
 }
@@ -176,9 +188,9 @@ fn a_foreign_state_stops_the_login_without_a_token_request() {
     let q = query(&authorize);
     let page = browser_get(&q["redirect_uri"], "/callback?code=code-123&state=forged");
     assert!(page.starts_with("HTTP/1.1 400"), "{page}");
-    let (code, _, stderr) = wait(child, rx);
-    assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("CSRF"), "{stderr}");
+    let run = wait(child, rx);
+    run.expect_code(1);
+    run.stderr_has("CSRF");
     assert_eq!(portal.count(TOKEN_PATH), 0);
     assert!(!plugin.profile_file("default").exists());
 }
@@ -197,9 +209,9 @@ fn a_denied_sign_in_is_reported_with_the_reason() {
         ),
     );
     assert!(page.contains("did not approve"), "{page}");
-    let (code, _, stderr) = wait(child, rx);
-    assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("access_denied user said no"), "{stderr}");
+    let run = wait(child, rx);
+    run.expect_code(1);
+    run.stderr_has("access_denied user said no");
     assert!(!plugin.profile_file("default").exists());
 }
 
@@ -219,6 +231,5 @@ fn a_busy_preferred_port_falls_back_to_a_free_one() {
         &q["redirect_uri"],
         &format!("/callback?code=code-123&state={}", q["state"]),
     );
-    let (code, _, stderr) = wait(child, rx);
-    assert_eq!(code, 0, "{stderr}");
+    wait(child, rx).expect_code(0);
 }

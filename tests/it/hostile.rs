@@ -1,13 +1,14 @@
 //! Never lose a session: the real binary against a hostile portal, a full
 //! disk, a read-only folder, a hanging keyring and another local user.
 
-mod support;
-
+use crate::support::cli::{BIN, Plugin, finish};
+use crate::support::http_server::Reply;
+use crate::support::minimax::{CLIENT_ID, MiniMax, TOKEN_PATH};
+use crate::support::profile::write_profile;
+use crate::support::{self, now_ms};
 use serde_json::{Value, json};
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use support::cli::{BIN, Plugin, finish};
-use support::portal::*;
 
 /// Writes a profile of `default` into the file store, issued by `base`, its
 /// access token living `left_ms` more. Returns the bytes written.
@@ -22,9 +23,8 @@ fn seed(plugin: &Plugin, base: &str, refresh: &str, left_ms: i64) -> Vec<u8> {
         "base_url": "https://api.minimax.io/anthropic",
         "updated_at": now_ms() as i64 - 3_600_000,
     });
-    let bytes = serde_json::to_vec(&profile).unwrap();
-    std::fs::create_dir_all(plugin.home().join("profiles")).unwrap();
-    std::fs::write(plugin.profile_file("default"), &bytes).unwrap();
+    let bytes = serde_json::to_vec(&profile).expect("profile JSON");
+    write_profile(plugin, "default", &bytes);
     bytes
 }
 
@@ -323,19 +323,13 @@ fn a_429_passes_its_retry_after_to_the_host() {
 /// Runs the plugin with a shell prelude (a resource limit, a closed stream)
 /// and the plugin's usual environment.
 fn run_with_prelude(plugin: &Plugin, prelude: &str, args: &[&str]) -> support::cli::Run {
-    let cmd = plugin.command(&[]);
     let mut shell = Command::new("bash");
     shell
         .arg("-c")
         .arg(format!("{prelude}; exec \"$0\" \"$@\""))
         .arg(BIN)
         .args(args);
-    for (k, v) in cmd.get_envs() {
-        match v {
-            Some(v) => shell.env(k, v),
-            None => shell.env_remove(k),
-        };
-    }
+    plugin.apply_env(&mut shell);
     shell
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -36,17 +36,11 @@ impl Tty {
              echo EXIT=$code; stty -a; exit $code",
             command.join(" ")
         );
-        let cmd = plugin.command(&[]);
         let mut script = Command::new("script");
         script
             .args(["-qfec", &format!("sh -c {}", quote(&line)), "/dev/null"])
             .env("TERM", "xterm");
-        for (k, v) in cmd.get_envs() {
-            match v {
-                Some(v) => script.env(k, v),
-                None => script.env_remove(k),
-            };
-        }
+        plugin.apply_env(&mut script);
         let mut child = script
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -1,24 +1,19 @@
 //! The user-code login, end to end: the real binary against a local portal.
 
-mod support;
-
+use crate::support::cli::{Plugin, finish};
+use crate::support::http_server::{Portal, Reply};
+use crate::support::minimax::{DEVICE_CODE_PATH, MiniMax, USER_CODE};
+use crate::support::profile::{stored, stored_bytes};
+use crate::support::{dead_url, now_ms};
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::cli::Plugin;
-use support::dead_url;
-use support::portal::*;
-
-fn profile_json(plugin: &Plugin, name: &str) -> Value {
-    let bytes = std::fs::read(plugin.profile_file(name)).expect("profile file");
-    serde_json::from_slice(&bytes).expect("profile is JSON")
-}
 
 #[test]
 fn pending_then_success_saves_a_profile_and_prints_the_config_patch() {
     let (portal, mm) = MiniMax::new().pending(2).start();
     let plugin = Plugin::new(&portal.url());
     let run = plugin.login(&["--json"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     mm.assert_no_problems();
     assert_eq!(mm.poll_count(), 3);
 
@@ -45,15 +40,11 @@ fn pending_then_success_saves_a_profile_and_prints_the_config_patch() {
     assert!(!run.all_output().contains("acc-1"), "{run:?}");
     assert!(!run.all_output().contains("ref-1"), "{run:?}");
     // The link and the code were shown to the user.
-    assert!(run.stderr.contains(USER_CODE), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("platform.minimax.io/oauth-authorize"),
-        "{}",
-        run.stderr
-    );
+    run.stderr_has(USER_CODE);
+    run.stderr_has("platform.minimax.io/oauth-authorize");
 
     // The stored profile is the host contract.
-    let stored = profile_json(&plugin, "default");
+    let stored = stored(&plugin, "default");
     assert_eq!(stored["type"], "oauth");
     assert_eq!(stored["provider"], "minimax-portal");
     assert_eq!(stored["access"], "acc-1");
@@ -77,7 +68,7 @@ fn pending_then_success_saves_a_profile_and_prints_the_config_patch() {
 
     // A second process reads the token back.
     let token = plugin.run(&["token"]);
-    assert_eq!(token.code, 0, "{token:?}");
+    token.expect_code(0);
     assert_eq!(token.stdout, "acc-1\n");
     assert_eq!(token.stderr, "");
 }
@@ -112,9 +103,8 @@ fn a_malformed_expired_in_keeps_the_tokens_with_a_short_lifetime() {
     let (portal, _mm) = MiniMax::new().token_expired_in("3600s").start();
     let plugin = Plugin::new(&portal.url());
     let run = plugin.login(&["--json"]);
-    assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stderr.contains("expired_in"), "{}", run.stderr);
-    assert!(run.stderr.contains("10 min"), "{}", run.stderr);
+    run.expect_code(0);
+    run.stderr_has("expired_in").stderr_has("10 min");
     let expires = run.json()["expires"].as_i64().unwrap();
     let left = expires - now_ms() as i64;
     assert!((500_000..=600_000).contains(&left), "{left}");
@@ -128,14 +118,9 @@ fn a_www_verification_link_is_rewritten_to_platform() {
         .start();
     let plugin = Plugin::new(&portal.url());
     let run = plugin.login(&[]);
-    assert_eq!(run.code, 0, "{run:?}");
-    assert!(
-        run.stderr
-            .contains("https://platform.minimaxi.com/oauth-authorize?user_code=TUE3-FXNG"),
-        "{}",
-        run.stderr
-    );
-    assert!(!run.stderr.contains("www.minimaxi.com"), "{}", run.stderr);
+    run.expect_code(0);
+    run.stderr_has("https://platform.minimaxi.com/oauth-authorize?user_code=TUE3-FXNG");
+    run.stderr_lacks("www.minimaxi.com");
 }
 
 #[test]
@@ -143,8 +128,8 @@ fn a_state_mismatch_stops_the_login_before_any_poll() {
     let (portal, mm) = MiniMax::new().state_echo("forged-state").start();
     let plugin = Plugin::new(&portal.url());
     let run = plugin.login(&[]);
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("CSRF"), "{}", run.stderr);
+    run.expect_code(1);
+    run.stderr_has("CSRF");
     assert_eq!(mm.poll_count(), 0);
     assert!(!plugin.profile_file("default").exists());
 }
@@ -153,7 +138,7 @@ fn a_state_mismatch_stops_the_login_before_any_poll() {
 fn a_missing_state_echo_is_a_mismatch_too() {
     let (portal, mm) = MiniMax::new().no_state_echo().start();
     let run = Plugin::new(&portal.url()).login(&[]);
-    assert_eq!(run.code, 1, "{run:?}");
+    run.expect_code(1);
     assert_eq!(mm.poll_count(), 0);
 }
 
@@ -167,8 +152,8 @@ fn status_error_is_fatal_with_the_portal_reason() {
         .start();
     let plugin = Plugin::new(&portal.url());
     let run = plugin.login(&[]);
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("user denied access"), "{}", run.stderr);
+    run.expect_code(1);
+    run.stderr_has("user denied access");
     assert!(!plugin.profile_file("default").exists());
 }
 
@@ -182,17 +167,17 @@ fn a_5xx_html_page_is_transient_and_not_dumped() {
         )
     });
     let run = Plugin::new(&portal.url()).login(&[]);
-    assert_eq!(run.code, 4, "{run:?}");
-    assert!(run.stderr.contains("HTTP 502"), "{}", run.stderr);
-    assert!(!run.stderr.contains("<h1>"), "{}", run.stderr);
+    run.expect_code(4);
+    run.stderr_has("HTTP 502");
+    run.stderr_lacks("<h1>");
 }
 
 #[test]
 fn non_json_is_refused() {
     let portal = Portal::start(|_| Reply::text(200, "text/plain", "hello, I am not the portal"));
     let run = Plugin::new(&portal.url()).login(&[]);
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("not JSON"), "{}", run.stderr);
+    run.expect_code(1);
+    run.stderr_has("not JSON");
 }
 
 #[test]
@@ -204,7 +189,7 @@ fn a_truncated_body_is_transient() {
         )
         .start();
     let run = Plugin::new(&portal.url()).login(&[]);
-    assert_eq!(run.code, 4, "{run:?}");
+    run.expect_code(4);
 }
 
 #[test]
@@ -212,8 +197,8 @@ fn an_oversized_body_is_refused_without_reading_it_all() {
     let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(512 * 1024));
     let portal = Portal::start(move |_| Reply::text(200, "application/json", huge.clone()));
     let run = Plugin::new(&portal.url()).login(&[]);
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("larger than"), "{}", run.stderr);
+    run.expect_code(1);
+    run.stderr_has("larger than");
 }
 
 #[test]
@@ -223,19 +208,15 @@ fn the_code_expiring_ends_the_wait_with_a_clear_message() {
         .code_expires_in(Duration::from_secs(5))
         .start();
     let run = Plugin::new(&portal.url()).login(&[]);
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(
-        run.stderr.contains("expired before the login was approved"),
-        "{}",
-        run.stderr
-    );
+    run.expect_code(1);
+    run.stderr_has("expired before the login was approved");
 }
 
 #[test]
 fn an_unreachable_portal_is_transient() {
     let run = Plugin::new(&dead_url()).login(&[]);
-    assert_eq!(run.code, 4, "{run:?}");
-    assert!(run.stderr.contains("cannot reach"), "{}", run.stderr);
+    run.expect_code(4);
+    run.stderr_has("cannot reach");
 }
 
 #[test]
@@ -244,8 +225,8 @@ fn a_stalled_portal_times_out_instead_of_hanging() {
     let mut plugin = Plugin::new(&portal.url());
     plugin.set("MINIMAX_PORTAL_AUTH_HTTP_TIMEOUT_MS", "1500");
     let run = plugin.login(&[]);
-    assert_eq!(run.code, 4, "{run:?}");
-    assert!(run.stderr.contains("timed out"), "{}", run.stderr);
+    run.expect_code(4);
+    run.stderr_has("timed out");
 }
 
 #[test]
@@ -258,8 +239,8 @@ fn a_redirect_is_never_followed() {
         }
     });
     let run = Plugin::new(&portal.url()).login(&[]);
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("redirect"), "{}", run.stderr);
+    run.expect_code(1);
+    run.stderr_has("redirect");
     assert_eq!(portal.requests().len(), 1, "the redirect was followed");
 }
 
@@ -267,8 +248,8 @@ fn a_redirect_is_never_followed() {
 fn an_existing_profile_survives_a_failed_login() {
     let (good, _mm) = MiniMax::new().start();
     let mut plugin = Plugin::new(&good.url());
-    assert_eq!(plugin.login(&[]).code, 0);
-    let before = std::fs::read(plugin.profile_file("default")).unwrap();
+    plugin.login(&[]).expect_code(0);
+    let before = stored_bytes(&plugin, "default");
 
     // The portal now refuses; then it is gone altogether.
     let (refusing, _mm2) = MiniMax::new()
@@ -278,14 +259,11 @@ fn an_existing_profile_survives_a_failed_login() {
         )])
         .start();
     plugin.set("MINIMAX_PORTAL_OAUTH_BASE_URL", &refusing.url());
-    assert_eq!(plugin.login(&[]).code, 1);
+    plugin.login(&[]).expect_code(1);
     plugin.set("MINIMAX_PORTAL_OAUTH_BASE_URL", &dead_url());
-    assert_eq!(plugin.login(&[]).code, 4);
+    plugin.login(&[]).expect_code(4);
 
-    assert_eq!(
-        std::fs::read(plugin.profile_file("default")).unwrap(),
-        before
-    );
+    assert_eq!(stored_bytes(&plugin, "default"), before);
     let token = plugin.run(&["token"]);
     assert_eq!(token.stdout, "acc-1\n", "{token:?}");
 }
@@ -298,19 +276,15 @@ fn resource_url_and_notification_message_are_honoured() {
         .start();
     let plugin = Plugin::new(&portal.url());
     let run = plugin.login(&["--json"]);
-    assert_eq!(run.code, 0, "{run:?}");
-    assert!(
-        run.stderr.contains("Your plan renews on 1 Dec"),
-        "{}",
-        run.stderr
-    );
+    run.expect_code(0);
+    run.stderr_has("Your plan renews on 1 Dec");
     let out = run.json();
     assert_eq!(
         out["config_patch"]["models"]["providers"]["minimax-portal"]["baseUrl"],
         "https://api.example-proxy.test/anthropic"
     );
     assert_eq!(
-        profile_json(&plugin, "default")["base_url"],
+        stored(&plugin, "default")["base_url"],
         "https://api.example-proxy.test/anthropic"
     );
 }
@@ -328,11 +302,11 @@ fn cn_region_is_recorded() {
         "china",
         "--json",
     ]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     assert_eq!(run.json()["region"], "cn");
-    assert_eq!(profile_json(&plugin, "china")["region"], "cn");
+    assert_eq!(stored(&plugin, "china")["region"], "cn");
     let status = plugin.run(&["status", "--json"]);
-    assert_eq!(status.code, 0, "{status:?}");
+    status.expect_code(0);
     let profiles = status.json()["profiles"].as_array().cloned().unwrap();
     assert_eq!(profiles.len(), 1);
     assert_eq!(profiles[0]["profile_id"], "minimax-portal:china");
@@ -344,8 +318,8 @@ fn cn_region_is_recorded() {
 fn without_a_terminal_login_needs_region() {
     let (portal, mm) = MiniMax::new().start();
     let run = Plugin::new(&portal.url()).run(&["login", "--no-browser"]);
-    assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stderr.contains("--region"), "{}", run.stderr);
+    run.expect_code(2);
+    run.stderr_has("--region");
     assert_eq!(mm.device_code_count(), 0);
 }
 
@@ -368,36 +342,32 @@ fn bad_profile_names_are_usage_errors() {
 fn token_status_and_logout_without_a_profile() {
     let plugin = Plugin::new(&dead_url());
     let token = plugin.run(&["token"]);
-    assert_eq!(token.code, 3, "{token:?}");
-    assert!(
-        token.stderr.contains("minimax-portal-auth login"),
-        "{}",
-        token.stderr
-    );
+    token.expect_code(3);
+    token.stderr_has("minimax-portal-auth login");
     assert_eq!(token.stdout, "");
     let status = plugin.run(&["status", "--json"]);
-    assert_eq!(status.code, 1, "{status:?}");
+    status.expect_code(1);
     assert_eq!(status.json()["profiles"], json!([]));
     let logout = plugin.run(&["logout"]);
-    assert_eq!(logout.code, 0, "{logout:?}");
+    logout.expect_code(0);
 }
 
 #[test]
 fn logout_removes_the_profile() {
     let (portal, _mm) = MiniMax::new().start();
     let plugin = Plugin::new(&portal.url());
-    assert_eq!(plugin.login(&[]).code, 0);
+    plugin.login(&[]).expect_code(0);
     let run = plugin.run(&["logout", "--json"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     assert_eq!(run.json()["removed"], true);
     assert!(!plugin.profile_file("default").exists());
-    assert_eq!(plugin.run(&["token"]).code, 3);
+    plugin.run(&["token"]).expect_code(3);
 }
 
 #[test]
 fn errors_come_as_json_with_json() {
     let run = Plugin::new(&dead_url()).run(&["token", "--json"]);
-    assert_eq!(run.code, 3);
+    run.expect_code(3);
     let out = run.json();
     assert_eq!(out["error"]["class"], "needs_login");
     assert_eq!(out["error"]["exit_code"], 3);
@@ -407,8 +377,8 @@ fn errors_come_as_json_with_json() {
 fn ctrl_c_while_waiting_cancels_with_130_and_keeps_the_old_profile() {
     let (good, _mm) = MiniMax::new().start();
     let mut plugin = Plugin::new(&good.url());
-    assert_eq!(plugin.login(&[]).code, 0);
-    let before = std::fs::read(plugin.profile_file("default")).unwrap();
+    plugin.login(&[]).expect_code(0);
+    let before = stored_bytes(&plugin, "default");
 
     let (pending, mm) = MiniMax::new().pending(10_000).start();
     plugin.set("MINIMAX_PORTAL_OAUTH_BASE_URL", &pending.url());
@@ -425,11 +395,8 @@ fn ctrl_c_while_waiting_cancels_with_130_and_keeps_the_old_profile() {
         .status()
         .unwrap();
     assert!(sent.success());
-    let run = support::cli::finish(child);
-    assert_eq!(run.code, 130, "{run:?}");
-    assert!(run.stderr.contains("Cancelled"), "{}", run.stderr);
-    assert_eq!(
-        std::fs::read(plugin.profile_file("default")).unwrap(),
-        before
-    );
+    let run = finish(child);
+    run.expect_code(130);
+    run.stderr_has("Cancelled");
+    assert_eq!(stored_bytes(&plugin, "default"), before);
 }

@@ -1,12 +1,28 @@
-#![allow(dead_code)]
-
-//! Test support shared by the integration tests: `mod support; use support::portal::*;`.
+//! Helpers shared by the integration tests.
 
 pub mod cli;
-pub mod portal;
+pub mod http_server;
+pub mod minimax;
+pub mod profile;
 pub mod tty;
 
 use std::net::TcpListener;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Locks `m` even if a panicking holder poisoned it: a handler that panicked
+/// must not take the whole test portal down with it.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Now as Unix epoch milliseconds, the unit of every MiniMax timestamp.
+pub fn now_ms() -> u64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("system clock before 1970");
+    u64::try_from(since.as_millis()).expect("epoch milliseconds fit in u64")
+}
 
 /// The URL of a port on 127.0.0.1 where nothing listens: a portal that cannot
 /// be reached. The port was free a moment ago and is released again, so a

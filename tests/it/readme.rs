@@ -1,27 +1,32 @@
 //! The README documents one example per `--json` shape; this holds each
 //! example to what the real binary prints, key by key.
 
-mod support;
-
+use crate::support::cli::{Plugin, Run};
+use crate::support::dead_url;
+use crate::support::http_server::{Portal, Reply};
+use crate::support::minimax::MiniMax;
+use crate::support::profile::write_profile;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::process::Stdio;
-use support::cli::{Plugin, Run, finish};
-use support::dead_url;
-use support::portal::*;
 
 /// The examples in README.md, by the name in their `<!-- shape: NAME -->` marker.
 fn documented() -> BTreeMap<String, Value> {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("read README.md");
     let mut shapes = BTreeMap::new();
     let mut rest = readme.as_str();
     while let Some(start) = rest.find("<!-- shape: ") {
         rest = &rest[start + "<!-- shape: ".len()..];
-        let name = rest[..rest.find(" -->").unwrap()].to_string();
-        let body_start = rest.find("```json\n").unwrap() + "```json\n".len();
-        let body_end = body_start + rest[body_start..].find("```").unwrap();
+        let name_end = rest.find(" -->").expect("a shape marker ends with -->");
+        let name = rest[..name_end].to_string();
+        let body_start = rest
+            .find("```json\n")
+            .unwrap_or_else(|| panic!("no ```json block after shape {name}"))
+            + "```json\n".len();
+        let body_end = body_start
+            + rest[body_start..]
+                .find("```")
+                .unwrap_or_else(|| panic!("the ```json block of shape {name} never ends"));
         let value: Value = serde_json::from_str(&rest[body_start..body_end])
             .unwrap_or_else(|e| panic!("README example {name} is not JSON: {e}"));
         shapes.insert(name, value);
@@ -104,33 +109,21 @@ fn actual() -> BTreeMap<String, Value> {
     take("doctor", plugin.run(&["doctor", "--json"]));
     take("logout", plugin.run(&["logout", "--json"]));
     take("error", plugin.run(&["token", "--json"]));
-    let mut child = plugin
-        .command(&["login", "--region", "cn", "--with-api-key", "--json"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"sk-readme-example-key")
-        .unwrap();
-    take("login-api-key", finish(child));
+    take(
+        "login-api-key",
+        plugin.run_with_stdin(
+            &["login", "--region", "cn", "--with-api-key", "--json"],
+            b"sk-readme-example-key",
+        ),
+    );
 
     // The failure rows of refresh and status have the success rows' keys.
     let broken = Plugin::new(&dead_url());
-    std::fs::create_dir_all(broken.home().join("profiles")).unwrap();
-    std::fs::write(broken.profile_file("default"), b"{not a profile").unwrap();
+    write_profile(&broken, "default", b"{not a profile");
     let refresh = broken.run(&["refresh", "--all", "--json"]);
     let status = broken.run(&["status", "--json"]);
-    out.insert(
-        "refresh (failure)".into(),
-        serde_json::from_str(&refresh.stdout).unwrap(),
-    );
-    out.insert(
-        "status (failure)".into(),
-        serde_json::from_str(&status.stdout).unwrap(),
-    );
+    out.insert("refresh (failure)".into(), refresh.json());
+    out.insert("status (failure)".into(), status.json());
     out
 }
 

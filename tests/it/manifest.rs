@@ -1,9 +1,7 @@
 //! plugin.toml is what a host reads: every command line it names must exist,
 //! and what it says must match the binary.
 
-mod support;
-
-use support::cli::BIN;
+use crate::support::cli::BIN;
 
 fn manifest() -> toml::Table {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/plugin.toml"))

@@ -1,10 +1,9 @@
 //! HTTPS_PROXY and NO_PROXY are honoured (DESIGN: "standard HTTPS_PROXY /
 //! NO_PROXY work"). The local portal plays the proxy and refuses to tunnel.
 
-mod support;
-
-use support::cli::Plugin;
-use support::portal::*;
+use crate::support::cli::Plugin;
+use crate::support::dead_url;
+use crate::support::http_server::{Portal, Reply};
 
 fn plugin_behind(proxy: &Portal) -> Plugin {
     let mut plugin = Plugin::new("https://account.minimax.io");
@@ -21,7 +20,7 @@ fn plugin_behind(proxy: &Portal) -> Plugin {
 fn requests_go_through_https_proxy() {
     let proxy = Portal::start(|_| Reply::text(502, "text/plain", "no tunnels here"));
     let run = plugin_behind(&proxy).login(&[]);
-    assert_eq!(run.code, 4, "{run:?}");
+    run.expect_code(4);
     let seen = proxy.requests();
     assert!(
         seen.iter().any(|r| r.method == "CONNECT"
@@ -38,16 +37,16 @@ fn no_proxy_bypasses_it() {
     // A loopback portal that is down, reached through HTTP_PROXY unless
     // NO_PROXY names it: the outcome never depends on the outside world.
     let proxy = Portal::start(|_| Reply::text(502, "text/plain", "no"));
-    let down = support::dead_url();
+    let down = dead_url();
     let mut plugin = Plugin::new(&down);
     plugin.set("HTTP_PROXY", &proxy.url()).set("NO_PROXY", "");
-    assert_eq!(plugin.login(&[]).code, 4);
+    plugin.login(&[]).expect_code(4);
     let proxied = proxy.requests().len();
     assert!(proxied > 0, "HTTP_PROXY was not used for a loopback portal");
 
     plugin.set("NO_PROXY", "127.0.0.1");
     let run = plugin.login(&[]);
-    assert_eq!(run.code, 4, "{run:?}");
-    assert!(run.stderr.contains("Connection refused"), "{}", run.stderr);
+    run.expect_code(4);
+    run.stderr_has("Connection refused");
     assert_eq!(proxy.requests().len(), proxied, "NO_PROXY was ignored");
 }

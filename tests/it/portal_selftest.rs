@@ -1,7 +1,5 @@
-//! Self-tests of the test portal (tests/support), driven by a raw std
+//! Self-tests of the test portal (tests/it/support), driven by a raw std
 //! TcpStream client so they do not depend on the crate's own code.
-
-mod support;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -9,8 +7,13 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::support::http_server::{MAX_BODY_BYTES, Portal, Reply};
+use crate::support::minimax::{
+    CLIENT_ID, DEVICE_CODE_PATH, MiniMax, REFRESH_GRANT, SCOPE, TOKEN_PATH, USER_CODE,
+    USER_CODE_GRANT, VERIFICATION_URI, pkce_challenge,
+};
+use crate::support::{dead_url, now_ms};
 use serde_json::{Value, json};
-use support::portal::*;
 
 /// What the raw client saw.
 struct Raw {
@@ -124,7 +127,7 @@ fn post_form(url: &str, path: &str, fields: &[(&str, &str)]) -> Raw {
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 fn ask_code(url: &str, verifier: &str, state: &str) -> Raw {
-    let challenge = pkce_challenge(verifier);
+    let challenge = pkce_challenge(verifier).expect("a verifier of 43 to 128 characters");
     post_form(
         url,
         DEVICE_CODE_PATH,
@@ -165,30 +168,16 @@ fn refresh(url: &str, token: &str) -> Raw {
 }
 
 #[test]
-fn sha256_and_pkce_match_known_vectors() {
-    assert_eq!(
-        hex(&sha256(b"")),
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-    );
-    assert_eq!(
-        hex(&sha256(b"abc")),
-        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-    );
-    // Two blocks (56 bytes pushes the length into a second block).
-    assert_eq!(
-        hex(&sha256(
-            b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
-        )),
-        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
-    );
-    assert_eq!(base64url(b"\xfb\xff"), "-_8");
-    assert_eq!(base64url(b"foobar"), "Zm9vYmFy");
-    assert_eq!(base64url(b"fooba"), "Zm9vYmE");
+fn pkce_challenge_matches_the_rfc_7636_vector() {
     // RFC 7636 appendix B.
     assert_eq!(
-        pkce_challenge(VERIFIER),
-        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        pkce_challenge(VERIFIER).as_deref(),
+        Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
     );
+    // Outside 43..=128 characters no challenge is valid (RFC 7636 §4.1).
+    assert_eq!(pkce_challenge(&VERIFIER[..42]), None);
+    assert_eq!(pkce_challenge(&"a".repeat(129)), None);
+    assert!(pkce_challenge(&"a".repeat(128)).is_some());
 }
 
 #[test]
@@ -210,10 +199,8 @@ fn device_code_echoes_state_and_gives_an_absolute_deadline() {
         "expired_in {deadline} is not now + 600 s in epoch ms"
     );
     mm.assert_no_problems();
-    assert_eq!(
-        mm.code_challenge().as_deref(),
-        Some(&*pkce_challenge(VERIFIER))
-    );
+    let challenge = pkce_challenge(VERIFIER).expect("a verifier of 43 to 128 characters");
+    assert_eq!(mm.code_challenge().as_deref(), Some(&*challenge));
     assert_eq!(mm.sent_state().as_deref(), Some("st-42_x"));
     assert_eq!(portal.count(DEVICE_CODE_PATH), 1);
     let seen = portal.last(DEVICE_CODE_PATH).expect("request recorded");
@@ -226,17 +213,22 @@ fn device_code_echoes_state_and_gives_an_absolute_deadline() {
 fn device_code_knobs_change_the_answer() {
     let (portal, _mm) = MiniMax::new()
         .verification_uri("https://www.minimax.io/oauth-authorize?user_code=TUE3-FXNG")
-        .no_interval()
-        .code_expired_in_raw(json!(1234))
+        .interval_ms(5000)
+        .code_expires_in(Duration::from_secs(5))
         .state_echo("forged")
         .start();
+    let before = now_ms();
     let v = ask_code(&portal.url(), VERIFIER, "mine").json();
     assert_eq!(
         v["verification_uri"],
         "https://www.minimax.io/oauth-authorize?user_code=TUE3-FXNG"
     );
-    assert!(v.get("interval").is_none(), "interval omitted: {v}");
-    assert_eq!(v["expired_in"], 1234);
+    assert_eq!(v["interval"], 5000);
+    let deadline = v["expired_in"].as_u64().expect("expired_in is an integer");
+    assert!(
+        (before + 4_000..=now_ms() + 6_000).contains(&deadline),
+        "expired_in {deadline} is not now + 5 s in epoch ms"
+    );
     assert_eq!(v["state"], "forged");
 }
 
@@ -511,6 +503,14 @@ fn oversized_request_body_is_refused() {
 }
 
 #[test]
+fn raw_delivery_sends_exactly_the_given_bytes() {
+    let bytes = b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\nshort";
+    let portal = Portal::start(|_| Reply::raw(&bytes[..]));
+    let received = exchange(&portal.url(), b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(received, bytes);
+}
+
+#[test]
 fn handler_panic_becomes_500() {
     let portal = Portal::start(|_| panic!("boom in handler"));
     let raw = request(&portal.url(), "GET", "/", &[], b"");
@@ -520,7 +520,7 @@ fn handler_panic_becomes_500() {
 
 #[test]
 fn dead_url_refuses_connections() {
-    let url = support::dead_url();
+    let url = dead_url();
     let err = TcpStream::connect(host_port(&url)).expect_err("nothing listens there");
     assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
 }

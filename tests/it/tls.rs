@@ -2,11 +2,10 @@
 //! whose certificate comes from a private CA is refused until the CA is
 //! named in SSL_CERT_FILE. The portal is `openssl s_server`.
 
-mod support;
-
+use crate::support::cli::Plugin;
+use crate::support::dead_url;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::cli::Plugin;
 
 fn openssl(dir: &std::path::Path, args: &[&str]) {
     let status = Command::new("openssl")
@@ -58,7 +57,7 @@ fn make_certs(dir: &std::path::Path) {
         dir.join("ext.cnf"),
         "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
     )
-    .unwrap();
+    .expect("write ext.cnf");
     openssl(
         dir,
         &[
@@ -91,10 +90,10 @@ impl Drop for Server {
 }
 
 fn start_server(dir: &std::path::Path) -> (Server, u16) {
-    let port = url::Url::parse(&support::dead_url())
-        .unwrap()
+    let port = url::Url::parse(&dead_url())
+        .expect("dead_url is a URL")
         .port()
-        .unwrap();
+        .expect("dead_url has a port");
     let child = Command::new("openssl")
         .args([
             "s_server",
@@ -135,29 +134,15 @@ fn a_private_ca_is_trusted_only_through_ssl_cert_file() {
 
     // Not a passing problem: exit 1 with the fix, not 4.
     let refused = plugin.login(&[]);
-    assert_eq!(refused.code, 1, "{refused:?}");
-    assert!(
-        refused.stderr.contains("UnknownIssuer"),
-        "{}",
-        refused.stderr
-    );
-    assert!(
-        refused.stderr.contains("SSL_CERT_FILE"),
-        "{}",
-        refused.stderr
-    );
+    // Not a passing problem: exit 1 with the fix, not 4.
+    refused.expect_code(1);
+    refused
+        .stderr_has("UnknownIssuer")
+        .stderr_has("SSL_CERT_FILE");
 
     plugin.set("SSL_CERT_FILE", dir.path().join("ca.pem").to_str().unwrap());
     let trusted = plugin.login(&[]);
     // The handshake now passes; s_server then does not answer a POST.
-    assert!(
-        !trusted.stderr.contains("certificate"),
-        "{}",
-        trusted.stderr
-    );
-    assert!(
-        trusted.stderr.contains("no complete answer"),
-        "{}",
-        trusted.stderr
-    );
+    trusted.stderr_lacks("certificate");
+    trusted.stderr_has("no complete answer");
 }

@@ -3,17 +3,16 @@
 //! against the local portal, with the real plugin binary. The host knows the
 //! plugin only through plugin.toml and the binary's documented interface.
 
-mod support;
-
+use crate::support::cli::{BIN, Plugin, Run, finish};
+use crate::support::minimax::{MiniMax, USER_CODE};
+use crate::support::profile::{stored, stored_bytes, write_profile};
+use crate::support::{dead_url, now_ms, real_keyring};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{OnceLock, mpsc};
 use std::time::{Duration, Instant};
-use support::cli::{BIN, Run, finish};
-use support::dead_url;
-use support::portal::*;
 
 const CRATE_DIR: &str = env!("CARGO_MANIFEST_DIR");
 const PLUGIN: &str = "minimax-portal-auth";
@@ -32,7 +31,7 @@ fn host_bin() -> &'static Path {
     static HOST: OnceLock<PathBuf> = OnceLock::new();
     HOST.get_or_init(|| {
         let exe = std::env::current_exe().expect("path of the test binary");
-        // The test binary is <target>/<profile>/deps/host_cycle-<hash>.
+        // The test binary is <target>/<profile>/deps/it-<hash>.
         let profile_dir = exe
             .parent()
             .and_then(Path::parent)
@@ -98,29 +97,23 @@ fn finish_within(mut child: std::process::Child, deadline: Duration) -> Run {
 struct Host {
     /// The host's DIR (config.json).
     home: tempfile::TempDir,
-    /// The plugin's state folder (MINIMAX_PORTAL_AUTH_HOME).
-    state: tempfile::TempDir,
-    vars: Vec<(String, String)>,
+    /// The plugin's state folder and variables: the environment of every
+    /// run of the host, and of the plugin run directly.
+    plugin: Plugin,
 }
 
 impl Host {
     fn new(portal_url: &str) -> Host {
-        let mut host = Host {
+        let mut plugin = Plugin::new(portal_url);
+        plugin.set("MINIMAX_PORTAL_AUTH_BIN", BIN);
+        Host {
             home: tempfile::tempdir().expect("temp dir"),
-            state: tempfile::tempdir().expect("temp dir"),
-            vars: Vec::new(),
-        };
-        host.set("MINIMAX_PORTAL_AUTH_BIN", BIN)
-            .set("MINIMAX_PORTAL_OAUTH_BASE_URL", portal_url)
-            .set("MINIMAX_PORTAL_API_BASE_URL", portal_url)
-            .set("MINIMAX_PORTAL_AUTH_STORE", "file")
-            .set("MINIMAX_PORTAL_AUTH_HTTP_TIMEOUT_MS", "5000");
-        host
+            plugin,
+        }
     }
 
     fn set(&mut self, name: &str, value: &str) -> &mut Host {
-        self.vars.retain(|(n, _)| n != name);
-        self.vars.push((name.to_string(), value.to_string()));
+        self.plugin.set(name, value);
         self
     }
 
@@ -128,50 +121,21 @@ impl Host {
         self.home.path()
     }
 
-    fn apply_env(&self, cmd: &mut Command) {
-        cmd.env("MINIMAX_PORTAL_AUTH_HOME", self.state.path())
-            // Never open a real browser from a test.
-            .env_remove("DISPLAY")
-            .env_remove("WAYLAND_DISPLAY")
-            .env_remove("MINIMAX_PORTAL_AUTH_MARGIN_SECS");
-        for (name, value) in &self.vars {
-            cmd.env(name, value);
-        }
-    }
-
-    fn command(&self, program: &Path, args: &[&str]) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        self.apply_env(&mut cmd);
-        cmd
-    }
-
     /// `host --home DIR ARGS...`
     fn host(&self, args: &[&str]) -> Run {
         let mut all = vec!["--home", self.dir().to_str().expect("UTF-8 temp path")];
         all.extend_from_slice(args);
         finish(
-            self.command(host_bin(), &all)
+            self.plugin
+                .command_for(host_bin(), &all)
                 .spawn()
                 .expect("spawn the host"),
         )
     }
 
-    /// The plugin binary itself, with the same environment.
-    fn plugin(&self, args: &[&str]) -> Run {
-        finish(
-            self.command(Path::new(BIN), args)
-                .spawn()
-                .expect("spawn the plugin"),
-        )
-    }
-
     fn enable(&self) {
         let run = self.host(&["plugins", "enable", PLUGIN]);
-        assert_eq!(run.code, 0, "{run:?}");
+        run.expect_code(0);
     }
 
     fn onboard(&self, choice: &str) -> Run {
@@ -185,7 +149,9 @@ impl Host {
     /// `start --json` with some variables changed for this run only.
     fn start_json_with(&self, env: &[(&str, &str)]) -> (i32, Value) {
         let dir = self.dir().to_str().expect("UTF-8 temp path");
-        let mut cmd = self.command(host_bin(), &["--home", dir, "start", "--json"]);
+        let mut cmd = self
+            .plugin
+            .command_for(host_bin(), &["--home", dir, "start", "--json"]);
         for (name, value) in env {
             cmd.env(name, value);
         }
@@ -206,42 +172,42 @@ impl Host {
         serde_json::from_slice(&bytes).expect("config.json is JSON")
     }
 
-    fn profile_file(&self, name: &str) -> PathBuf {
-        self.state
-            .path()
-            .join("profiles")
-            .join(format!("{name}.json"))
-    }
-
-    fn stored(&self, name: &str) -> Value {
-        let bytes = std::fs::read(self.profile_file(name)).expect("stored profile file");
-        serde_json::from_slice(&bytes).expect("stored profile is JSON")
-    }
-
     /// Makes the stored tokens an hour old: with 2 minutes left they are
     /// then due (a token that only ever lived 2 minutes is due only in its
     /// last minute).
     fn age(&self, name: &str) {
-        let mut stored = self.stored(name);
-        stored["updated_at"] = json!(now_ms() as i64 - 3_600_000);
-        std::fs::write(
-            self.profile_file(name),
-            serde_json::to_vec(&stored).unwrap(),
-        )
-        .unwrap();
+        let mut profile = stored(&self.plugin, name);
+        profile["updated_at"] = json!(now_ms() as i64 - 3_600_000);
+        write_profile(
+            &self.plugin,
+            name,
+            &serde_json::to_vec(&profile).expect("profile JSON"),
+        );
     }
 }
 
 /// The catalog as plugin.toml declares it: (ids, default id, the table).
 fn manifest_catalog() -> (Vec<String>, String, Vec<toml::Value>) {
-    let text = std::fs::read_to_string(Path::new(CRATE_DIR).join("plugin.toml")).unwrap();
-    let manifest: toml::Table = text.parse().unwrap();
-    let models = manifest["models"]["catalog"].as_array().unwrap().clone();
+    let text = std::fs::read_to_string(Path::new(CRATE_DIR).join("plugin.toml"))
+        .expect("read plugin.toml");
+    let manifest: toml::Table = text.parse().expect("plugin.toml is TOML");
+    let models = manifest["models"]["catalog"]
+        .as_array()
+        .expect("models.catalog is an array")
+        .clone();
     let ids = models
         .iter()
-        .map(|m| m["id"].as_str().unwrap().to_string())
+        .map(|m| {
+            m["id"]
+                .as_str()
+                .expect("a model id is a string")
+                .to_string()
+        })
         .collect();
-    let default = manifest["models"]["default"].as_str().unwrap().to_string();
+    let default = manifest["models"]["default"]
+        .as_str()
+        .expect("models.default is a string")
+        .to_string();
     (ids, default, models)
 }
 
@@ -288,20 +254,16 @@ fn full_cycle(choice: &str, region: &str) {
     // 2. onboard
     let before_login = now_ms() as i64;
     let run = host.onboard(choice);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     mm.assert_no_problems();
     assert_eq!(mm.device_code_count(), 1);
     // The plugin's terminal output reached the user through the host.
-    assert!(run.stderr.contains(USER_CODE), "{}", run.stderr);
+    run.stderr_has(USER_CODE);
     assert!(
         !run.all_output().contains("acc-1") && !run.all_output().contains("ref-1"),
         "a token leaked: {run:?}"
     );
-    assert!(
-        run.stdout.contains("Onboarded minimax-portal:default"),
-        "{}",
-        run.stdout
-    );
+    run.stdout_has("Onboarded minimax-portal:default");
 
     let config = host.config();
     let (ids, default, models) = manifest_catalog();
@@ -358,7 +320,7 @@ fn full_cycle(choice: &str, region: &str) {
     assert_eq!(config["plugins"]["entries"][PLUGIN]["enabled"], true);
 
     // The stored profile, as the plugin wrote it.
-    let stored = host.stored("default");
+    let stored = stored(&host.plugin, "default");
     assert_eq!(stored["region"], region);
     assert_eq!(stored["provider"], "minimax-portal");
     assert_eq!(stored["type"], "oauth");
@@ -386,20 +348,12 @@ fn full_cycle(choice: &str, region: &str) {
 
     // The human report says the same.
     let human = host.host(&["start"]);
-    assert_eq!(human.code, 0, "{human:?}");
-    assert!(
-        human.stdout.contains(&format!(
-            "minimax-portal:default ({region}, file): ready until"
-        )),
-        "{}",
-        human.stdout
-    );
-    assert!(
-        human.stdout.contains("minimax-portal/MiniMax-M3"),
-        "{}",
-        human.stdout
-    );
-    assert!(human.stdout.contains(&base_url), "{}", human.stdout);
+    human.expect_code(0);
+    human.stdout_has(&format!(
+        "minimax-portal:default ({region}, file): ready until"
+    ));
+    human.stdout_has("minimax-portal/MiniMax-M3");
+    human.stdout_has(&base_url);
 }
 
 #[test]
@@ -418,18 +372,13 @@ fn onboarding_needs_the_plugin_enabled_and_a_known_choice() {
     let host = Host::new(&portal.url());
     let run = host.onboard("minimax-global-oauth");
     assert_ne!(run.code, 0, "{run:?}");
-    assert!(run.stderr.contains("plugins enable"), "{}", run.stderr);
+    run.stderr_has("plugins enable");
     assert!(!host.config_path().exists());
 
     host.enable();
     let run = host.onboard("minimax-moon-oauth");
-    assert_eq!(run.code, 2, "{run:?}");
-    assert!(
-        run.stderr
-            .contains("minimax-portal, minimax-global-oauth, minimax-cn-oauth"),
-        "{}",
-        run.stderr
-    );
+    run.expect_code(2);
+    run.stderr_has("minimax-portal, minimax-global-oauth, minimax-cn-oauth");
     assert_eq!(mm.device_code_count(), 0);
 }
 
@@ -440,9 +389,9 @@ fn a_failed_login_passes_the_exit_code_and_leaves_the_config() {
     let before = std::fs::read(host.config_path()).unwrap();
     let run = host.onboard("minimax-global-oauth");
     // 4: transient (the portal cannot be reached), straight from the plugin.
-    assert_eq!(run.code, 4, "{run:?}");
-    assert!(run.stderr.contains("cannot reach"), "{}", run.stderr);
-    assert!(run.stderr.contains("unchanged"), "{}", run.stderr);
+    run.expect_code(4);
+    run.stderr_has("cannot reach");
+    run.stderr_has("unchanged");
     assert_eq!(std::fs::read(host.config_path()).unwrap(), before);
 
     // Without a terminal the region-asking choice is a usage error (2).
@@ -450,8 +399,8 @@ fn a_failed_login_passes_the_exit_code_and_leaves_the_config() {
     let mut host = host;
     host.set("MINIMAX_PORTAL_OAUTH_BASE_URL", &portal.url());
     let run = host.onboard("minimax-portal");
-    assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stderr.contains("--region"), "{}", run.stderr);
+    run.expect_code(2);
+    run.stderr_has("--region");
     assert_eq!(mm.device_code_count(), 0);
     assert_eq!(std::fs::read(host.config_path()).unwrap(), before);
 }
@@ -551,19 +500,15 @@ fn a_malformed_manifest_is_refused_naming_the_field() {
     .unwrap();
     let run = host.host(&["plugins", "enable", PLUGIN]);
     assert_ne!(run.code, 0, "{run:?}");
-    assert!(
-        run.stderr.contains(&format!(
-            "{}: {global_command} must be a non-empty list of strings",
-            installed.join("plugin.toml").display()
-        )),
-        "{}",
-        run.stderr
-    );
+    run.stderr_has(&format!(
+        "{}: {global_command} must be a non-empty list of strings",
+        installed.join("plugin.toml").display()
+    ));
 
     // An intact copy is accepted and recorded where it is.
     std::fs::write(installed.join("plugin.toml"), &original).unwrap();
     let run = host.host(&["plugins", "enable", PLUGIN]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     assert_eq!(
         host.config()["plugins"]["entries"][PLUGIN]["manifest"],
         installed.join("plugin.toml").to_str().unwrap()
@@ -578,10 +523,10 @@ fn start_during_a_portal_outage_uses_the_stored_profile_and_says_so() {
     let mut host = Host::new(&portal.url());
     host.enable();
     let run = host.onboard("minimax-global-oauth");
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     host.age("default");
-    let stored_before = std::fs::read(host.profile_file("default")).unwrap();
-    let expires = host.stored("default")["expires"].as_i64().unwrap();
+    let stored_before = stored_bytes(&host.plugin, "default");
+    let expires = stored(&host.plugin, "default")["expires"].as_i64().unwrap();
 
     // The portal goes away.
     drop(portal);
@@ -601,37 +546,22 @@ fn start_during_a_portal_outage_uses_the_stored_profile_and_says_so() {
     assert_eq!(row["refresh"], "transient");
     assert_eq!(row["models"].as_array().map(Vec::len), Some(7));
     // The failed refresh left the profile as it was.
-    assert_eq!(
-        std::fs::read(host.profile_file("default")).unwrap(),
-        stored_before
-    );
+    assert_eq!(stored_bytes(&host.plugin, "default"), stored_before);
     assert_eq!(mm.refresh_count(), 0, "the dead portal got a request");
 
     let human = host.host(&["start"]);
-    assert_eq!(human.code, 0, "{human:?}");
-    assert!(
-        human
-            .stderr
-            .contains("host: warning: the start-up refresh could not reach"),
-        "{}",
-        human.stderr
-    );
-    assert!(
-        human
-            .stdout
-            .contains("minimax-portal:default (global, file): ready until"),
-        "{}",
-        human.stdout
-    );
+    human.expect_code(0);
+    human.stderr_has("host: warning: the start-up refresh could not reach");
+    human.stdout_has("minimax-portal:default (global, file): ready until");
 
     // Time passes: the token is now expired and still cannot be refreshed.
-    let mut stored = host.stored("default");
-    stored["expires"] = json!(now_ms() as i64 - 60_000);
-    std::fs::write(
-        host.profile_file("default"),
-        serde_json::to_vec(&stored).unwrap(),
-    )
-    .unwrap();
+    let mut profile = stored(&host.plugin, "default");
+    profile["expires"] = json!(now_ms() as i64 - 60_000);
+    write_profile(
+        &host.plugin,
+        "default",
+        &serde_json::to_vec(&profile).unwrap(),
+    );
     let (code, out) = host.start_json();
     assert_eq!(code, 1, "{out:#}");
     assert_eq!(out["startup"]["exit_code"], 4, "{out:#}");
@@ -650,13 +580,9 @@ fn start_during_a_portal_outage_uses_the_stored_profile_and_says_so() {
     );
     assert_eq!(row["models"], json!([]));
     let human = host.host(&["start"]);
-    assert_eq!(human.code, 1, "{human:?}");
-    assert!(human.stdout.contains("NOT usable"), "{}", human.stdout);
-    assert!(
-        human.stdout.contains("fix: run: host --home"),
-        "{}",
-        human.stdout
-    );
+    human.expect_code(1);
+    human.stdout_has("NOT usable");
+    human.stdout_has("fix: run: host --home");
 }
 
 #[test]
@@ -664,7 +590,7 @@ fn start_after_a_rejected_refresh_token_asks_for_a_new_login() {
     let (portal, mm) = MiniMax::new().token_expired_in(120).start();
     let host = Host::new(&portal.url());
     host.enable();
-    assert_eq!(host.onboard("minimax-cn-oauth").code, 0);
+    host.onboard("minimax-cn-oauth").expect_code(0);
     host.age("default");
     mm.revoke_refresh_token("ref-1");
 
@@ -688,7 +614,7 @@ fn start_after_a_rejected_refresh_token_asks_for_a_new_login() {
         "{row:#}"
     );
     // Signing in again makes it usable.
-    assert_eq!(host.onboard("minimax-cn-oauth").code, 0);
+    host.onboard("minimax-cn-oauth").expect_code(0);
     let (code, out) = host.start_json();
     assert_eq!(code, 0, "{out:#}");
     assert_eq!(out["profiles"][0]["usable"], true);
@@ -699,13 +625,8 @@ fn start_without_profiles_says_what_to_do() {
     let host = Host::new(&dead_url());
     host.enable();
     let run = host.host(&["start"]);
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(
-        run.stdout
-            .contains("No minimax-portal profile is configured; run: host --home"),
-        "{}",
-        run.stdout
-    );
+    run.expect_code(1);
+    run.stdout_has("No minimax-portal profile is configured; run: host --home");
     let (code, out) = host.start_json();
     assert_eq!(code, 1);
     assert_eq!(out["profiles"], json!([]));
@@ -724,8 +645,8 @@ fn shell_quote(s: &str) -> String {
 fn onboard_on_a_tty(host: &Host, keys: &[u8]) -> (i32, String) {
     let line = format!(
         "{} --home {} onboard --auth-choice minimax-portal -- --no-browser",
-        shell_quote(host_bin().to_str().unwrap()),
-        shell_quote(host.dir().to_str().unwrap())
+        shell_quote(host_bin().to_str().expect("UTF-8 host path")),
+        shell_quote(host.dir().to_str().expect("UTF-8 temp path"))
     );
     let mut cmd = Command::new("script");
     cmd.args(["-qec", &line, "/dev/null"])
@@ -733,10 +654,10 @@ fn onboard_on_a_tty(host: &Host, keys: &[u8]) -> (i32, String) {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    host.apply_env(&mut cmd);
+    host.plugin.apply_env(&mut cmd);
     let mut child = cmd.spawn().expect("run script");
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let mut stdout = child.stdout.take().expect("piped stdout");
     let (tx, rx) = mpsc::channel::<Vec<u8>>();
     let reader = std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
@@ -758,11 +679,11 @@ fn onboard_on_a_tty(host: &Host, keys: &[u8]) -> (i32, String) {
         {
             // Let the prompt switch the terminal to raw mode first.
             std::thread::sleep(Duration::from_millis(300));
-            stdin.write_all(keys).unwrap();
-            stdin.flush().unwrap();
+            stdin.write_all(keys).expect("type into the terminal");
+            stdin.flush().expect("type into the terminal");
             typed = true;
         }
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child.try_wait().expect("wait for script") {
             break status;
         }
         if started.elapsed() > TTY_DEADLINE {
@@ -811,7 +732,7 @@ fn the_asking_choice_prompts_for_the_region_on_a_terminal() {
     let (code, screen) = onboard_on_a_tty(&host, b"\r");
     assert_eq!(code, 0, "{screen}");
     assert!(screen.contains(USER_CODE), "{screen}");
-    assert_eq!(host.stored("default")["region"], "global");
+    assert_eq!(stored(&host.plugin, "default")["region"], "global");
     assert_eq!(
         host.config()["auth"]["profiles"]["minimax-portal:default"],
         json!({"provider": "minimax-portal", "mode": "oauth"})
@@ -820,7 +741,7 @@ fn the_asking_choice_prompts_for_the_region_on_a_terminal() {
     // Arrow down, then Enter: CN.
     let (code, screen) = onboard_on_a_tty(&host, b"\x1b[B\r");
     assert_eq!(code, 0, "{screen}");
-    assert_eq!(host.stored("default")["region"], "cn");
+    assert_eq!(stored(&host.plugin, "default")["region"], "cn");
     mm.assert_no_problems();
     assert_eq!(mm.device_code_count(), 2);
 
@@ -839,13 +760,13 @@ struct LogoutOnDrop<'a>(&'a Host);
 
 impl Drop for LogoutOnDrop<'_> {
     fn drop(&mut self) {
-        let _ = self.0.plugin(&["logout"]);
+        let _ = self.0.plugin.run(&["logout"]);
     }
 }
 
 #[test]
 fn keyring_cycle_reads_the_secret_service_directly() {
-    if !support::real_keyring() {
+    if !real_keyring() {
         return;
     }
     let (portal, mm) = MiniMax::new().start();
@@ -856,15 +777,15 @@ fn keyring_cycle_reads_the_secret_service_directly() {
     let _logout = LogoutOnDrop(&host);
     host.enable();
     let run = host.onboard("minimax-global-oauth");
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     mm.assert_no_problems();
     assert!(
-        !host.profile_file("default").exists(),
+        !host.plugin.profile_file("default").exists(),
         "the profile went to a plain file"
     );
 
-    let status = host.plugin(&["status", "--json"]);
-    assert_eq!(status.code, 0, "{status:?}");
+    let status = host.plugin.run(&["status", "--json"]);
+    status.expect_code(0);
     let expires = status.json()["profiles"][0]["expires"]
         .as_i64()
         .expect("expires");
@@ -880,8 +801,8 @@ fn keyring_cycle_reads_the_secret_service_directly() {
         assert_eq!(row["models"].as_array().map(Vec::len), Some(7));
     }
 
-    let logout = host.plugin(&["logout"]);
-    assert_eq!(logout.code, 0, "{logout:?}");
+    let logout = host.plugin.run(&["logout"]);
+    logout.expect_code(0);
     let (code, out) = host.start_json();
     assert_eq!(code, 1, "{out:#}");
     let row = &out["profiles"][0];

@@ -4,31 +4,13 @@
 //! `scripts/kill9.sh` (200 rounds). That every round leaves a profile that
 //! loads is checked by the suite (refresh tests).
 
-mod support;
-
-use serde_json::json;
+use crate::support::cli::Plugin;
+use crate::support::minimax::{MiniMax, TOKEN_PATH};
+use crate::support::profile;
 use std::time::{Duration, Instant};
-use support::cli::Plugin;
-use support::portal::*;
 
 fn seed(plugin: &Plugin, token_url: &str, refresh: &str) {
-    let profile = json!({
-        "schema": 1, "type": "oauth", "provider": "minimax-portal",
-        "profile_id": "minimax-portal:default", "region": "global",
-        "access": "acc-old", "refresh": refresh,
-        "expires": now_ms() as i64 - 1000,
-        "token_endpoint": token_url,
-        "client_id": CLIENT_ID,
-        "base_url": "https://api.minimax.io/anthropic",
-        "updated_at": now_ms() as i64 - 3_600_000,
-    });
-    let dir = plugin.home().join("profiles");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        plugin.profile_file("default"),
-        serde_json::to_vec(&profile).unwrap(),
-    )
-    .unwrap();
+    profile::seed(plugin, "default", token_url, refresh, -1000, "global");
 }
 
 /// A small xorshift generator: the kill moments differ per run but need no crate.

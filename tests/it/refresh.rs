@@ -1,39 +1,13 @@
 //! Refresh that never loses a session: the real binary against a local
 //! portal whose refresh tokens rotate and die on first use.
 
-mod support;
-
-use serde_json::{Value, json};
+use crate::support::cli::{Plugin, finish};
+use crate::support::http_server::{Portal, Reply};
+use crate::support::minimax::{MiniMax, TOKEN_PATH};
+use crate::support::profile::{seed, stored, stored_bytes};
+use crate::support::{dead_url, now_ms};
+use serde_json::json;
 use std::time::Duration;
-use support::cli::{Plugin, finish};
-use support::dead_url;
-use support::portal::*;
-
-/// Writes a profile straight into the file store, as a login would have.
-fn seed(
-    plugin: &Plugin,
-    name: &str,
-    token_url: &str,
-    refresh: &str,
-    expires_in_ms: i64,
-    region: &str,
-) -> Vec<u8> {
-    let profile = json!({
-        "schema": 1, "type": "oauth", "provider": "minimax-portal",
-        "profile_id": format!("minimax-portal:{name}"), "region": region,
-        "access": "acc-old", "refresh": refresh,
-        "expires": now_ms() as i64 + expires_in_ms,
-        "token_endpoint": token_url,
-        "client_id": CLIENT_ID,
-        "base_url": "https://api.minimax.io/anthropic",
-        "updated_at": now_ms() as i64 - 3_600_000,
-    });
-    let bytes = serde_json::to_vec(&profile).unwrap();
-    let dir = plugin.home().join("profiles");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(plugin.profile_file(name), &bytes).unwrap();
-    bytes
-}
 
 /// The common case: profile `default`, Global, issued by the portal at `base`.
 fn seed_default(plugin: &Plugin, base: &str, refresh: &str, expires_in_ms: i64) -> Vec<u8> {
@@ -45,10 +19,6 @@ fn seed_default(plugin: &Plugin, base: &str, refresh: &str, expires_in_ms: i64) 
         expires_in_ms,
         "global",
     )
-}
-
-fn stored(plugin: &Plugin, name: &str) -> Value {
-    serde_json::from_slice(&std::fs::read(plugin.profile_file(name)).unwrap()).unwrap()
 }
 
 fn token_url(portal: &Portal) -> String {
@@ -67,7 +37,7 @@ fn twenty_processes_refresh_once_and_agree_on_the_token() {
     let children: Vec<_> = (0..20).map(|_| plugin.spawn(&["token"])).collect();
     let runs: Vec<_> = children.into_iter().map(finish).collect();
     for run in &runs {
-        assert_eq!(run.code, 0, "{run:?}");
+        run.expect_code(0);
     }
     assert_eq!(
         mm.refresh_count(),
@@ -93,15 +63,15 @@ fn rotation_replaces_the_refresh_token() {
     let plugin = Plugin::new(&portal.url());
     seed_default(&plugin, &portal.url(), "ref-seed", 0);
     let run = plugin.run(&["refresh", "--json"]);
-    assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(run.json()["profiles"][0]["outcome"], "refreshed");
+    run.expect_code(0);
+    assert_eq!(run.json_field("/profiles/0/outcome"), "refreshed");
     let profile = stored(&plugin, "default");
     assert_ne!(profile["refresh"], "ref-seed");
     assert!(!mm.is_live("ref-seed"));
     assert!(profile["expires"].as_i64().unwrap() > now_ms() as i64 + 3_000_000);
     // And again with the rotated one: the session lives on.
     let run = plugin.run(&["refresh", "--force"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     assert_eq!(mm.refresh_count(), 2);
 }
 
@@ -114,7 +84,7 @@ fn without_rotation_the_old_refresh_token_is_kept() {
     let plugin = Plugin::new(&portal.url());
     seed_default(&plugin, &portal.url(), "ref-seed", 0);
     let run = plugin.run(&["token"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     assert_eq!(stored(&plugin, "default")["refresh"], "ref-seed");
     assert_eq!(stored(&plugin, "default")["access"], run.stdout.trim());
     assert!(mm.is_live("ref-seed"));
@@ -126,15 +96,10 @@ fn a_rejected_refresh_token_needs_a_new_login_and_says_how() {
     let plugin = Plugin::new(&portal.url());
     seed(&plugin, "work", &token_url(&portal), "ref-dead", 0, "cn");
     let run = plugin.run(&["token", "--profile", "work"]);
-    assert_eq!(run.code, 3, "{run:?}");
-    assert!(
-        run.stderr
-            .contains("minimax-portal-auth login --region cn --profile work"),
-        "{}",
-        run.stderr
-    );
+    run.expect_code(3);
+    run.stderr_has("minimax-portal-auth login --region cn --profile work");
     // Hosts onboard the default profile only: no host line for "work".
-    assert!(!run.stderr.contains("onboard"), "{}", run.stderr);
+    run.stderr_lacks("onboard");
     assert!(
         !run.stderr.contains("ref-dead"),
         "the refresh token leaked: {}",
@@ -143,7 +108,7 @@ fn a_rejected_refresh_token_needs_a_new_login_and_says_how() {
     assert_eq!(run.stdout, "");
 
     let status = plugin.run(&["status", "--json"]);
-    assert_eq!(status.code, 1, "{status:?}");
+    status.expect_code(1);
     let row = &status.json()["profiles"][0];
     assert_eq!(row["state"], "needs_login");
     assert_eq!(
@@ -153,7 +118,7 @@ fn a_rejected_refresh_token_needs_a_new_login_and_says_how() {
 
     // Later calls do not hammer the portal with a dead token.
     let before = portal.count(TOKEN_PATH);
-    assert_eq!(plugin.run(&["token", "--profile", "work"]).code, 3);
+    plugin.run(&["token", "--profile", "work"]).expect_code(3);
     assert_eq!(portal.count(TOKEN_PATH), before);
 }
 
@@ -165,12 +130,9 @@ fn a_5xx_is_transient_and_leaves_the_profile_byte_for_byte() {
     let plugin = Plugin::new(&portal.url());
     let before = seed_default(&plugin, &portal.url(), "ref-seed", 0);
     let run = plugin.run(&["refresh", "--json"]);
-    assert_eq!(run.code, 4, "{run:?}");
-    assert_eq!(run.json()["profiles"][0]["outcome"], "transient");
-    assert_eq!(
-        std::fs::read(plugin.profile_file("default")).unwrap(),
-        before
-    );
+    run.expect_code(4);
+    assert_eq!(run.json_field("/profiles/0/outcome"), "transient");
+    assert_eq!(stored_bytes(&plugin, "default"), before);
 }
 
 #[test]
@@ -180,11 +142,8 @@ fn a_429_is_transient_too() {
         .start();
     let plugin = Plugin::new(&portal.url());
     let before = seed_default(&plugin, &portal.url(), "ref-seed", 0);
-    assert_eq!(plugin.run(&["token"]).code, 4);
-    assert_eq!(
-        std::fs::read(plugin.profile_file("default")).unwrap(),
-        before
-    );
+    plugin.run(&["token"]).expect_code(4);
+    assert_eq!(stored_bytes(&plugin, "default"), before);
 }
 
 #[test]
@@ -193,12 +152,9 @@ fn a_portal_that_is_down_is_transient_and_retried_a_bounded_number_of_times() {
     let plugin = Plugin::new(&down);
     let before = seed_default(&plugin, &down, "ref-seed", 0);
     let run = plugin.run(&["token"]);
-    assert_eq!(run.code, 4, "{run:?}");
-    assert!(run.stderr.contains("unchanged"), "{}", run.stderr);
-    assert_eq!(
-        std::fs::read(plugin.profile_file("default")).unwrap(),
-        before
-    );
+    run.expect_code(4);
+    run.stderr_has("unchanged");
+    assert_eq!(stored_bytes(&plugin, "default"), before);
 }
 
 #[test]
@@ -208,7 +164,7 @@ fn refresh_goes_to_the_region_that_issued_the_token() {
     // The environment now names another portal; the profile names its issuer.
     let plugin = Plugin::new(&other.url());
     seed(&plugin, "default", &token_url(&issuer), "ref-seed", 0, "cn");
-    assert_eq!(plugin.run(&["token"]).code, 0);
+    plugin.run(&["token"]).expect_code(0);
     assert_eq!(issuer_mm.refresh_count(), 1);
     assert_eq!(other_mm.refresh_count(), 0);
 }
@@ -227,7 +183,7 @@ fn nothing_due_touches_no_network() {
         "cn",
     );
     let run = plugin.run(&["refresh", "--all", "--json"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     let out = run.json();
     assert_eq!(out["profiles"].as_array().unwrap().len(), 2);
     assert!(
@@ -257,7 +213,7 @@ fn the_margin_is_settable() {
     assert_eq!(plugin.run(&["token"]).stdout, "acc-old\n");
     assert_eq!(mm.refresh_count(), 0);
     let run = plugin.run(&["token", "--margin", "1800"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     assert_ne!(run.stdout, "acc-old\n");
     assert_eq!(mm.refresh_count(), 1);
 }
@@ -269,7 +225,7 @@ fn the_worst_outcome_decides_the_exit_code() {
     seed(&plugin, "good", &token_url(&portal), "ref-ok", 0, "global");
     seed(&plugin, "bad", &token_url(&portal), "ref-dead", 0, "global");
     let run = plugin.run(&["refresh", "--all", "--json"]);
-    assert_eq!(run.code, 3, "{run:?}");
+    run.expect_code(3);
     let outcomes: Vec<(String, String)> = run.json()["profiles"]
         .as_array()
         .unwrap()
@@ -326,7 +282,7 @@ fn kill_9_at_any_moment_leaves_a_profile_that_loads() {
             mm.add_refresh_token(&refresh);
         }
         let status = plugin.run(&["status", "--json"]);
-        let state = status.json()["profiles"][0]["state"].clone();
+        let state = status.json_field("/profiles/0/state");
         assert!(
             state == "valid" || state == "expiring" || state == "expired",
             "round {round}: {status:?}"
@@ -351,11 +307,11 @@ fn the_portal_of_the_login_is_the_one_refreshed_against() {
     let (other, other_mm) = MiniMax::new().start();
     let mut plugin = Plugin::new(&cn.url());
     let login = plugin.run(&["login", "--region", "cn", "--no-browser", "--json"]);
-    assert_eq!(login.code, 0, "{login:?}");
+    login.expect_code(0);
     // Later runs name another portal; the profile keeps its issuer.
     plugin.set("MINIMAX_PORTAL_OAUTH_BASE_URL", &other.url());
     let run = plugin.run(&["refresh", "--force", "--json"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     assert_eq!(cn_mm.refresh_count(), 1);
     assert_eq!(other_mm.refresh_count(), 0);
     assert_eq!(stored(&plugin, "default")["region"], "cn");
@@ -369,25 +325,18 @@ fn token_uses_a_still_valid_token_when_the_refresh_fails_for_a_passing_reason() 
     // Inside the 5-minute margin, but 3 minutes left.
     let before = seed_default(&plugin, &down, "ref-seed", 180_000);
     let run = plugin.run(&["token"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     assert_eq!(run.stdout, "acc-old\n");
-    assert!(
-        run.stderr.contains("warning: could not refresh"),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(
-        std::fs::read(plugin.profile_file("default")).unwrap(),
-        before
-    );
+    run.stderr_has("warning: could not refresh");
+    assert_eq!(stored_bytes(&plugin, "default"), before);
     // The start-up hook still reports the failure to the host.
     let hook = plugin.run(&["refresh", "--json"]);
-    assert_eq!(hook.code, 4, "{hook:?}");
-    assert_eq!(hook.json()["profiles"][0]["outcome"], "transient");
+    hook.expect_code(4);
+    assert_eq!(hook.json_field("/profiles/0/outcome"), "transient");
     // An expired token is never handed out.
     seed_default(&plugin, &down, "ref-seed", -1_000);
     let expired = plugin.run(&["token"]);
-    assert_eq!(expired.code, 4, "{expired:?}");
+    expired.expect_code(4);
     assert_eq!(expired.stdout, "");
 }
 
@@ -404,7 +353,7 @@ fn a_portal_that_echoes_the_refresh_token_does_not_leak_it() {
     seed_default(&plugin, &portal.url(), secret, 0);
     for args in [&["token"][..], &["refresh", "--json"][..]] {
         let run = plugin.run(args);
-        assert_eq!(run.code, 3, "{run:?}");
+        run.expect_code(3);
         assert!(
             !run.all_output().contains(secret),
             "{args:?} leaked the token: {run:?}"

@@ -1,13 +1,10 @@
 //! The host's side of the plugin: usage, doctor, and the API-key route.
 
-mod support;
-
+use crate::support::cli::{Plugin, Run};
+use crate::support::http_server::{Portal, Reply};
+use crate::support::minimax::{MiniMax, MiniMaxState};
+use crate::support::{dead_url, now_ms};
 use serde_json::{Value, json};
-use std::io::Write;
-use std::process::Stdio;
-use support::cli::{Plugin, finish};
-use support::dead_url;
-use support::portal::*;
 
 /// One check of `doctor --json`'s output, by name.
 fn check(out: &Value, name: &str) -> Value {
@@ -66,9 +63,9 @@ fn portal_with_usage(
 fn usage_shows_what_is_left_and_the_reset_time() {
     let (portal, _mm) = portal_with_usage(|| Reply::json(200, remains()));
     let plugin = Plugin::new(&portal.url());
-    assert_eq!(plugin.login(&[]).code, 0);
+    plugin.login(&[]).expect_code(0);
     let run = plugin.run(&["usage", "--json"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     let out = run.json();
     assert_eq!(out["plan"], "token_plan");
     let model = &out["models"][0];
@@ -81,12 +78,7 @@ fn usage_shows_what_is_left_and_the_reset_time() {
     assert_eq!(model["weekly"]["remaining_percent"], 90.0);
 
     let human = plugin.run(&["usage"]);
-    assert_eq!(human.code, 0, "{human:?}");
-    assert!(
-        human.stdout.contains("1200 of 1500 left (80%)"),
-        "{}",
-        human.stdout
-    );
+    human.expect_code(0).stdout_has("1200 of 1500 left (80%)");
     assert!(
         human.stdout.contains("[################----]"),
         "{}",
@@ -115,9 +107,9 @@ fn usage_falls_back_to_the_coding_plan() {
         _ => state.handle(r),
     });
     let plugin = Plugin::new(&portal.url());
-    assert_eq!(plugin.login(&[]).code, 0);
+    plugin.login(&[]).expect_code(0);
     let run = plugin.run(&["usage", "--json"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     assert_eq!(run.json()["plan"], "coding_plan");
 }
 
@@ -130,19 +122,15 @@ fn usage_errors_are_classified() {
         )
     });
     let plugin = Plugin::new(&portal.url());
-    assert_eq!(plugin.login(&[]).code, 0);
+    plugin.login(&[]).expect_code(0);
     let run = plugin.run(&["usage"]);
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(
-        run.stderr.contains("insufficient balance"),
-        "{}",
-        run.stderr
-    );
+    run.expect_code(1);
+    run.stderr_has("insufficient balance");
 
     let (portal, _mm) = portal_with_usage(|| Reply::text(503, "text/html", "<html>down</html>"));
     let plugin = Plugin::new(&portal.url());
-    assert_eq!(plugin.login(&[]).code, 0);
-    assert_eq!(plugin.run(&["usage"]).code, 4);
+    plugin.login(&[]).expect_code(0);
+    plugin.run(&["usage"]).expect_code(4);
 }
 
 /// A portal whose `Date` header is `skew` away from the real time.
@@ -158,9 +146,9 @@ fn portal_with_clock(skew: chrono::Duration) -> Portal {
 fn doctor_passes_on_a_healthy_setup_and_checks_the_clock() {
     let portal = portal_with_clock(chrono::Duration::zero());
     let plugin = Plugin::new(&portal.url());
-    assert_eq!(plugin.login(&["--json"]).code, 0);
+    plugin.login(&["--json"]).expect_code(0);
     let run = plugin.run(&["doctor", "--json"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     let out = run.json();
     assert_eq!(out["ok"], true);
     let names: Vec<&str> = out["checks"]
@@ -184,7 +172,7 @@ fn doctor_catches_a_skewed_clock() {
     let portal = portal_with_clock(chrono::Duration::minutes(-30));
     let plugin = Plugin::new(&portal.url());
     let run = plugin.run(&["doctor", "--json"]);
-    assert_eq!(run.code, 1, "{run:?}");
+    run.expect_code(1);
     let out = run.json();
     let clock = check(&out, "clock");
     assert_eq!(clock["status"], "fail", "{clock}");
@@ -216,7 +204,7 @@ fn doctor_names_the_fix_for_each_failure() {
         "--host-config",
         host_config.to_str().unwrap(),
     ]);
-    assert_eq!(run.code, 1, "{run:?}");
+    run.expect_code(1);
     let out = run.json();
     let failed: Vec<(String, String)> = out["checks"]
         .as_array()
@@ -252,7 +240,7 @@ fn doctor_names_the_fix_for_each_failure() {
         fix_of("host config").is_some_and(|f| f.contains("onboard --auth-choice minimax-portal")),
         "{failed:?}"
     );
-    assert!(run.stderr.contains("Unknown model"), "{}", run.stderr);
+    run.stderr_has("Unknown model");
 }
 
 #[test]
@@ -269,7 +257,7 @@ fn doctor_finds_a_host_catalog_that_is_missing_models() {
     let path = plugin.home().join("host.json");
     std::fs::write(&path, serde_json::to_vec(&patch).unwrap()).unwrap();
     let run = plugin.run(&["doctor", "--json", "--host-config", path.to_str().unwrap()]);
-    assert_eq!(run.code, 1, "{run:?}");
+    run.expect_code(1);
     let catalog = check(&run.json(), "host catalog");
     assert_eq!(catalog["status"], "fail");
     assert!(
@@ -278,27 +266,19 @@ fn doctor_finds_a_host_catalog_that_is_missing_models() {
     );
 }
 
-fn login_with_key(plugin: &Plugin, key: &str, extra: &[&str]) -> support::cli::Run {
-    let mut args = vec!["login", "--region", "cn", "--with-api-key", "--json"];
-    args.extend_from_slice(extra);
-    let mut cmd = plugin.command(&args);
-    cmd.stdin(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(key.as_bytes())
-        .unwrap();
-    finish(child)
+fn login_with_key(plugin: &Plugin, key: &str) -> Run {
+    plugin.run_with_stdin(
+        &["login", "--region", "cn", "--with-api-key", "--json"],
+        key.as_bytes(),
+    )
 }
 
 #[test]
 fn an_api_key_from_stdin_is_stored_and_never_printed() {
     let plugin = Plugin::new(&dead_url());
     let key = "sk-cp-test-0123456789abcdef";
-    let run = login_with_key(&plugin, &format!("{key}\n"), &[]);
-    assert_eq!(run.code, 0, "{run:?}");
+    let run = login_with_key(&plugin, &format!("{key}\n"));
+    run.expect_code(0);
     assert!(!run.all_output().contains(key), "the key leaked: {run:?}");
     let out = run.json();
     assert_eq!(out["profile_id"], "minimax:default");
@@ -329,12 +309,12 @@ fn an_api_key_from_stdin_is_stored_and_never_printed() {
     assert!(!plugin.profile_file("default").exists());
     // status lists it (without the key) and counts it as usable.
     let status = plugin.run(&["status", "--json"]);
-    assert_eq!(status.code, 0, "{status:?}");
+    status.expect_code(0);
     assert_eq!(
-        status.json()["api_keys"][0]["profile_id"],
+        status.json_field("/api_keys/0/profile_id"),
         "minimax:default"
     );
-    assert_eq!(status.json()["api_keys"][0]["region"], "cn");
+    assert_eq!(status.json_field("/api_keys/0/region"), "cn");
     assert!(!status.all_output().contains(key));
 
     let logout = plugin.run(&["logout", "--api-key", "--json"]);
@@ -346,7 +326,7 @@ fn an_api_key_from_stdin_is_stored_and_never_printed() {
 fn a_bad_api_key_is_a_usage_error() {
     let plugin = Plugin::new(&dead_url());
     for bad in ["", "\n", "two words here", "short"] {
-        let run = login_with_key(&plugin, bad, &[]);
+        let run = login_with_key(&plugin, bad);
         assert_eq!(run.code, 2, "{bad:?}: {run:?}");
     }
     assert!(!plugin.home().join("api-keys/default.json").exists());

@@ -1,10 +1,13 @@
 //! Runs the real binary in a throwaway state folder, with a deadline so a
-//! hung plugin fails the test instead of hanging it.
+//! hung plugin fails the test instead of hanging it, and checks what it did.
 
-use std::io::Read;
+use std::fmt;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_minimax-portal-auth");
 /// No single run of the plugin in these tests may take longer.
@@ -22,15 +25,71 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// The whole run, for failure messages: the exit code, then stdout and
+/// stderr as printed (Debug would escape every newline).
+impl fmt::Display for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "exit code {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+// The checks panic at the caller's line and print the whole run; each
+// returns the run so that checks can be chained.
 impl Run {
-    pub fn json(&self) -> serde_json::Value {
+    /// stdout parsed as JSON.
+    #[track_caller]
+    pub fn json(&self) -> Value {
         serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{self}"))
+    }
+
+    /// The value at `pointer` (RFC 6901, e.g. `/profiles/0/state`) in
+    /// stdout's JSON; null when there is none, as `json()[..][..]` gives.
+    #[track_caller]
+    pub fn json_field(&self, pointer: &str) -> Value {
+        self.json().pointer(pointer).cloned().unwrap_or(Value::Null)
     }
 
     /// Everything the run printed, to check that no secret leaked.
     pub fn all_output(&self) -> String {
         format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Run {
+        assert!(self.code == code, "expected exit code {code}:\n{self}");
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(&self, needle: &str) -> &Run {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{self}"
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_lacks(&self, needle: &str) -> &Run {
+        assert!(
+            !self.stderr.contains(needle),
+            "stderr has {needle:?}:\n{self}"
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(&self, needle: &str) -> &Run {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}:\n{self}"
+        );
+        self
     }
 }
 
@@ -64,21 +123,33 @@ impl Plugin {
         self.home().join("profiles").join(format!("{name}.json"))
     }
 
-    pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .env("MINIMAX_PORTAL_AUTH_HOME", self.home())
+    /// Gives `cmd` this plugin's environment: its state folder and variables.
+    pub fn apply_env(&self, cmd: &mut Command) {
+        cmd.env("MINIMAX_PORTAL_AUTH_HOME", self.home())
             // Never open a real browser from a test.
             .env_remove("DISPLAY")
             .env_remove("WAYLAND_DISPLAY")
-            .env_remove("MINIMAX_PORTAL_AUTH_MARGIN_SECS")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .env_remove("MINIMAX_PORTAL_AUTH_MARGIN_SECS");
         for (name, value) in &self.vars {
             cmd.env(name, value);
         }
+    }
+
+    /// `program ARGS...` in this plugin's environment, stdin empty, output
+    /// piped: for a program that runs the plugin, like the reference host.
+    pub fn command_for(&self, program: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        self.apply_env(&mut cmd);
         cmd
+    }
+
+    /// The plugin binary with `args`.
+    pub fn command(&self, args: &[&str]) -> Command {
+        self.command_for(Path::new(BIN), args)
     }
 
     pub fn spawn(&self, args: &[&str]) -> Child {
@@ -87,6 +158,22 @@ impl Plugin {
 
     pub fn run(&self, args: &[&str]) -> Run {
         finish(self.spawn(args))
+    }
+
+    /// Like [`Plugin::run`], with `input` on stdin (then closed).
+    pub fn run_with_stdin(&self, args: &[&str], input: &[u8]) -> Run {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("spawn the plugin");
+        child
+            .stdin
+            .take()
+            .expect("piped stdin")
+            .write_all(input)
+            .expect("write the plugin's stdin");
+        finish(child)
     }
 
     /// `login --region global --no-browser` plus `extra`.

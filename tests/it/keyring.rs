@@ -3,12 +3,11 @@
 //! The fault cases use a fake session bus that never answers: a real keyring
 //! cannot be made to hang on demand without breaking the other tests.
 
-mod support;
-
+use crate::support::cli::Plugin;
+use crate::support::minimax::MiniMax;
+use crate::support::real_keyring;
 use std::os::unix::net::UnixListener;
 use std::process::Command;
-use support::cli::Plugin;
-use support::portal::*;
 
 /// A profile name no other test uses, since all share one keyring.
 fn unique(tag: &str) -> String {
@@ -40,14 +39,14 @@ fn secret_tool_lookup(profile_id: &str) -> Option<String> {
 
 #[test]
 fn login_into_the_secret_service_and_read_it_from_another_process() {
-    if !support::real_keyring() {
+    if !real_keyring() {
         return;
     }
     let (portal, mm) = MiniMax::new().start();
     let plugin = keyring_plugin(&portal.url());
     let name = unique("e2e");
     let run = plugin.login(&["--profile", &name, "--json"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     assert_eq!(run.json()["store"], "keyring");
     assert!(
         !plugin.profile_file(&name).exists(),
@@ -57,7 +56,7 @@ fn login_into_the_secret_service_and_read_it_from_another_process() {
 
     // A second process reads the token back.
     let token = plugin.run(&["token", "--profile", &name]);
-    assert_eq!(token.code, 0, "{token:?}");
+    token.expect_code(0);
     assert_eq!(token.stdout, "acc-1\n");
 
     // A host reads the same profile straight from the Secret Service.
@@ -70,7 +69,7 @@ fn login_into_the_secret_service_and_read_it_from_another_process() {
     assert_eq!(profile["provider"], "minimax-portal");
 
     let status = plugin.run(&["status", "--json"]);
-    assert_eq!(status.code, 0, "{status:?}");
+    status.expect_code(0);
     let rows = status.json()["profiles"].as_array().cloned().unwrap();
     let row = rows
         .iter()
@@ -80,19 +79,19 @@ fn login_into_the_secret_service_and_read_it_from_another_process() {
 
     // Refresh writes back to the keyring.
     let refreshed = plugin.run(&["refresh", "--profile", &name, "--force", "--json"]);
-    assert_eq!(refreshed.code, 0, "{refreshed:?}");
+    refreshed.expect_code(0);
     let again = plugin.run(&["token", "--profile", &name]);
     assert_eq!(again.stdout, "acc-2\n", "{again:?}");
 
     let logout = plugin.run(&["logout", "--profile", &name]);
-    assert_eq!(logout.code, 0, "{logout:?}");
+    logout.expect_code(0);
     assert!(secret_tool_lookup(&format!("minimax-portal:{name}")).is_none());
-    assert_eq!(plugin.run(&["token", "--profile", &name]).code, 3);
+    plugin.run(&["token", "--profile", &name]).expect_code(3);
 }
 
 #[test]
 fn auto_prefers_the_keyring_and_writes_no_plain_text() {
-    if !support::real_keyring() {
+    if !real_keyring() {
         return;
     }
     let (portal, _mm) = MiniMax::new().start();
@@ -100,19 +99,19 @@ fn auto_prefers_the_keyring_and_writes_no_plain_text() {
     plugin.set("MINIMAX_PORTAL_AUTH_STORE", "auto");
     let name = unique("auto");
     let run = plugin.login(&["--profile", &name, "--json"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     assert_eq!(run.json()["store"], "keyring");
-    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    run.stderr_lacks("warning");
     assert!(!plugin.profile_file(&name).exists());
-    assert_eq!(plugin.run(&["logout", "--profile", &name]).code, 0);
+    plugin.run(&["logout", "--profile", &name]).expect_code(0);
 }
 
 /// A session bus address whose socket accepts connections and never says a
 /// word: a Secret Service that hangs.
 fn silent_bus() -> (tempfile::TempDir, UnixListener, String) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("bus");
-    let listener = UnixListener::bind(&path).unwrap();
+    let listener = UnixListener::bind(&path).expect("bind the silent bus socket");
     let address = format!("unix:path={}", path.display());
     (dir, listener, address)
 }
@@ -125,13 +124,9 @@ fn a_hanging_keyring_is_a_clear_error_not_a_hang() {
         .set("DBUS_SESSION_BUS_ADDRESS", &address)
         .set("MINIMAX_PORTAL_AUTH_KEYRING_TIMEOUT_MS", "700");
     let run = plugin.run(&["token"]);
-    assert_eq!(run.code, 5, "{run:?}");
-    assert!(
-        run.stderr.contains("did not answer within 700 ms"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("--store file"), "{}", run.stderr);
+    run.expect_code(5);
+    run.stderr_has("did not answer within 700 ms");
+    run.stderr_has("--store file");
 }
 
 #[test]
@@ -144,17 +139,13 @@ fn auto_falls_back_to_the_file_loudly_when_no_keyring_answers() {
         .set("DBUS_SESSION_BUS_ADDRESS", &address)
         .set("MINIMAX_PORTAL_AUTH_KEYRING_TIMEOUT_MS", "700");
     let run = plugin.login(&["--json"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    run.expect_code(0);
     assert_eq!(run.json()["store"], "file");
-    assert!(
-        run.stderr.contains("warning: no OS keyring answered"),
-        "{}",
-        run.stderr
-    );
+    run.stderr_has("warning: no OS keyring answered");
     assert!(plugin.profile_file("default").exists());
 
     let status = plugin.run(&["status", "--json"]);
-    assert_eq!(status.code, 0, "{status:?}");
+    status.expect_code(0);
     let out = status.json();
     assert_eq!(out["profiles"][0]["store"], "file");
     assert!(
@@ -172,12 +163,8 @@ fn no_session_bus_at_all_is_reported_as_such() {
         "unix:path=/nonexistent/minimax-test-bus",
     );
     let run = plugin.run(&["token"]);
-    assert_eq!(run.code, 5, "{run:?}");
-    assert!(
-        run.stderr.contains("Secret Service is not reachable"),
-        "{}",
-        run.stderr
-    );
+    run.expect_code(5);
+    run.stderr_has("Secret Service is not reachable");
     // The connection error itself is reported, not the timeout's stand-in.
-    assert!(!run.stderr.contains("did not answer"), "{}", run.stderr);
+    run.stderr_lacks("did not answer");
 }

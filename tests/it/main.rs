@@ -1,0 +1,18 @@
+//! The integration tests, as one binary: one module per area, the shared
+//! helpers in `support`. One binary links once instead of once per file.
+
+mod support;
+
+mod browser_flow;
+mod host_cycle;
+mod host_side;
+mod hostile;
+mod keyring;
+mod kill9;
+mod login;
+mod manifest;
+mod portal_selftest;
+mod proxy;
+mod readme;
+mod refresh;
+mod tls;
