@@ -4,11 +4,11 @@
 #[macro_use]
 mod output;
 mod api_key;
+mod catalog;
 mod cli;
 mod commands;
 mod error;
 mod fix;
-mod catalog;
 mod paths;
 mod portal;
 mod profile;

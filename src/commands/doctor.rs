@@ -1,10 +1,10 @@
 //! `doctor`: each check with pass/fail and the command that fixes it.
 
 use super::print_json;
+use crate::catalog;
 use crate::cli::DoctorArgs;
 use crate::error::Result;
 use crate::fix;
-use crate::catalog;
 use crate::portal::http::Http;
 use crate::profile::{PROVIDER, now_ms};
 use crate::region::{OAUTH_BASE_ENV, Region};

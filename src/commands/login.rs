@@ -1,8 +1,8 @@
 use super::print_json;
 use crate::api_key::{self, ApiKeyProfile};
+use crate::catalog;
 use crate::cli::{Flow, LoginArgs};
 use crate::error::{Class, Error, Result};
-use crate::catalog;
 use crate::portal::answer::Tokens;
 use crate::portal::http::Http;
 use crate::portal::{browser, device, wire};

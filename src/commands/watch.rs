@@ -67,7 +67,13 @@ pub fn run(
         return Ok(3);
     }
     let ids: Vec<String> = watched.iter().map(|w| w.name.profile_id()).collect();
-    report(json, "started", None, &format!("watching {}", ids.join(", ")), json!({"profiles": ids}));
+    report(
+        json,
+        "started",
+        None,
+        &format!("watching {}", ids.join(", ")),
+        json!({"profiles": ids}),
+    );
 
     loop {
         let mut wake = Instant::now() + MAX_SLEEP;
@@ -93,7 +99,10 @@ pub fn run(
                             json,
                             fresh.outcome.as_str(),
                             Some(&w.name),
-                            &format!("{} (valid for {left}){note}", fresh.outcome.as_str().replace('_', " ")),
+                            &format!(
+                                "{} (valid for {left}){note}",
+                                fresh.outcome.as_str().replace('_', " ")
+                            ),
                             json!({"expires": fresh.profile.expires, "then_ok": ran.as_ref().map(|r| r.is_ok())}),
                         );
                         match ran {
@@ -109,7 +118,13 @@ pub fn run(
                     wake = wake.min(Instant::now() + until_due.max(Duration::from_secs(1)));
                 }
                 Err(e) if matches!(e.class, Class::NeedsLogin | Class::Usage) => {
-                    report(json, e.class.as_str(), Some(&w.name), &e.to_string(), json!({"fix": e.fix}));
+                    report(
+                        json,
+                        e.class.as_str(),
+                        Some(&w.name),
+                        &e.to_string(),
+                        json!({"fix": e.fix}),
+                    );
                     return Ok(e.class.exit_code());
                 }
                 Err(e) => {
@@ -124,7 +139,11 @@ pub fn run(
                         json,
                         e.class.as_str(),
                         Some(&w.name),
-                        &format!("{}; trying again in {}", e.message, ui::duration(backoff.as_millis() as i64)),
+                        &format!(
+                            "{}; trying again in {}",
+                            e.message,
+                            ui::duration(backoff.as_millis() as i64)
+                        ),
                         json!({"retry_in": backoff.as_secs()}),
                     );
                 }
@@ -143,7 +162,13 @@ pub fn run(
 
 /// A line on stderr for people, and with --json one JSON object per line
 /// on stdout.
-fn report(json: bool, event: &str, name: Option<&ProfileName>, text: &str, extra: serde_json::Value) {
+fn report(
+    json: bool,
+    event: &str,
+    name: Option<&ProfileName>,
+    text: &str,
+    extra: serde_json::Value,
+) {
     let at = chrono::Local::now().format("%H:%M:%S");
     match name {
         Some(name) => say!("[{at}] {}: {text}", name.profile_id()),
