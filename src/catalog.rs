@@ -50,7 +50,7 @@ pub fn model_ref(provider: &str, id: &str) -> String {
     format!("{provider}/{id}")
 }
 
-fn model_entry(m: &Model) -> Value {
+pub fn model_entry(m: &Model) -> Value {
     json!({
         "id": m.id,
         "name": m.name,

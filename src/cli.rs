@@ -91,6 +91,56 @@ makes no network request."
     Usage(UsageArgs),
     /// Check the keyring, state folder, portal, clock, profiles and host config; say what fixes each
     Doctor(DoctorArgs),
+    /// Connect a profile to OpenClaw, which refreshes no MiniMax token itself
+    #[command(subcommand)]
+    Openclaw(OpenclawCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OpenclawCommand {
+    /// Make OpenClaw get its MiniMax token from this tool, always fresh
+    #[command(long_about = "Make OpenClaw get its MiniMax token from this tool.\n\n\
+OpenClaw signs in to MiniMax itself but never refreshes the token, so its sessions die at \
+expiry. This adds to OpenClaw's config, through OpenClaw's own `openclaw config patch`, an exec \
+secret provider that runs `minimax-portal-auth token --profile NAME`, the provider that uses it \
+(the profile's model base URL, the model catalog, aliases), and with --set-default the default \
+model. Every OpenClaw process then asks for a fresh token; a long-running Gateway reads it once, \
+so keep it fresh with `refresh --watch --then openclaw secrets reload` (or --service).\n\n\
+The default profile becomes OpenClaw's provider `minimax-portal`; another profile gets its own \
+provider `minimax-portal-NAME`, so profiles in different regions never share a base URL.\n\n\
+Examples:\n  minimax-portal-auth openclaw setup --set-default\n  \
+minimax-portal-auth openclaw setup --profile work\n  \
+minimax-portal-auth openclaw setup --dry-run      # print the patch and the command\n  \
+minimax-portal-auth openclaw setup --service      # also a systemd user unit for the watcher\n  \
+minimax-portal-auth openclaw setup --remove")]
+    Setup(OpenclawSetupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OpenclawSetupArgs {
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+
+    /// Also make the profile's default model OpenClaw's default model
+    #[arg(long, conflicts_with = "remove")]
+    pub set_default: bool,
+
+    /// OpenClaw's command (default: `openclaw` on PATH)
+    #[arg(long, value_name = "PATH")]
+    pub openclaw: Option<std::path::PathBuf>,
+
+    /// Print the patch and the command that applies it; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Take the setup out of OpenClaw's config again
+    #[arg(long)]
+    pub remove: bool,
+
+    /// Also write a systemd user unit (macOS: print a launchd plist) that
+    /// runs the watcher and reloads OpenClaw's secrets after each refresh
+    #[arg(long, conflicts_with = "remove")]
+    pub service: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

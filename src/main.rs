@@ -9,6 +9,7 @@ mod cli;
 mod commands;
 mod error;
 mod fix;
+mod openclaw;
 mod paths;
 mod portal;
 mod profile;

@@ -4,6 +4,7 @@
 pub mod doctor;
 pub mod login;
 pub mod logout;
+pub mod openclaw;
 pub mod refresh;
 pub mod status;
 pub mod token;
@@ -29,5 +30,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Logout(args) => logout::run(&stores, json, args),
         Command::Usage(args) => usage::run(&stores, json, args),
         Command::Doctor(args) => doctor::run(&stores, json, args),
+        Command::Openclaw(command) => openclaw::run(&stores, json, command),
     }
 }

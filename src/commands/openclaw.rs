@@ -1,0 +1,540 @@
+//! `openclaw setup`: connect a profile to the real OpenClaw (docs/openclaw.md).
+
+use crate::catalog;
+use crate::cli::{OpenclawCommand, OpenclawSetupArgs};
+use crate::error::{Error, Result};
+use crate::fix;
+use crate::openclaw::{self, Edit, Names, OpenClaw, Setup};
+use crate::output::{print_json, print_stdout};
+use crate::safe_fs::{self, shell_quote};
+use crate::store::Stores;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+pub fn run(stores: &Stores, json: bool, command: OpenclawCommand) -> Result<i32> {
+    match command {
+        OpenclawCommand::Setup(args) if args.remove => remove(stores, json, &args),
+        OpenclawCommand::Setup(args) => setup(stores, json, &args),
+    }
+}
+
+fn setup(stores: &Stores, json: bool, args: &OpenclawSetupArgs) -> Result<i32> {
+    let name = &args.profile.profile;
+    let names = Names::of(name)?;
+    let Some(loaded) = stores.load(name)? else {
+        return Err(Error::needs_login(format!(
+            "no MiniMax profile {} is stored to connect to OpenClaw",
+            name.profile_id()
+        ))
+        .with_fix(fix::login(name, None)));
+    };
+    let binary = this_binary()?;
+    let state_home = std::fs::canonicalize(stores.home()).unwrap_or(stores.home().to_path_buf());
+    let catalog = catalog::load()?;
+    let patch = openclaw::setup_patch(
+        &Setup {
+            names: &names,
+            binary: &binary,
+            state_home: &state_home,
+            base_url: &loaded.profile.base_url,
+            set_default: args.set_default,
+        },
+        &catalog,
+    );
+    let patch_file = save_patch(stores, &names.provider, "setup", &patch)?;
+    let apply = format!(
+        "openclaw config patch --file {}",
+        shell_quote(&patch_file.display().to_string())
+    );
+    let found = OpenClaw::find(args.openclaw.as_deref());
+    let Some(openclaw) = found.filter(|_| !args.dry_run) else {
+        return print_plan(json, args.dry_run, &patch, &apply);
+    };
+
+    say!(
+        "Checking OpenClaw's stored credentials for {}…",
+        names.provider
+    );
+    let shadows = stored_credentials(&openclaw, &names.provider);
+    let already = openclaw
+        .config()
+        .is_some_and(|config| openclaw::contains(&config, &patch));
+    if already {
+        say!("OpenClaw's config already holds this setup; nothing to change.");
+    } else {
+        say!("Checking the patch with `openclaw config patch --dry-run`…");
+        expect_ok(
+            &openclaw,
+            &[
+                "config",
+                "patch",
+                "--file",
+                &path_arg(&patch_file),
+                "--dry-run",
+            ],
+        )?;
+        say!("Applying it with `openclaw config patch`…");
+        expect_ok(
+            &openclaw,
+            &["config", "patch", "--file", &path_arg(&patch_file)],
+        )?;
+    }
+    say!("Validating with `openclaw config validate`…");
+    validate(&openclaw)?;
+    let service = if args.service {
+        Some(write_service(stores, &binary, &openclaw.program)?)
+    } else {
+        None
+    };
+    report_setup(
+        json,
+        &names,
+        &loaded.profile.region,
+        &binary,
+        already,
+        &shadows,
+        service,
+    )?;
+    Ok(0)
+}
+
+/// Without OpenClaw (or with --dry-run): the patch and the command.
+fn print_plan(json: bool, dry_run: bool, patch: &Value, apply: &str) -> Result<i32> {
+    if json {
+        print_json(&json!({"applied": false, "patch": patch, "command": apply}))?;
+    } else {
+        print_stdout(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(patch).unwrap_or_default()
+        ))?;
+    }
+    if !dry_run {
+        say!("OpenClaw's command was not found on PATH (pass --openclaw PATH).");
+    }
+    say!("To apply this patch, run:\n  {apply}");
+    Ok(0)
+}
+
+fn report_setup(
+    json: bool,
+    names: &Names,
+    region: &crate::region::Region,
+    binary: &Path,
+    already: bool,
+    shadows: &[String],
+    service: Option<Service>,
+) -> Result<()> {
+    for id in shadows {
+        say!(
+            "warning: OpenClaw also holds its own stored credential {id} for {}. OpenClaw's \
+             audit counts it as taking precedence, and it keeps a plaintext token on disk.\n  \
+             fix: openclaw models auth logout {id} --yes",
+            names.provider
+        );
+    }
+    if json {
+        return print_json(&json!({
+            "applied": !already,
+            "already": already,
+            "profile_id": names.profile.profile_id(),
+            "provider": names.provider,
+            "secret_provider": names.secret_provider,
+            "command": binary,
+            "stored_credentials": shadows,
+            "service": service.as_ref().map(|s| &s.path),
+        }));
+    }
+    let mut text = format!(
+        "✓ OpenClaw now gets {}'s token ({}) from {} token --profile {}.\n  \
+         Models: {}/… ({} provider); every OpenClaw process asks for a fresh token.\n",
+        names.profile.profile_id(),
+        region.label(),
+        binary.display(),
+        names.profile,
+        names.provider,
+        names.provider,
+    );
+    match &service {
+        Some(service) => text.push_str(&format!(
+            "  The watcher for a running Gateway is in {}. Start it with:\n    {}\n",
+            service.path.display(),
+            service.enable
+        )),
+        None => text.push_str(&format!(
+            "  A running Gateway reads the token once; keep it fresh with:\n    \
+             minimax-portal-auth refresh --watch{} --then openclaw secrets reload\n  \
+             or as a service: minimax-portal-auth openclaw setup --service{}\n",
+            fix::profile_flag(&names.profile),
+            fix::profile_flag(&names.profile)
+        )),
+    }
+    text.push_str(&format!(
+        "  Undo: minimax-portal-auth openclaw setup --remove{}\n",
+        fix::profile_flag(&names.profile)
+    ));
+    print_stdout(&text)
+}
+
+fn remove(stores: &Stores, json: bool, args: &OpenclawSetupArgs) -> Result<i32> {
+    let names = Names::of(&args.profile.profile)?;
+    let catalog = catalog::load()?;
+    let found = OpenClaw::find(args.openclaw.as_deref());
+    let Some(openclaw) = found.filter(|_| !args.dry_run) else {
+        let all = openclaw::combine(&openclaw::removal_edits(&names, &catalog, true));
+        let file = save_patch(stores, &names.provider, "remove", &all.patch)?;
+        return print_plan(json, args.dry_run, &all.patch, &patch_command(&file, &all));
+    };
+    let config = openclaw.config();
+    let present = config.as_ref().is_none_or(|c| {
+        c.pointer(&format!("/models/providers/{}", names.provider))
+            .is_some()
+            || c.pointer(&format!("/secrets/providers/{}", names.secret_provider))
+                .is_some()
+    });
+    let mut steps = 0;
+    if present {
+        let primary = primary_model(&openclaw, config.as_ref());
+        let ours = primary.is_some_and(|p| p.starts_with(&format!("{}/", names.provider)));
+        let edits = openclaw::removal_edits(&names, &catalog, ours);
+        let groups = match &config {
+            Some(config) => openclaw::plan_removal(config, &edits),
+            None => vec![edits],
+        };
+        say!("Removing it with `openclaw config patch`…");
+        for group in &groups {
+            steps += apply_edits(stores, &openclaw, &names, group)?;
+        }
+        say!("Validating with `openclaw config validate`…");
+        validate(&openclaw)?;
+    }
+    let unit = service_path();
+    let unit_there = unit.as_ref().is_some_and(|p| p.exists());
+    if json {
+        print_json(&json!({
+            "removed": present,
+            "patches": steps,
+            "provider": names.provider,
+            "service": unit.filter(|_| unit_there),
+        }))?;
+    } else if present {
+        print_stdout(&format!(
+            "✓ Removed {} and its secret provider from OpenClaw's config.\n",
+            names.provider
+        ))?;
+    } else {
+        print_stdout(&format!(
+            "OpenClaw's config holds no {} setup; nothing to remove.\n",
+            names.provider
+        ))?;
+    }
+    if let Some(path) = service_path().filter(|p| p.exists()) {
+        say!(
+            "The watcher service is still installed; to remove it:\n  \
+             systemctl --user disable --now {SERVICE_NAME} && rm {}",
+            shell_quote(&path.display().to_string())
+        );
+    }
+    Ok(0)
+}
+
+/// Applies removal edits in one patch, or, when OpenClaw's size guard still
+/// refuses it ("size-drop"), in halves. Returns how many patches it took.
+fn apply_edits(
+    stores: &Stores,
+    openclaw: &OpenClaw,
+    names: &Names,
+    edits: &[Edit],
+) -> Result<usize> {
+    let combined = openclaw::combine(edits);
+    let file = save_patch(stores, &names.provider, "remove", &combined.patch)?;
+    let mut args = vec![
+        "config".to_string(),
+        "patch".into(),
+        "--file".into(),
+        path_arg(&file),
+    ];
+    if let Some((path, _)) = &combined.replace {
+        args.extend(["--replace-path".to_string(), path.clone()]);
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = openclaw.run(&refs)?;
+    if out.ok {
+        return Ok(1);
+    }
+    let said = out.said();
+    if said.contains("size-drop") && edits.len() > 1 {
+        let (first, second) = edits.split_at(edits.len() / 2);
+        return Ok(apply_edits(stores, openclaw, names, first)?
+            + apply_edits(stores, openclaw, names, second)?);
+    }
+    Err(
+        Error::failed(format!("openclaw config patch failed:\n    {said}"))
+            .with_fix(patch_command(&file, &combined)),
+    )
+}
+
+fn patch_command(file: &Path, edit: &Edit) -> String {
+    let mut command = format!(
+        "openclaw config patch --file {}",
+        shell_quote(&file.display().to_string())
+    );
+    if let Some((path, _)) = &edit.replace {
+        command.push_str(&format!(" --replace-path {}", shell_quote(path)));
+    }
+    command
+}
+
+/// The default model, from the config when it could be read, else asked.
+fn primary_model(openclaw: &OpenClaw, config: Option<&Value>) -> Option<String> {
+    if let Some(config) = config {
+        return config
+            .pointer("/agents/defaults/model/primary")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+    }
+    let out = openclaw
+        .run(&["config", "get", "agents.defaults.model.primary", "--json"])
+        .ok()
+        .filter(|o| o.ok)?;
+    serde_json::from_str::<Value>(out.stdout.trim())
+        .ok()?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// OpenClaw's own stored credentials for `provider` (from its sign-in or a
+/// pasted token): they shadow the exec reference in its audit.
+fn stored_credentials(openclaw: &OpenClaw, provider: &str) -> Vec<String> {
+    let ids_in = |v: &Value, list: &str, id_key: &str| -> Vec<String> {
+        v.pointer(list)
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter(|p| p["provider"] == provider)
+                    .filter_map(|p| p[id_key].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let status = openclaw
+        .run(&["models", "status", "--json"])
+        .ok()
+        .filter(|o| o.ok)
+        .and_then(|o| json_in(&o.stdout));
+    if let Some(status) = status {
+        return ids_in(&status, "/auth/oauth/profiles", "profileId");
+    }
+    // `models status` resolves every secret; when one fails, ask the list.
+    openclaw
+        .run(&["models", "auth", "list", "--json"])
+        .ok()
+        .filter(|o| o.ok)
+        .and_then(|o| json_in(&o.stdout))
+        .map(|list| ids_in(&list, "/profiles", "id"))
+        .unwrap_or_default()
+}
+
+/// The JSON object in a command's output (OpenClaw may print a banner first).
+fn json_in(text: &str) -> Option<Value> {
+    let start = text.find('{')?;
+    serde_json::from_str(&text[start..]).ok()
+}
+
+fn expect_ok(openclaw: &OpenClaw, args: &[&str]) -> Result<()> {
+    let out = openclaw.run(args)?;
+    if out.ok {
+        return Ok(());
+    }
+    Err(Error::failed(format!(
+        "openclaw {} failed (exit {}):\n    {}",
+        args[..2].join(" "),
+        out.code.map_or("?".to_string(), |c| c.to_string()),
+        out.said()
+    )))
+}
+
+fn validate(openclaw: &OpenClaw) -> Result<()> {
+    let out = openclaw.run(&["config", "validate", "--json"])?;
+    let verdict = json_in(&out.stdout);
+    if out.ok && verdict.as_ref().is_some_and(|v| v["valid"] == true) {
+        return Ok(());
+    }
+    let issues = verdict
+        .and_then(|v| v.get("issues").cloned())
+        .map(|i| i.to_string())
+        .unwrap_or_else(|| out.said());
+    Err(Error::failed(format!(
+        "OpenClaw's config does not validate after the change: {}",
+        crate::portal::wire::clean(&issues, 800)
+    ))
+    .with_hint("run `openclaw config validate` to see why"))
+}
+
+/// Saves a patch (no secrets in it) in the state folder, for OpenClaw to read
+/// and for the user to apply by hand.
+fn save_patch(stores: &Stores, provider: &str, what: &str, patch: &Value) -> Result<PathBuf> {
+    let path = stores
+        .home()
+        .join("openclaw")
+        .join(format!("{provider}.{what}.json"));
+    let text = serde_json::to_vec_pretty(patch)
+        .map_err(|e| Error::failed(format!("cannot encode the patch: {e}")))?;
+    safe_fs::write_atomically(&path, &text)?;
+    Ok(path)
+}
+
+fn path_arg(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// This binary's real path, as OpenClaw will run it: it refuses a symlink,
+/// a file another user owns, or one others may write to.
+fn this_binary() -> Result<PathBuf> {
+    let exe = std::env::current_exe()
+        .and_then(std::fs::canonicalize)
+        .map_err(|e| Error::failed(format!("cannot find this program's own path: {e}")))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let meta =
+            std::fs::symlink_metadata(&exe).map_err(|e| safe_fs::io_error("inspect", &exe, e))?;
+        let quoted = shell_quote(&exe.display().to_string());
+        let refuse = |why: String, fix: String| {
+            Err(Error::failed(format!(
+                "OpenClaw refuses to run {} as a secret command: {why}",
+                exe.display()
+            ))
+            .with_fix(fix))
+        };
+        if meta.file_type().is_symlink() {
+            return refuse(
+                "it is a symbolic link".into(),
+                format!("cp --remove-destination \"$(readlink -f {quoted})\" {quoted}"),
+            );
+        }
+        let me = rustix::process::geteuid().as_raw();
+        if meta.uid() != me {
+            return refuse(
+                format!("it belongs to user id {}, not to you", meta.uid()),
+                "cargo install --path . --locked   # a copy of your own, then run its openclaw setup"
+                    .to_string(),
+            );
+        }
+        if meta.permissions().mode() & 0o022 != 0 {
+            return refuse(
+                "others may write to it".into(),
+                format!("chmod go-w {quoted}"),
+            );
+        }
+    }
+    Ok(exe)
+}
+
+const SERVICE_NAME: &str = "minimax-portal-auth-watch.service";
+
+struct Service {
+    path: PathBuf,
+    enable: String,
+}
+
+fn service_path() -> Option<PathBuf> {
+    if cfg!(target_os = "macos") {
+        let home = std::env::var_os("HOME")?;
+        return Some(
+            PathBuf::from(home).join("Library/LaunchAgents/io.minimax-portal-auth.watch.plist"),
+        );
+    }
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(config.join("systemd/user").join(SERVICE_NAME))
+}
+
+/// The watcher as a service: a systemd user unit (written), or on macOS a
+/// launchd agent (written; `launchctl` loads it).
+fn write_service(stores: &Stores, binary: &Path, openclaw: &Path) -> Result<Service> {
+    let path = service_path()
+        .ok_or_else(|| Error::failed("cannot find where user services live (no HOME)"))?;
+    let openclaw = std::fs::canonicalize(openclaw).unwrap_or(openclaw.to_path_buf());
+    let home = std::fs::canonicalize(stores.home()).unwrap_or(stores.home().to_path_buf());
+    let args: Vec<String> = [
+        binary.display().to_string(),
+        "refresh".into(),
+        "--watch".into(),
+        "--all".into(),
+        "--then".into(),
+        openclaw.display().to_string(),
+        "secrets".into(),
+        "reload".into(),
+    ]
+    .into();
+    let (text, enable) = if cfg!(target_os = "macos") {
+        (
+            launchd_plist(&args, &home),
+            format!(
+                "launchctl load -w {}",
+                shell_quote(&path.display().to_string())
+            ),
+        )
+    } else {
+        (
+            systemd_unit(&args, &home),
+            format!(
+                "systemctl --user daemon-reload && systemctl --user enable --now {SERVICE_NAME}"
+            ),
+        )
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| safe_fs::io_error("create", dir, e))?;
+    }
+    safe_fs::write_atomically(&path, text.as_bytes())?;
+    Ok(Service { path, enable })
+}
+
+fn systemd_unit(args: &[String], home: &Path) -> String {
+    let quote = |a: &String| format!("\"{}\"", a.replace('\\', "\\\\").replace('"', "\\\""));
+    let exec: Vec<String> = args.iter().map(quote).collect();
+    format!(
+        "[Unit]\n\
+         Description=Keep MiniMax tokens fresh for OpenClaw (minimax-portal-auth)\n\n\
+         [Service]\n\
+         ExecStart={}\n\
+         Environment=\"{}={}\"\n\
+         Restart=on-failure\n\
+         RestartSec=30\n\
+         # Exit 3: the profile needs a new login; restarting cannot help.\n\
+         RestartPreventExitStatus=3\n\n\
+         [Install]\n\
+         WantedBy=default.target\n",
+        exec.join(" "),
+        safe_fs::HOME_ENV,
+        home.display()
+    )
+}
+
+fn launchd_plist(args: &[String], home: &Path) -> String {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let items: String = args
+        .iter()
+        .map(|a| format!("    <string>{}</string>\n", escape(a)))
+        .collect();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n\
+         <plist version=\"1.0\">\n<dict>\n\
+           <key>Label</key><string>io.minimax-portal-auth.watch</string>\n\
+           <key>ProgramArguments</key>\n  <array>\n{items}  </array>\n\
+           <key>EnvironmentVariables</key>\n  <dict><key>{}</key><string>{}</string></dict>\n\
+           <key>RunAtLoad</key><true/>\n\
+           <key>KeepAlive</key><dict><key>SuccessfulExit</key><false/></dict>\n\
+         </dict>\n</plist>\n",
+        safe_fs::HOME_ENV,
+        escape(&home.display().to_string())
+    )
+}
