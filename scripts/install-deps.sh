@@ -48,6 +48,7 @@ keyring_reqs=(
     libsecret-tools:secret-tool
     openssl:openssl
     bsdutils:script
+    procps:pgrep
 )
 
 reqs=()

@@ -3,9 +3,11 @@
 #
 #   bash scripts/test.sh [EXTRA CARGO TEST ARGS...]
 #
-# 1. Installs, only when missing, the Debian packages the tests need
-#    (gnome-keyring, dbus, keyutils, libsecret-tools). Runs as root or with
-#    password-less sudo; needs no stdin.
+# 1. Installs, only when missing, what the tests need: the Debian packages
+#    (gnome-keyring, dbus, keyutils, libsecret-tools, openssl, script) and,
+#    into a cache outside the repository, Node 24 and OpenClaw from the npm
+#    registry (scripts/install-deps.sh). Runs as root or with password-less
+#    sudo; needs no stdin.
 # 2. Runs `cargo test --all-targets` (and the doc tests, once there is a
 #    library) inside scripts/with-keyring.sh: a private D-Bus session with an
 #    unlocked gnome-keyring, a kernel session keyring, and
@@ -17,10 +19,13 @@ cd "$(dirname "$0")/.."
 log() { printf 'test.sh: %s\n' "$*" >&2; }
 
 # ---------------------------------------------------------------- packages --
-# gnome-keyring, dbus, keyutils, libsecret-tools, openssl (a TLS test server)
-# and script (a pty), only when missing; also a
-# D-Bus machine id, which bare containers lack.
-bash scripts/install-deps.sh keyring
+# gnome-keyring, dbus, keyutils, libsecret-tools, openssl (a TLS test server),
+# script (a pty) and pgrep, only when missing; a D-Bus machine id, which bare
+# containers lack; Node 24 and OpenClaw in the cache.
+deps="$(bash scripts/install-deps.sh keyring openclaw)"
+# The OpenClaw tests run the command the install printed.
+MINIMAX_PORTAL_TEST_OPENCLAW="$(printf '%s\n' "$deps" | sed -n 's/^OPENCLAW_BIN=//p')"
+export MINIMAX_PORTAL_TEST_OPENCLAW
 
 # ------------------------------------------------------------------- tests --
 export MINIMAX_PORTAL_TEST_KEYRING=1

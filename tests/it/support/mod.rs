@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod http_server;
 pub mod minimax;
+pub mod openclaw;
 pub mod profile;
 pub mod tty;
 

@@ -1,0 +1,123 @@
+//! `refresh --watch`: the watcher refreshes before expiry, tells the host
+//! through `--then`, rides out a failing portal, stops on SIGTERM with
+//! exit 0, and ends with exit 3 when a new login is needed.
+
+use crate::support::cli::{Plugin, finish};
+use crate::support::http_server::{Portal, Reply};
+use crate::support::minimax::{MiniMax, TOKEN_PATH};
+use crate::support::profile::{seed, stored};
+use std::io::{BufRead, BufReader};
+use std::process::Child;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+/// The watcher's JSON lines, as they come.
+fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
+    let out = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in out.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
+
+/// Waits for a line containing `text`.
+fn wait_line(rx: &mpsc::Receiver<String>, text: &str, within: Duration) -> String {
+    let started = Instant::now();
+    loop {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) if line.contains(text) => return line,
+            _ => assert!(
+                started.elapsed() < within,
+                "no line with {text:?} within {within:?}"
+            ),
+        }
+    }
+}
+
+fn sigterm(child: &Child) {
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+}
+
+#[test]
+fn the_watcher_refreshes_before_expiry_runs_then_and_stops_cleanly() {
+    // Tokens that live 4 s: each falls due 2 s after it was issued.
+    let (portal, mm) = MiniMax::new().token_expired_in(4).start();
+    let plugin = Plugin::new(&portal.url());
+    plugin.login(&[]).expect_code(0);
+    let marks = tempfile::tempdir().expect("temp dir");
+    let file = marks.path().join("reloads");
+    let then = format!("echo reload >> '{}'", file.display());
+    let mut child = plugin.spawn(&["refresh", "--watch", "--json", "--then", "sh", "-c", &then]);
+    let rx = lines_of(&mut child);
+    wait_line(&rx, "\"started\"", Duration::from_secs(10));
+    let first = wait_line(&rx, "\"refreshed\"", Duration::from_secs(15));
+    assert!(first.contains("\"then_ok\":true"), "{first}");
+    wait_line(&rx, "\"refreshed\"", Duration::from_secs(15));
+    sigterm(&child);
+    wait_line(&rx, "\"stopped\"", Duration::from_secs(10));
+    let status = child.wait().expect("the watcher ends");
+    assert_eq!(status.code(), Some(0));
+    let reloads = std::fs::read_to_string(&file).expect("--then ran");
+    assert!(reloads.lines().count() >= 2, "{reloads}");
+    assert!(mm.refresh_count() >= 2);
+    // What the last refresh gave is what is stored: nothing half-written.
+    let access = stored(&plugin, "default")["access"].clone();
+    assert_eq!(plugin.run(&["token"]).expect_code(0).stdout.trim(), access);
+}
+
+#[test]
+fn the_watcher_rides_out_a_failing_portal() {
+    let mm = MiniMax::new().refresh_token("ref-seed").build();
+    let state = Arc::clone(&mm);
+    let failures = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::clone(&failures);
+    // The first refresh gets a 503, the next ones the real thing.
+    let portal = Portal::start(move |r| {
+        if r.path == TOKEN_PATH && failed.fetch_add(1, Ordering::SeqCst) == 0 {
+            return Reply::text(503, "text/html", "<html>busy</html>");
+        }
+        state.handle(r)
+    });
+    let plugin = Plugin::new(&portal.url());
+    seed(
+        &plugin,
+        "default",
+        &format!("{}{TOKEN_PATH}", portal.url()),
+        "ref-seed",
+        60_000,
+        "global",
+    );
+    let mut child = plugin.spawn(&["refresh", "--watch", "--json"]);
+    let rx = lines_of(&mut child);
+    let trouble = wait_line(&rx, "\"transient\"", Duration::from_secs(15));
+    assert!(trouble.contains("\"retry_in\":5"), "{trouble}");
+    wait_line(&rx, "\"refreshed\"", Duration::from_secs(20));
+    sigterm(&child);
+    assert_eq!(child.wait().expect("ends").code(), Some(0));
+    assert_eq!(mm.refresh_count(), 1);
+}
+
+#[test]
+fn the_watcher_ends_with_3_when_a_new_login_is_needed() {
+    let (portal, _mm) = MiniMax::new().start(); // "ref-dead" was never issued
+    let plugin = Plugin::new(&portal.url());
+    seed(
+        &plugin,
+        "default",
+        &format!("{}{TOKEN_PATH}", portal.url()),
+        "ref-dead",
+        60_000,
+        "cn",
+    );
+    let run = finish(plugin.spawn(&["refresh", "--watch"]));
+    run.expect_code(3)
+        .stderr_has("fix: minimax-portal-auth login --region cn");
+}
