@@ -17,23 +17,35 @@ const MAX_INPUT_BYTES: u64 = 8 * 1024;
 pub struct ApiKey(String);
 
 impl ApiKey {
+    /// Checks what was pasted; the error says what was wrong with it.
     pub fn parse(text: &str) -> Result<ApiKey> {
         let key = text.trim();
+        let wrong = |why: String| {
+            Err(Error::usage(format!(
+                "that is not a MiniMax API key: {why}"
+            )))
+        };
         if key.is_empty() {
-            return Err(Error::usage("no API key was given on stdin"));
+            return Err(Error::usage("no API key was given"));
         }
-        if key.len() < 8
-            || key.len() > 4096
-            || key.chars().any(|c| c.is_whitespace() || c.is_control())
-        {
-            return Err(Error::usage(
-                "that does not look like a MiniMax API key (8 to 4096 characters, no spaces)",
+        if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return wrong("it has spaces or line breaks inside; paste the key alone".into());
+        }
+        if key.len() < 8 {
+            return wrong(format!(
+                "it is only {} characters long",
+                key.chars().count()
+            ));
+        }
+        if key.len() > 4096 {
+            return wrong(format!(
+                "it is {} characters long, more than a key",
+                key.len()
             ));
         }
         Ok(ApiKey(key.to_string()))
     }
 
-    #[cfg(test)]
     pub fn secret(&self) -> &str {
         &self.0
     }
@@ -58,21 +70,38 @@ pub struct ApiKeyProfile {
     pub updated_at: i64,
 }
 
-/// Reads the key: a hidden prompt on a terminal, else stdin (never argv).
+/// How many pastes a person gets before the command gives up.
+const TRIES: u32 = 3;
+
+/// Reads the key: a hidden prompt on a terminal (asking again after a bad
+/// paste, saying why), else stdin (never argv).
 pub fn read_key(interactive: bool) -> Result<ApiKey> {
     if interactive {
-        let typed = crate::ui::prompt(|| {
-            dialoguer::Password::new()
-                .with_prompt("MiniMax API key (input hidden)")
-                .interact_on(&console::Term::stderr())
-                .map_err(|e| match e {
-                    dialoguer::Error::IO(io) if io.kind() == std::io::ErrorKind::Interrupted => {
-                        Error::cancelled()
-                    }
-                    other => Error::usage(format!("cannot read the API key: {other}")),
-                })
-        })?;
-        return ApiKey::parse(&typed);
+        let mut tries = 0;
+        loop {
+            let typed = crate::ui::prompt(|| {
+                dialoguer::Password::new()
+                    .with_prompt("MiniMax API key (input hidden)")
+                    .allow_empty_password(true)
+                    .interact_on(&console::Term::stderr())
+                    .map_err(|e| match e {
+                        dialoguer::Error::IO(io)
+                            if io.kind() == std::io::ErrorKind::Interrupted =>
+                        {
+                            Error::cancelled()
+                        }
+                        other => Error::usage(format!("cannot read the API key: {other}")),
+                    })
+            })?;
+            match ApiKey::parse(&typed) {
+                Ok(key) => return Ok(key),
+                Err(e) if tries + 1 < TRIES => {
+                    tries += 1;
+                    say!("{}. Try again (Ctrl-C to stop).", e.message);
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
     let mut input = Vec::new();
     std::io::stdin()

@@ -1,49 +1,122 @@
-//! Every command and flag, in one place.
+//! Every command and flag, in one place, and the one list of environment
+//! variables that the help is generated from.
 
 use crate::profile::ProfileName;
 use crate::region::Region;
 use crate::store::StoreMode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
 
-const AFTER_HELP: &str = "\
-Exit codes:
-  0    ok
-  1    failed (the message says why and what to do)
-  2    usage error (bad flag, bad profile name, no --region without a terminal)
-  3    you must log in again (no profile, or the refresh token was rejected)
-  4    transient: network, portal 5xx or timeout; try later (the stored profile is untouched)
-  5    the keyring is locked or not reachable (use --store file, or unlock it)
-  130  cancelled with Ctrl-C
+/// Every environment variable the tool reads, with what it does: the help
+/// (`--help`), the man page and README.md's table say the same.
+pub const ENVIRONMENT: &[(&str, &str)] = &[
+    (
+        "MINIMAX_PORTAL_AUTH_PROFILE",
+        "the default profile (else `switch`'s choice, else default)",
+    ),
+    (
+        "MINIMAX_PORTAL_REGION",
+        "global | cn: the region `login` uses without --region",
+    ),
+    (
+        "MINIMAX_PORTAL_AUTH_STORE",
+        "auto | keyring | file (same as --store)",
+    ),
+    (
+        "MINIMAX_PORTAL_AUTH_HOME",
+        "the state folder: locks, file store, index, settings",
+    ),
+    (
+        "MINIMAX_PORTAL_AUTH_MARGIN_SECS",
+        "refresh when fewer seconds are left (default 300)",
+    ),
+    (
+        "MINIMAX_PORTAL_OAUTH_BASE_URL",
+        "replaces both regions' OAuth base (http:// only for loopback)",
+    ),
+    (
+        "MINIMAX_PORTAL_API_BASE_URL",
+        "replaces both regions' API base",
+    ),
+    (
+        "MINIMAX_PORTAL_AUTHORIZE_URL",
+        "authorize page of --flow browser (default: OAuth base + /oauth2/authorize)",
+    ),
+    (
+        "MINIMAX_PORTAL_AUTH_KEYRING_TIMEOUT_MS",
+        "bound on each keyring call (default 5000)",
+    ),
+    (
+        "MINIMAX_PORTAL_AUTH_HTTP_TIMEOUT_MS",
+        "bound on each portal request (default 30000)",
+    ),
+    (
+        "MINIMAX_PORTAL_AUTH_LOCK_TIMEOUT_MS",
+        "bound on waiting for another process's refresh (default 60000)",
+    ),
+    ("HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE", "as usual"),
+];
 
-Environment:
-  MINIMAX_PORTAL_AUTH_STORE             auto | keyring | file (same as --store)
-  MINIMAX_PORTAL_AUTH_HOME              state folder: locks, file store, profile index
-  MINIMAX_PORTAL_OAUTH_BASE_URL         replaces both regions' OAuth base (http:// only for loopback)
-  MINIMAX_PORTAL_API_BASE_URL           replaces both regions' API base
-  MINIMAX_PORTAL_AUTHORIZE_URL          authorize page of --flow browser (default: OAuth base + /oauth2/authorize)
-  MINIMAX_PORTAL_AUTH_KEYRING_TIMEOUT_MS  bound on each keyring call (default 5000)
-  MINIMAX_PORTAL_AUTH_HTTP_TIMEOUT_MS   bound on each portal request (default 30000)
-  HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE  as usual";
+/// The exit codes of the contract.
+pub const EXIT_CODES: &[(i32, &str)] = &[
+    (0, "ok"),
+    (1, "failed (the message says why and what to do)"),
+    (
+        2,
+        "usage error (bad flag, bad profile name, no --region without a terminal)",
+    ),
+    (
+        3,
+        "sign in again: no profile, or the refresh token was rejected",
+    ),
+    (
+        4,
+        "transient: network, portal 5xx, 429 or timeout; try later (the profile is untouched)",
+    ),
+    (
+        5,
+        "the keyring is locked or not reachable (unlock it, or use --store file)",
+    ),
+    (130, "cancelled (Ctrl-C)"),
+];
+
+fn after_help() -> String {
+    let mut text = String::from("Exit codes:\n");
+    for (code, meaning) in EXIT_CODES {
+        text.push_str(&format!("  {code:<4} {meaning}\n"));
+    }
+    text.push_str("\nEnvironment:\n");
+    for (name, meaning) in ENVIRONMENT {
+        text.push_str(&format!("  {name}\n      {meaning}\n"));
+    }
+    text.push_str("\nMore: README.md, or `minimax-portal-auth man`.");
+    text
+}
 
 #[derive(Debug, Parser)]
 #[command(
     name = "minimax-portal-auth",
     version,
-    about = "Sign in to MiniMax (Global or CN) with your Coding Plan and keep the tokens fresh for agent hosts",
-    long_about = "Sign in to the MiniMax portal (Global: api.minimax.io, CN: api.minimaxi.com) with \
-OAuth, keep the tokens in the OS keyring as an auth profile, and keep them fresh. Agent hosts \
-(OpenClaw and the like) run it through plugin.toml; people run `login` once.\n\n\
-Human messages go to stderr; with --json each command prints one JSON object on stdout. \
-Tokens never appear in arguments, logs or error messages.",
-    after_help = AFTER_HELP,
+    about = "Use MiniMax models on your Coding Plan: sign in once, tokens kept fresh",
+    long_about = "Sign in to the MiniMax portal (Global: api.minimax.io, CN: api.minimaxi.com) \
+with OAuth, keep the tokens in the OS keyring as an auth profile, and keep them fresh for what \
+uses them: OpenClaw (`openclaw setup`), Anthropic-compatible tools (`exec`, `env`), and hosts \
+that run plugins through plugin.toml.\n\n\
+Results go to stdout; messages, warnings and progress to stderr. With --json each command \
+prints one JSON object on stdout. A token is printed only by `token`, `env` and \
+`status --show-token`, never in arguments, logs or error messages.\n\n\
+Examples:\n  minimax-portal-auth login\n  minimax-portal-auth status\n  \
+minimax-portal-auth openclaw setup --set-default\n  minimax-portal-auth exec -- claude",
+    after_help = after_help(),
     propagate_version = true
 )]
 pub struct Cli {
-    /// Print one JSON object on stdout for programs (human text stays on stderr)
+    /// Print one JSON object on stdout for programs (messages stay on stderr)
     #[arg(long, global = true)]
     pub json: bool,
 
-    /// Where profiles are kept: the OS keyring, a 0600 file, or auto (keyring, else file with a warning)
+    /// Where profiles are kept: the OS keyring, a 0600 file, or auto (the
+    /// keyring, else the file, with a warning the first time)
     #[arg(
         long,
         global = true,
@@ -61,39 +134,120 @@ pub struct Cli {
 pub enum Command {
     /// Sign in with the browser and save the profile
     #[command(long_about = "Sign in to MiniMax and save the profile.\n\n\
-Prints a link and a code, opens the browser (unless --no-browser or a remote session), and waits \
-until you approve the code on MiniMax's page. The profile is saved only after a successful sign-in: \
-a failed or cancelled login leaves an existing profile as it was.\n\n\
-Examples:\n  minimax-portal-auth login --region global\n  \
-minimax-portal-auth login --region cn --no-browser --profile work\n  \
-minimax-portal-auth login --region global --json   # config patch for the host on stdout\n  \
-printf '%s' \"$KEY\" | minimax-portal-auth login --region global --with-api-key   # API-key route")]
+Asks which region your account is on (unless --region or MINIMAX_PORTAL_REGION says), prints a \
+link and a code, opens the browser (unless --no-browser or a remote session, where --qr shows a \
+QR code for a phone), and waits until you approve the code on MiniMax's page. A failed or \
+cancelled login leaves an existing profile as it was; on a terminal, replacing one is asked \
+first.\n\n\
+Examples:\n  minimax-portal-auth login\n  \
+minimax-portal-auth login -r cn -p work --no-browser\n  \
+minimax-portal-auth login -r global --json       # the host's config patch on stdout\n  \
+printf '%s' \"$KEY\" | minimax-portal-auth login -r global --with-api-key")]
     Login(LoginArgs),
-    /// Print a valid access token (refreshing it first when due) and nothing else
+
+    /// Print a valid access token (refreshed first when due) and nothing else
     #[command(
-        long_about = "Print the access token of a profile on stdout and nothing else, \
-refreshing it first when less than the margin is left. Meant for scripts: \
-TOKEN=$(minimax-portal-auth token)"
+        long_about = "Print a profile's access token on stdout and nothing else, \
+refreshing it first when less than the margin is left (one refresh across all processes).\n\n\
+Examples:\n  TOKEN=$(minimax-portal-auth token)\n  minimax-portal-auth token -p work --json"
     )]
     Token(TokenArgs),
-    /// Refresh whatever is due (the host's start-up hook)
+
+    /// Refresh what is due; with --watch, keep refreshing (for Gateways)
     #[command(
-        long_about = "Refresh the profiles that are due (less than the margin left), or all \
-with --force. Prints one report per profile and exits with the worst outcome. With nothing due it \
-makes no network request."
+        long_about = "Refresh the profiles that are due (less than the margin left), or \
+all with --force. One report per profile; the exit code is the worst outcome. With nothing due it \
+makes no network request. This is the start-up hook of hosts that run plugins.\n\n\
+With --watch it stays in the foreground and refreshes each profile before it expires, running \
+the --then command after each refresh: for a host that reads the token once, such as an \
+OpenClaw Gateway. SIGTERM or Ctrl-C end it (exit 0); a profile that needs a new login ends it \
+with exit 3.\n\n\
+Examples:\n  minimax-portal-auth refresh\n  minimax-portal-auth refresh -p work --force\n  \
+minimax-portal-auth refresh --watch --then openclaw secrets reload"
     )]
     Refresh(RefreshArgs),
-    /// Show profiles, their region, expiry, store, and whether a new login is needed
+
+    /// Show your profiles: region, store, time left, what to do
+    #[command(
+        long_about = "Show each profile: its region, where it is stored, how long the \
+access token has left and whether it refreshes automatically, or the command that fixes it. \
+Exit 1 if any profile needs attention (or none exists).\n\n\
+Examples:\n  minimax-portal-auth status\n  minimax-portal-auth status --check   \
+# prove it online (a refresh, or one cheap call)\n  minimax-portal-auth status -p work --json"
+    )]
     Status(StatusArgs),
+
+    /// Make a profile the default one
+    #[command(
+        long_about = "Make a profile the one commands use without -p (remembered in the \
+state folder; MINIMAX_PORTAL_AUTH_PROFILE overrides it).\n\n\
+Examples:\n  minimax-portal-auth switch work\n  minimax-portal-auth switch default"
+    )]
+    Switch(SwitchArgs),
+
     /// Remove a profile from the store
+    #[command(
+        long_about = "Remove a profile from every place the store mode uses (keyring, \
+file, recovery file, leftovers).\n\n\
+Examples:\n  minimax-portal-auth logout\n  minimax-portal-auth logout -p work\n  \
+minimax-portal-auth logout --all"
+    )]
     Logout(LogoutArgs),
-    /// Show the Coding Plan's usage windows per model and when they reset
+
+    /// Run a command with a fresh token for Anthropic-compatible tools
+    #[command(
+        long_about = "Run CMD with ANTHROPIC_BASE_URL (the profile's model base URL) and \
+ANTHROPIC_AUTH_TOKEN (a fresh access token, refreshed first when due) in its environment. CMD \
+replaces this process: its input, output, signals and exit code are its own.\n\n\
+Examples:\n  minimax-portal-auth exec -- claude\n  \
+minimax-portal-auth exec -p work -- curl -s \"$URL\""
+    )]
+    Exec(ExecArgs),
+
+    /// Print ANTHROPIC_BASE_URL and ANTHROPIC_AUTH_TOKEN as shell exports
+    #[command(
+        long_about = "Print the profile's model base URL and a fresh access token as \
+lines a shell can evaluate (the token is printed: it is what you asked for).\n\n\
+Examples:\n  eval \"$(minimax-portal-auth env)\"\n  \
+minimax-portal-auth env --shell fish | source\n  \
+minimax-portal-auth env --shell powershell | Invoke-Expression"
+    )]
+    Env(EnvArgs),
+
+    /// Show the plan's usage per model: left, percent, when it resets
+    #[command(
+        long_about = "Show what is left of the plan's current window (and the week's) \
+per model, and when each resets.\n\n\
+Examples:\n  minimax-portal-auth usage\n  minimax-portal-auth usage -p work --json"
+    )]
     Usage(UsageArgs),
-    /// Check the keyring, state folder, portal, clock, profiles and host config; say what fixes each
+
+    /// Check keyring, folder, portal, clock and profiles; say what fixes each
+    #[command(
+        long_about = "Check the keyring, the state folder, each region's portal that \
+holds a profile, the clock, the profiles and (with --host-config) a host's config, and print \
+the command that fixes each failure.\n\n\
+Examples:\n  minimax-portal-auth doctor\n  \
+minimax-portal-auth doctor --host-config ~/.openclaw/openclaw.json"
+    )]
     Doctor(DoctorArgs),
+
     /// Connect a profile to OpenClaw, which refreshes no MiniMax token itself
     #[command(subcommand)]
     Openclaw(OpenclawCommand),
+
+    /// Print a shell completion script
+    #[command(long_about = "Print the completion script of a shell on stdout.\n\n\
+Examples:\n  minimax-portal-auth completions bash > ~/.local/share/bash-completion/completions/minimax-portal-auth\n  \
+minimax-portal-auth completions zsh > \"${fpath[1]}/_minimax-portal-auth\"\n  \
+minimax-portal-auth completions fish > ~/.config/fish/completions/minimax-portal-auth.fish")]
+    Completions(CompletionsArgs),
+
+    /// Print the manual page (roff)
+    #[command(long_about = "Print the manual page in roff on stdout.\n\n\
+Examples:\n  minimax-portal-auth man | man -l -\n  \
+minimax-portal-auth man > ~/.local/share/man/man1/minimax-portal-auth.1")]
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,7 +263,7 @@ so keep it fresh with `refresh --watch --then openclaw secrets reload` (or --ser
 The default profile becomes OpenClaw's provider `minimax-portal`; another profile gets its own \
 provider `minimax-portal-NAME`, so profiles in different regions never share a base URL.\n\n\
 Examples:\n  minimax-portal-auth openclaw setup --set-default\n  \
-minimax-portal-auth openclaw setup --profile work\n  \
+minimax-portal-auth openclaw setup -p work\n  \
 minimax-portal-auth openclaw setup --dry-run      # print the patch and the command\n  \
 minimax-portal-auth openclaw setup --service      # also a systemd user unit for the watcher\n  \
 minimax-portal-auth openclaw setup --remove")]
@@ -127,7 +281,7 @@ pub struct OpenclawSetupArgs {
 
     /// OpenClaw's command (default: `openclaw` on PATH)
     #[arg(long, value_name = "PATH")]
-    pub openclaw: Option<std::path::PathBuf>,
+    pub openclaw: Option<PathBuf>,
 
     /// Print the patch and the command that applies it; change nothing
     #[arg(long)]
@@ -137,8 +291,8 @@ pub struct OpenclawSetupArgs {
     #[arg(long)]
     pub remove: bool,
 
-    /// Also write a systemd user unit (macOS: print a launchd plist) that
-    /// runs the watcher and reloads OpenClaw's secrets after each refresh
+    /// Also write a systemd user unit (macOS: a launchd agent) that runs the
+    /// watcher and reloads OpenClaw's secrets after each refresh
     #[arg(long, conflicts_with = "remove")]
     pub service: bool,
 }
@@ -149,21 +303,26 @@ pub enum Flow {
     Auto,
     /// Confirm a user code in any browser, on this machine or another
     Device,
-    /// Authorization code with a redirect to 127.0.0.1 (the browser must run on this machine; MiniMax has not been seen serving it)
+    /// Authorization code with a redirect to 127.0.0.1 (the browser must run
+    /// on this machine; MiniMax has not been seen serving it)
     Browser,
 }
 
+/// The profile a command works on.
 #[derive(Debug, Args)]
 pub struct ProfileArgs {
-    /// Profile name: letters, digits, '-' and '_' (profile id minimax-portal:NAME)
-    #[arg(long, value_name = "NAME", default_value = "default", value_parser = parse_profile)]
-    pub profile: ProfileName,
+    /// Profile name: letters, digits, '-' and '_' (profile id
+    /// minimax-portal:NAME); default: MINIMAX_PORTAL_AUTH_PROFILE, else the
+    /// one `switch` chose, else "default"
+    #[arg(short = 'p', long, value_name = "NAME", value_parser = parse_profile)]
+    pub profile: Option<ProfileName>,
 }
 
 #[derive(Debug, Args)]
 pub struct LoginArgs {
-    /// Global (api.minimax.io) or CN (api.minimaxi.com); asked on a terminal when omitted
-    #[arg(long, value_enum)]
+    /// Global (api.minimax.io) or CN (api.minimaxi.com); asked on a terminal
+    /// when neither this nor MINIMAX_PORTAL_REGION says
+    #[arg(short = 'r', long, value_enum, env = "MINIMAX_PORTAL_REGION")]
     pub region: Option<Region>,
 
     /// How to sign in
@@ -174,8 +333,17 @@ pub struct LoginArgs {
     #[arg(long)]
     pub no_browser: bool,
 
-    /// Store a MiniMax API key instead (read from stdin, or a hidden prompt; never an argument)
-    #[arg(long, conflicts_with_all = ["flow", "no_browser"])]
+    /// Also show the link as a QR code (shown anyway in a remote session)
+    #[arg(long)]
+    pub qr: bool,
+
+    /// Replace an existing profile without asking
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// Store a MiniMax API key instead (read from stdin, or a hidden prompt;
+    /// never an argument)
+    #[arg(long, conflicts_with_all = ["flow", "no_browser", "qr"])]
     pub with_api_key: bool,
 
     #[command(flatten)]
@@ -211,11 +379,11 @@ impl MarginArgs {
 
 #[derive(Debug, Args)]
 pub struct RefreshArgs {
-    /// Profile to refresh
-    #[arg(long, value_name = "NAME", value_parser = parse_profile, conflicts_with = "all")]
+    /// Only this profile (default: every profile)
+    #[arg(short = 'p', long, value_name = "NAME", value_parser = parse_profile, conflicts_with = "all")]
     pub profile: Option<ProfileName>,
 
-    /// Refresh every profile (the default when --profile is not given)
+    /// Every profile (the default)
     #[arg(long)]
     pub all: bool,
 
@@ -224,13 +392,12 @@ pub struct RefreshArgs {
     pub force: bool,
 
     /// Stay in the foreground and refresh each profile the margin before it
-    /// expires, until SIGTERM or Ctrl-C (for hosts that read the token once,
-    /// such as an OpenClaw Gateway)
+    /// expires, until SIGTERM or Ctrl-C
     #[arg(long)]
     pub watch: bool,
 
-    /// With --watch: run this command after each refresh, e.g.
-    /// `--then openclaw secrets reload` (everything after --then is the command)
+    /// With --watch: run this command after each refresh, e.g. `--then
+    /// openclaw secrets reload` (everything after --then is the command)
     #[arg(
         long,
         value_name = "CMD",
@@ -245,13 +412,81 @@ pub struct RefreshArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only this profile
+    #[arg(short = 'p', long, value_name = "NAME", value_parser = parse_profile)]
+    pub profile: Option<ProfileName>,
+
+    /// Show the access token (masked by default)
+    #[arg(long)]
+    pub show_token: bool,
+
+    /// Prove each session online: a refresh when due, else one cheap call
+    #[arg(long)]
+    pub check: bool,
+
+    #[command(flatten)]
+    pub margin: MarginArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SwitchArgs {
+    /// The profile to make the default
+    #[arg(value_name = "NAME", value_parser = parse_profile)]
+    pub name: ProfileName,
+}
+
+#[derive(Debug, Args)]
 pub struct LogoutArgs {
     #[command(flatten)]
     pub profile: ProfileArgs,
 
+    /// Remove every profile (OAuth and API-key)
+    #[arg(long, conflicts_with_all = ["profile", "api_key"])]
+    pub all: bool,
+
     /// Remove the API-key profile (minimax:NAME) instead of the OAuth one
     #[arg(long)]
     pub api_key: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+
+    #[command(flatten)]
+    pub margin: MarginArgs,
+
+    /// The command and its arguments (after `--`)
+    #[arg(
+        value_name = "CMD",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// POSIX shells: sh, bash, zsh
+    Sh,
+    Fish,
+    Powershell,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+
+    /// The shell whose syntax to print
+    #[arg(long, value_enum, default_value = "sh")]
+    pub shell: Shell,
+
+    #[command(flatten)]
+    pub margin: MarginArgs,
 }
 
 #[derive(Debug, Args)]
@@ -267,19 +502,46 @@ pub struct UsageArgs {
 pub struct DoctorArgs {
     /// Also check a host's config JSON for the provider and its model catalog
     #[arg(long, value_name = "FILE")]
-    pub host_config: Option<std::path::PathBuf>,
+    pub host_config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
-pub struct StatusArgs {
-    /// Only this profile
-    #[arg(long, value_name = "NAME", value_parser = parse_profile)]
-    pub profile: Option<ProfileName>,
-
-    #[command(flatten)]
-    pub margin: MarginArgs,
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 fn parse_profile(text: &str) -> Result<ProfileName, String> {
     ProfileName::parse(text).map_err(|e| e.message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_subcommand_has_an_example() {
+        for sub in Cli::command().get_subcommands() {
+            let mut all = vec![sub.clone()];
+            all.extend(sub.get_subcommands().cloned());
+            for cmd in all.iter().filter(|c| !c.has_subcommands()) {
+                let about = cmd
+                    .get_long_about()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
+                assert!(
+                    about.contains("Examples:"),
+                    "{} has no example",
+                    cmd.get_name()
+                );
+            }
+        }
+    }
 }

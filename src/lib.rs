@@ -46,6 +46,8 @@ pub mod runtime;
 #[doc(hidden)]
 pub mod safe_fs;
 pub mod session;
+#[doc(hidden)]
+pub mod settings;
 pub mod store;
 #[doc(hidden)]
 pub mod ui;

@@ -119,6 +119,35 @@ fn ask_region(start: Region) -> Result<Region> {
     Ok(region)
 }
 
+/// Waits until the person presses Enter (Ctrl-C cancels).
+pub async fn wait_for_enter(message: &str) -> Result<()> {
+    say!("{message}");
+    let read = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map(|n| n > 0)
+    });
+    tokio::select! {
+        done = read => match done {
+            Ok(Ok(true)) => Ok(()),
+            _ => Err(Error::cancelled()),
+        },
+        _ = tokio::signal::ctrl_c() => Err(Error::cancelled()),
+    }
+}
+
+/// The link as a QR code drawn with block characters, for a phone; None
+/// when it does not fit one.
+pub fn qr_code(link: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(link.as_bytes()).ok()?;
+    Some(
+        code.render::<qrcode::render::unicode::Dense1x2>()
+            .dark_color(qrcode::render::unicode::Dense1x2::Light)
+            .light_color(qrcode::render::unicode::Dense1x2::Dark)
+            .quiet_zone(true)
+            .build(),
+    )
+}
+
 /// Why there is probably no local browser, if there is a reason to think so.
 pub fn remote_session() -> Option<&'static str> {
     let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
@@ -172,6 +201,57 @@ pub fn duration(ms: i64) -> String {
     format!("{} h {:02} min", minutes / 60, minutes % 60)
 }
 
+/// The terminal's width for what goes to stdout (80 when it is not one).
+pub fn width() -> usize {
+    console::Term::stdout()
+        .size_checked()
+        .map(|(_, cols)| usize::from(cols))
+        .filter(|cols| *cols >= 20)
+        .unwrap_or(80)
+}
+
+/// Lines no longer than `width`: a long line breaks at a space (or, with
+/// none, anywhere), going on indented two more than it started.
+pub fn fit(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    for line in text.split_inclusive('\n') {
+        let (body, newline) = match line.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (line, ""),
+        };
+        let indent = body.len() - body.trim_start().len();
+        let mut rest = body;
+        let mut first = true;
+        loop {
+            let lead = if first { 0 } else { indent + 2 };
+            let room = width.saturating_sub(lead).max(10);
+            if rest.chars().count() <= room {
+                out.push_str(&" ".repeat(lead));
+                out.push_str(rest);
+                break;
+            }
+            let cut = rest.char_indices().nth(room).map_or(rest.len(), |(i, _)| i);
+            let at = rest[..cut]
+                .rfind(' ')
+                .filter(|at| *at > indent)
+                .unwrap_or(cut);
+            out.push_str(&" ".repeat(lead));
+            out.push_str(rest[..at].trim_end());
+            out.push('\n');
+            rest = rest[at..].trim_start();
+            first = false;
+        }
+        out.push_str(newline);
+    }
+    out
+}
+
+/// A token as `status` shows it by default: its first four characters.
+pub fn mask(token: &str) -> String {
+    let head: String = token.chars().take(4).collect();
+    format!("{head}{}", "*".repeat(20))
+}
+
 /// An epoch-ms instant as a local date and time, e.g. "2026-11-25 14:03 +01:00".
 pub fn local_time(ms: i64) -> String {
     match chrono::DateTime::from_timestamp_millis(ms) {
@@ -186,6 +266,16 @@ pub fn local_time(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_fit_the_terminal() {
+        let text = "  - Store: file /a/very/long/path/that/goes/on/and/on/default.json\nshort\n";
+        let out = fit(text, 30);
+        assert!(out.lines().all(|l| l.chars().count() <= 30), "{out}");
+        assert!(out.ends_with("short\n"));
+        assert_eq!(fit("ok\n", 30), "ok\n");
+        assert_eq!(mask("eyJhbGciOi"), format!("eyJh{}", "*".repeat(20)));
+    }
 
     #[test]
     fn formats() {

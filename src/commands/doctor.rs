@@ -5,12 +5,14 @@ use crate::catalog;
 use crate::cli::DoctorArgs;
 use crate::error::Result;
 use crate::fix;
+use crate::output::print_stdout;
 use crate::portal::http::Http;
 use crate::profile::{PROVIDER, now_ms};
 use crate::region::{OAUTH_BASE_ENV, Region};
 use crate::runtime::run_async;
 use crate::safe_fs;
 use crate::store::{StoreMode, Stores};
+use crate::ui::{self, fit, width};
 use serde::Serialize;
 use serde_json::Value;
 use std::path::Path;
@@ -33,68 +35,95 @@ struct Check {
     name: String,
     status: Status,
     detail: String,
+    /// A bare command that fixes it.
     fix: Option<String>,
+    /// Advice in words, when a command alone does not say it.
+    hint: Option<String>,
 }
 
 impl Check {
-    fn pass(name: impl Into<String>, detail: impl Into<String>) -> Check {
+    fn new(status: Status, name: impl Into<String>, detail: impl Into<String>) -> Check {
         Check {
             name: name.into(),
-            status: Status::Pass,
+            status,
             detail: detail.into(),
             fix: None,
+            hint: None,
         }
+    }
+    fn pass(name: impl Into<String>, detail: impl Into<String>) -> Check {
+        Check::new(Status::Pass, name, detail)
     }
     fn fail(name: impl Into<String>, detail: impl Into<String>, fix: impl Into<String>) -> Check {
         Check {
-            name: name.into(),
-            status: Status::Fail,
-            detail: detail.into(),
             fix: Some(fix.into()),
+            ..Check::new(Status::Fail, name, detail)
+        }
+    }
+    /// A failure that no single command fixes: advice only.
+    fn advise(
+        name: impl Into<String>,
+        detail: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Check {
+        Check {
+            hint: Some(hint.into()),
+            ..Check::new(Status::Fail, name, detail)
         }
     }
     fn skip(name: impl Into<String>, detail: impl Into<String>) -> Check {
-        Check {
-            name: name.into(),
-            status: Status::Skip,
-            detail: detail.into(),
-            fix: None,
-        }
+        Check::new(Status::Skip, name, detail)
     }
 }
 
 pub fn run(stores: &Stores, json: bool, args: DoctorArgs) -> Result<i32> {
     let mut checks = vec![keyring_check(stores), state_folder_check(stores.home())];
-    checks.extend(portal_checks()?);
-    checks.extend(profile_checks(stores));
+    let (profile_checks, regions) = profile_checks(stores);
+    checks.extend(portal_checks(&regions)?);
+    checks.extend(profile_checks);
     if let Some(path) = &args.host_config {
         checks.extend(host_config_checks(path));
-    }
-
-    for check in &checks {
-        let mark = match check.status {
-            Status::Pass => "ok  ",
-            Status::Fail => "FAIL",
-            Status::Skip => "skip",
-        };
-        say!("[{mark}] {}: {}", check.name, check.detail);
-        if let Some(fix) = &check.fix {
-            say!("       fix: {fix}");
-        }
     }
     let failed = checks
         .iter()
         .filter(|c| matches!(c.status, Status::Fail))
         .count();
-    if failed == 0 {
-        say!("All checks passed.");
-    } else {
-        say!("{failed} check(s) failed.");
-    }
     if json {
         print_json(&serde_json::json!({"ok": failed == 0, "checks": checks}))?;
+    } else {
+        print_stdout(&fit(&render(&checks, failed), width()))?;
     }
     Ok(if failed == 0 { 0 } else { 1 })
+}
+
+/// One line per check (✓ passed, ✗ failed, - skipped), each failure with
+/// its fix, and a verdict.
+fn render(checks: &[Check], failed: usize) -> String {
+    let mut text = String::new();
+    for check in checks {
+        let mark = match check.status {
+            Status::Pass => "✓",
+            Status::Fail => "✗",
+            Status::Skip => "-",
+        };
+        text.push_str(&format!("{mark} {}: {}\n", check.name, check.detail));
+        if let Some(hint) = &check.hint {
+            text.push_str(&format!("    {hint}\n"));
+        }
+        if let Some(fix) = &check.fix {
+            text.push_str(&format!("    fix: {fix}\n"));
+        }
+    }
+    let ran = checks
+        .iter()
+        .filter(|c| !matches!(c.status, Status::Skip))
+        .count();
+    if failed == 0 {
+        text.push_str(&format!("All {ran} checks passed.\n"));
+    } else {
+        text.push_str(&format!("{failed} of {ran} checks failed.\n"));
+    }
+    text
 }
 
 fn keyring_check(stores: &Stores) -> Check {
@@ -103,13 +132,16 @@ fn keyring_check(stores: &Stores) -> Check {
         return Check::skip(name, "not used: the store is the file");
     }
     match stores.probe_keyring() {
-        Ok(()) => Check::pass(name, "answered"),
-        Err(why) => Check::fail(
-            name,
-            why,
-            "start or unlock the keyring (Linux: gnome-keyring or KeePassXC's Secret Service), \
-             or use --store file (plain text, 0600)",
-        ),
+        Ok(()) => Check::pass(name, "answers"),
+        Err(why) => Check {
+            fix: Some(format!("export {}=file", "MINIMAX_PORTAL_AUTH_STORE")),
+            ..Check::advise(
+                name,
+                why,
+                "start or unlock the keyring (Linux: gnome-keyring or KeePassXC's Secret \
+                 Service), or keep profiles in 0600 files:",
+            )
+        },
     }
 }
 
@@ -184,14 +216,16 @@ fn state_folder_check(home: &Path) -> Check {
     Check::pass(name, format!("{} (yours, private)", home.display()))
 }
 
-/// Each region's OAuth host answers, and its clock agrees with ours.
-fn portal_checks() -> Result<Vec<Check>> {
+/// Each region that holds a profile (Global when none does): its OAuth host
+/// answers, and its clock agrees with ours.
+fn portal_checks(regions: &[Region]) -> Result<Vec<Check>> {
     let overridden = std::env::var(OAUTH_BASE_ENV).is_ok_and(|v| !v.trim().is_empty());
-    let regions: &[Region] = if overridden {
-        &[Region::Global]
-    } else {
-        &[Region::Global, Region::Cn]
-    };
+    let mut regions = regions.to_vec();
+    regions.sort_by_key(|r| r.as_str());
+    regions.dedup();
+    if overridden || regions.is_empty() {
+        regions = vec![Region::Global];
+    }
     let mut targets = Vec::new();
     for region in regions {
         let label = if overridden {
@@ -212,8 +246,8 @@ fn portal_checks() -> Result<Vec<Check>> {
                     checks.push(Check::pass(
                         label,
                         format!(
-                            "{url} answered HTTP {} in {} ms",
-                            answer.status,
+                            "{} reachable in {} ms",
+                            url.host_str().unwrap_or(""),
                             started.elapsed().as_millis()
                         ),
                     ));
@@ -224,7 +258,7 @@ fn portal_checks() -> Result<Vec<Check>> {
                 }
                 Err(failure) => {
                     let e = failure.into_error("check reachability");
-                    checks.push(Check::fail(
+                    checks.push(Check::advise(
                         label,
                         e.message,
                         "check the network, HTTPS_PROXY/NO_PROXY and SSL_CERT_FILE",
@@ -264,44 +298,52 @@ fn skew_check(date: &str) -> Check {
                 skew.abs() / 1000,
                 if skew > 0 { "ahead of" } else { "behind" }
             ),
-            "sync the clock (e.g. timedatectl set-ntp true)",
+            "timedatectl set-ntp true",
         )
     }
 }
 
-fn profile_checks(stores: &Stores) -> Vec<Check> {
+/// Each profile's health, and the regions that hold one.
+fn profile_checks(stores: &Stores) -> (Vec<Check>, Vec<Region>) {
     let names = match stores.names() {
         Ok(names) => names,
-        Err(e) => return vec![Check::fail("profiles", e.message, "see the message")],
+        Err(e) => {
+            return (
+                vec![Check::advise("profiles", e.message, "see the message")],
+                Vec::new(),
+            );
+        }
     };
     let mut checks = Vec::new();
+    let mut regions = Vec::new();
     for name in names {
         let label = format!("profile {}", name.profile_id());
         match stores.load(&name) {
             Ok(None) => {}
-            Ok(Some(loaded)) if loaded.profile.needs_login => checks.push(Check::fail(
-                label,
-                format!(
-                    "in the {}: the portal rejected its refresh token",
-                    stores.describe(loaded.stored.store, &name)
-                ),
-                fix::login(&name, Some(loaded.profile.region)),
-            )),
             Ok(Some(loaded)) => {
                 let (profile, store) = (loaded.profile, loaded.stored.store);
+                regions.push(profile.region);
+                let place = stores.describe(store, &name);
+                if profile.needs_login {
+                    checks.push(Check::fail(
+                        label,
+                        format!(
+                            "{}, {place}: the portal rejected its refresh token",
+                            profile.region.label()
+                        ),
+                        fix::login(&name, Some(profile.region)),
+                    ));
+                    continue;
+                }
                 let left = profile.expires_in_ms(now_ms());
                 let when = if left > 0 {
-                    format!("access token valid for {} min", left / 60_000)
+                    format!("access token valid for {}", ui::duration(left))
                 } else {
                     "access token expired; refreshed on next use".to_string()
                 };
                 checks.push(Check::pass(
                     label,
-                    format!(
-                        "{}, in the {}; {when}",
-                        profile.region.label(),
-                        stores.describe(store, &name)
-                    ),
+                    format!("{}, {place}; {when}", profile.region.label()),
                 ));
             }
             Err(e) => checks.push(Check::fail(
@@ -318,15 +360,14 @@ fn profile_checks(stores: &Stores) -> Vec<Check> {
             "minimax-portal-auth login",
         ));
     }
-    checks
+    (checks, regions)
 }
 
 /// The host's MiniMax page: "Unknown model: minimax-portal/..." means the
 /// host config lacks the provider or its catalog.
 fn host_config_checks(path: &Path) -> Vec<Check> {
     let name = "host config";
-    let refix = "run the host's `onboard --auth-choice minimax-portal` again, or merge the \
-                 config_patch printed by `minimax-portal-auth login --json`";
+    let refix = "minimax-portal-auth openclaw setup";
     let config: Value = match read_json(path) {
         Ok(value) => value,
         Err(why) => {
@@ -415,7 +456,13 @@ fn host_config_checks(path: &Path) -> Vec<Check> {
                 .values()
                 .any(|p| p["provider"] == PROVIDER && p["mode"] == "oauth")
         });
-    if has_profile {
+    let exec_ref = provider["apiKey"]["source"] == "exec";
+    if exec_ref {
+        checks.push(Check::pass(
+            "host auth profile",
+            "the provider gets its token from this tool (exec secret provider)",
+        ));
+    } else if has_profile {
         checks.push(Check::pass(
             "host auth profile",
             "an OAuth profile for minimax-portal is configured",
@@ -423,7 +470,7 @@ fn host_config_checks(path: &Path) -> Vec<Check> {
     } else {
         checks.push(Check::fail(
             "host auth profile",
-            "auth.profiles has no minimax-portal OAuth profile",
+            "neither an exec secret reference nor an OAuth profile for minimax-portal",
             refix,
         ));
     }

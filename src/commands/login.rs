@@ -1,52 +1,68 @@
+//! `login`: pick the region, sign in, save the profile, say what is next.
+
 use super::print_json;
 use crate::api_key::{self, ApiKeyProfile};
 use crate::catalog;
 use crate::cli::{Flow, LoginArgs};
 use crate::error::{Class, Error, Result};
+use crate::fix;
 use crate::portal::answer::Tokens;
 use crate::portal::http::Http;
 use crate::portal::{browser, device, wire};
 use crate::profile::{PROVIDER, Profile, ProfileName, SCHEMA, now_ms};
 use crate::region::Region;
 use crate::runtime::run_async;
+use crate::settings::Settings;
 use crate::store::{Stored, Stores};
 use crate::ui;
 use indicatif::ProgressBar;
 use std::time::Duration;
 
-pub fn run(stores: &Stores, json: bool, args: LoginArgs) -> Result<i32> {
-    let name = args.profile.profile;
-    let region = pick_region(args.region)?;
+pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LoginArgs) -> Result<i32> {
+    let interactive = ui::is_interactive();
+    let existing = existing_profile(stores, name)?;
+    let region = pick_region(stores, &args, existing.as_ref(), interactive)?;
     let catalog = catalog::load()?;
     if args.with_api_key {
-        return api_key_login(stores, json, &name, region, &catalog);
+        return api_key_login(stores, json, name, region, &catalog);
+    }
+    if let Some(current) = &existing {
+        confirm_replace(name, current, region, args.yes || !interactive)?;
     }
     // Find out now, not after the user approved, whether the store works.
-    let existing = existing_copy(stores, &name)?;
-    drop(stores.prepare_save(&name, existing.as_ref())?);
+    let existing_copy = existing_copy(stores, name)?;
+    drop(stores.prepare_save(name, existing_copy.as_ref())?);
 
+    let options = SignIn {
+        region,
+        flow: args.flow,
+        no_browser: args.no_browser,
+        qr: args.qr || ui::remote_session().is_some(),
+        interactive,
+        name: name.clone(),
+    };
     let tokens = run_async(async {
         tokio::select! {
-            result = sign_in(region, args.flow, args.no_browser) => result,
+            result = sign_in(&options) => result,
             _ = tokio::signal::ctrl_c() => Err(Error::cancelled()),
         }
     })??;
 
     let notification = tokens.notification.clone();
     let now = now_ms();
-    let (profile, warnings) = Profile::signed_in(&name, region, tokens, now)?;
+    let (profile, warnings) = Profile::signed_in(name, region, tokens, now)?;
     for warning in &warnings {
         say!("warning: {warning}");
     }
     let saved = {
-        let held = stores.lock(&name)?;
-        stores.sweep(&name, &held, false);
-        let existing = match stores.read_locked(&name, &held) {
+        let held = stores.lock(name)?;
+        stores.sweep(name, &held, false);
+        let existing = match stores.read_locked(name, &held) {
             Ok(found) => found,
             Err(e) if e.class == Class::NeedsLogin => None,
             Err(e) => return Err(e),
         };
-        stores.save(&name, existing.as_ref(), &profile.to_json()?, now)?
+        stores.save(name, existing.as_ref(), &profile.to_json()?, now)?
     };
     if let Some(warning) = &saved.warning {
         say!("warning: {warning}");
@@ -56,10 +72,12 @@ pub fn run(stores: &Stores, json: bool, args: LoginArgs) -> Result<i32> {
         say!("MiniMax says: {message}");
     }
     say!(
-        "Signed in to MiniMax ({}). Saved {} in the {}; it refreshes automatically.",
+        "✓ Signed in to MiniMax {}. Saved {} in the {}; it refreshes automatically.\n  \
+         Next: `minimax-portal-auth status`, `minimax-portal-auth openclaw setup --set-default`, \
+         or `minimax-portal-auth exec -- <your Anthropic-compatible tool>`.",
         region.label(),
         name.profile_id(),
-        stores.describe(saved.store, &name)
+        stores.describe(saved.store, name)
     );
     if json {
         print_json(&serde_json::json!({
@@ -70,11 +88,20 @@ pub fn run(stores: &Stores, json: bool, args: LoginArgs) -> Result<i32> {
             "store": saved.store,
             "base_url": base_url,
             "default_model": catalog::model_ref(PROVIDER, &catalog.default),
-            "config_patch": catalog::oauth_patch(&catalog, &name, &base_url),
+            "config_patch": catalog::oauth_patch(&catalog, name, &base_url),
             "notification_message": notification,
         }))?;
     }
     Ok(0)
+}
+
+/// The profile a login would replace, if it can be read.
+fn existing_profile(stores: &Stores, name: &ProfileName) -> Result<Option<Profile>> {
+    match stores.load(name) {
+        Ok(found) => Ok(found.map(|loaded| loaded.profile)),
+        Err(e) if e.class == Class::NeedsLogin => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// The stored copy a login replaces; a damaged one is about to be replaced
@@ -87,16 +114,84 @@ fn existing_copy(stores: &Stores, name: &ProfileName) -> Result<Option<Stored>> 
     }
 }
 
-fn pick_region(flag: Option<Region>) -> Result<Region> {
-    match flag {
-        Some(region) => Ok(region),
-        None if ui::is_interactive() => ui::choose_region(Region::Global),
-        None => Err(
-            Error::usage("no --region given, and no terminal to ask on").with_hint(
-                "pass --region global (api.minimax.io, international users) or --region cn \
-             (api.minimaxi.com, users in China)",
-            ),
-        ),
+/// --region (or MINIMAX_PORTAL_REGION); else on a terminal the prompt,
+/// starting on the profile's region or the settings' one; else the
+/// settings' region; else a usage error naming --region.
+fn pick_region(
+    stores: &Stores,
+    args: &LoginArgs,
+    existing: Option<&Profile>,
+    interactive: bool,
+) -> Result<Region> {
+    if let Some(region) = args.region {
+        return Ok(region);
+    }
+    let configured = Settings::load(stores.home()).region;
+    if interactive {
+        let start = existing
+            .map(|p| p.region)
+            .or(configured)
+            .unwrap_or(Region::Global);
+        return ui::choose_region(start);
+    }
+    configured.ok_or_else(|| {
+        Error::usage("no --region given, and no terminal to ask on")
+            .with_hint("Global is api.minimax.io (international users), CN is api.minimaxi.com (users in China)")
+            .with_fix(fix::login(&args_name(args), Some(Region::Global)))
+    })
+}
+
+fn args_name(args: &LoginArgs) -> ProfileName {
+    args.profile.profile.clone().unwrap_or_default()
+}
+
+/// Replacing a profile that still works is asked first on a terminal
+/// (always worth saying when the region changes); without one, or with
+/// --yes, it is replaced and said so.
+fn confirm_replace(
+    name: &ProfileName,
+    current: &Profile,
+    region: Region,
+    no_ask: bool,
+) -> Result<()> {
+    if current.needs_login {
+        return Ok(());
+    }
+    let change = if current.region == region {
+        String::new()
+    } else {
+        format!(", {} → {}", current.region.label(), region.label())
+    };
+    if no_ask {
+        say!(
+            "note: replacing the stored profile {} ({}{change})",
+            name.profile_id(),
+            current.region.label()
+        );
+        return Ok(());
+    }
+    let question = format!(
+        "{} is already signed in to MiniMax {}. Replace it{change}?",
+        name.profile_id(),
+        current.region.label()
+    );
+    let yes = ui::prompt(move || {
+        dialoguer::Confirm::new()
+            .with_prompt(question)
+            .default(false)
+            .interact_on(&console::Term::stderr())
+            .map_err(|e| match e {
+                dialoguer::Error::IO(io) if io.kind() == std::io::ErrorKind::Interrupted => {
+                    Error::cancelled()
+                }
+                other => Error::usage(format!("cannot ask: {other}")),
+            })
+    })?;
+    if yes {
+        Ok(())
+    } else {
+        say!("Kept the stored profile.");
+        Err(Error::cancelled())
     }
 }
 
@@ -110,6 +205,7 @@ fn api_key_login(
     catalog: &catalog::Catalog,
 ) -> Result<i32> {
     let key = api_key::read_key(ui::is_interactive())?;
+    check_key(region, &key)?;
     let base_url = region.default_model_base_url()?;
     let profile_id = format!("{}:{name}", api_key::PROVIDER);
     let profile = ApiKeyProfile {
@@ -135,7 +231,7 @@ fn api_key_login(
         say!("warning: {warning}");
     }
     say!(
-        "Saved the MiniMax API key as {profile_id} ({}) in the {}.",
+        "✓ Saved the MiniMax API key as {profile_id} ({}) in the {}.",
         region.label(),
         key_stores.describe(store, name)
     );
@@ -151,6 +247,39 @@ fn api_key_login(
         }))?;
     }
     Ok(0)
+}
+
+/// One cheap call with the key, bounded in time: a refused key is stored
+/// nowhere; when MiniMax cannot be asked now, the key is kept with a note.
+fn check_key(region: Region, key: &api_key::ApiKey) -> Result<()> {
+    let api_base = region.api_base()?;
+    let checked = run_async(async {
+        let http = Http::new()?;
+        crate::portal::usage::accepts(&http, &api_base, key.secret()).await
+    })?;
+    match checked {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Error::failed(format!(
+            "MiniMax {} refused this API key (HTTP 401); nothing was saved",
+            region.label()
+        ))
+        .with_hint("check that the key is for this region and has not been deleted")),
+        Err(e) if e.class == Class::Transient => {
+            say!("warning: {}; the key is saved unchecked", e.message);
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// How to sign in, as the flags and the terminal say.
+struct SignIn {
+    region: Region,
+    flow: Flow,
+    no_browser: bool,
+    qr: bool,
+    interactive: bool,
+    name: ProfileName,
 }
 
 /// Opens the link unless told not to, or unless no local browser is likely.
@@ -203,19 +332,45 @@ impl Drop for Spinner {
     }
 }
 
-async fn sign_in(region: Region, flow: Flow, no_browser: bool) -> Result<Tokens> {
+async fn sign_in(options: &SignIn) -> Result<Tokens> {
     let http = Http::new()?;
-    if flow == Flow::Browser {
-        return sign_in_with_redirect(&http, region, no_browser).await;
+    if options.flow == Flow::Browser {
+        return sign_in_with_redirect(&http, options.region, options.no_browser).await;
     }
-    let started = device::start(&http, region).await?;
+    loop {
+        match sign_in_with_code(&http, options).await {
+            Err(e) if is_expired(&e) && options.interactive => {
+                say!("The code expired before it was approved.");
+                ui::wait_for_enter("Press Enter for a new code, or Ctrl-C to stop.").await?;
+            }
+            Err(e) if is_expired(&e) => {
+                return Err(e.with_fix(fix::login(&options.name, Some(options.region))));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_expired(e: &Error) -> bool {
+    e.message.contains(device::EXPIRED)
+}
+
+/// The user-code flow: the link and the code, the browser, the wait.
+async fn sign_in_with_code(http: &Http, options: &SignIn) -> Result<Tokens> {
+    let started = device::start(http, options.region).await?;
     let link = started.code.verification_uri.as_str();
     say!(
-        "\nTo sign in to MiniMax ({}), open this link and confirm the code:\n\n  {link}\n\n  Code: {}\n",
-        region.label(),
+        "\nTo sign in to MiniMax {}, open this link and confirm the code:\n\n  {link}\n\n  Code: {}\n",
+        options.region.label(),
         started.code.user_code
     );
-    offer_browser(link, no_browser, "on any device");
+    if options.qr {
+        match ui::qr_code(link) {
+            Some(code) => say!("Or scan this with a phone:\n{code}"),
+            None => say!("(the link is too long for a QR code)"),
+        }
+    }
+    offer_browser(link, options.no_browser, "on any device");
 
     let deadline = started.code.deadline_ms;
     let trouble = std::cell::RefCell::new(None::<String>);
@@ -230,9 +385,17 @@ async fn sign_in(region: Region, flow: Flow, no_browser: bool) -> Result<Tokens>
             ui::duration(left)
         )
     };
-    let spinner = Spinner(ui::spinner(waiting(deadline.saturating_sub(now_ms()))));
+    // Without a terminal, one line instead of a spinner.
+    let spinner = if options.interactive {
+        Some(Spinner(ui::spinner(waiting(
+            deadline.saturating_sub(now_ms()),
+        ))))
+    } else {
+        say!("{}…", waiting(deadline.saturating_sub(now_ms())));
+        None
+    };
     let mut on_trouble = |why: &str| *trouble.borrow_mut() = Some(wire::clean(why, 60));
-    let wait = device::wait_for_approval(&http, region, &started, &mut on_trouble);
+    let wait = device::wait_for_approval(http, options.region, &started, &mut on_trouble);
     tokio::pin!(wait);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -241,7 +404,11 @@ async fn sign_in(region: Region, flow: Flow, no_browser: bool) -> Result<Tokens>
                 drop(spinner);
                 return result;
             }
-            _ = tick.tick() => spinner.0.set_message(waiting(deadline.saturating_sub(now_ms()))),
+            _ = tick.tick() => {
+                if let Some(spinner) = &spinner {
+                    spinner.0.set_message(waiting(deadline.saturating_sub(now_ms())));
+                }
+            }
         }
     }
 }

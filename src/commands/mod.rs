@@ -2,21 +2,25 @@
 //! error that main maps to its exit code.
 
 pub mod doctor;
+pub mod exec;
 pub mod login;
 pub mod logout;
 pub mod openclaw;
 pub mod refresh;
 pub mod status;
+pub mod switch;
 pub mod token;
 pub mod usage;
 pub mod watch;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ProfileArgs};
 use crate::error::{Class, Error, Result};
 use crate::paths::state_home;
+use crate::profile::ProfileName;
 use crate::redact;
 use crate::store::Stores;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
+use std::path::Path;
 
 pub use crate::output::print_json;
 
@@ -63,17 +67,70 @@ fn report(e: &Error, json: bool) {
 }
 
 pub fn run(cli: Cli) -> Result<i32> {
+    // These need no state folder.
+    match &cli.command {
+        Command::Completions(args) => return completions(args.shell),
+        Command::Man => return man(),
+        _ => {}
+    }
     let home = state_home()?;
     let stores = Stores::open(cli.store, &home)?;
     let json = cli.json;
     match cli.command {
-        Command::Login(args) => login::run(&stores, json, args),
-        Command::Token(args) => token::run(&stores, json, args),
+        Command::Login(args) => {
+            let name = profile(&args.profile, &home)?;
+            login::run(&stores, json, &name, args)
+        }
+        Command::Token(args) => {
+            let name = profile(&args.profile, &home)?;
+            token::run(&stores, json, &name, args)
+        }
         Command::Refresh(args) => refresh::run(&stores, json, args),
         Command::Status(args) => status::run(&stores, json, args),
-        Command::Logout(args) => logout::run(&stores, json, args),
-        Command::Usage(args) => usage::run(&stores, json, args),
+        Command::Switch(args) => switch::run(&stores, json, args),
+        Command::Logout(args) => {
+            let name = profile(&args.profile, &home)?;
+            logout::run(&stores, json, &name, args)
+        }
+        Command::Exec(args) => {
+            let name = profile(&args.profile, &home)?;
+            exec::run(&stores, &name, args)
+        }
+        Command::Env(args) => {
+            let name = profile(&args.profile, &home)?;
+            exec::env(&stores, json, &name, args)
+        }
+        Command::Usage(args) => {
+            let name = profile(&args.profile, &home)?;
+            usage::run(&stores, json, &name, args)
+        }
         Command::Doctor(args) => doctor::run(&stores, json, args),
         Command::Openclaw(command) => openclaw::run(&stores, json, command),
+        Command::Completions(_) | Command::Man => Ok(0),
     }
+}
+
+/// The profile a command works on: -p, else MINIMAX_PORTAL_AUTH_PROFILE,
+/// else the one `switch` chose, else `default`.
+pub fn profile(args: &ProfileArgs, home: &Path) -> Result<ProfileName> {
+    match &args.profile {
+        Some(name) => Ok(name.clone()),
+        None => crate::settings::default_profile(home),
+    }
+}
+
+fn completions(shell: clap_complete::Shell) -> Result<i32> {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "minimax-portal-auth", &mut out);
+    crate::output::print_stdout(&String::from_utf8_lossy(&out))?;
+    Ok(0)
+}
+
+fn man() -> Result<i32> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut out)
+        .map_err(|e| Error::failed(format!("cannot render the manual page: {e}")))?;
+    crate::output::print_stdout(&String::from_utf8_lossy(&out))?;
+    Ok(0)
 }

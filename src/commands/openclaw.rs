@@ -19,7 +19,7 @@ pub fn run(stores: &Stores, json: bool, command: OpenclawCommand) -> Result<i32>
 }
 
 fn setup(stores: &Stores, json: bool, args: &OpenclawSetupArgs) -> Result<i32> {
-    let name = &args.profile.profile;
+    let name = &super::profile(&args.profile, stores.home())?;
     let names = Names::of(name)?;
     let Some(loaded) = stores.load(name)? else {
         return Err(Error::needs_login(format!(
@@ -176,7 +176,7 @@ fn report_setup(
 }
 
 fn remove(stores: &Stores, json: bool, args: &OpenclawSetupArgs) -> Result<i32> {
-    let names = Names::of(&args.profile.profile)?;
+    let names = Names::of(&super::profile(&args.profile, stores.home())?)?;
     let catalog = catalog::load()?;
     let found = OpenClaw::find(args.openclaw.as_deref());
     let Some(openclaw) = found.filter(|_| !args.dry_run) else {

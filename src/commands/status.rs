@@ -1,169 +1,327 @@
+//! `status`: one block per profile, in the manner of `gh auth status`: what
+//! works (✓), what does not (✗) and the command that fixes it. On stdout
+//! when all is well, on stderr (and exit 1) when something needs attention.
+
 use super::print_json;
 use crate::api_key::ApiKeyProfile;
 use crate::cli::StatusArgs;
-use crate::error::Result;
+use crate::error::{Class, Result};
 use crate::fix;
-use crate::profile::{ProfileName, now_ms};
+use crate::output::print_stdout;
+use crate::portal::http::Http;
+use crate::portal::refresh::HttpRefresher;
+use crate::profile::{Profile, ProfileName, now_ms};
+use crate::runtime::run_async;
+use crate::session::{self, OnFailure, Outcome, Want};
 use crate::store::Stores;
-use crate::ui::local_time;
+use crate::ui::{duration, fit, mask};
+use serde::Serialize;
 use serde_json::{Value, json};
+
+/// One profile as `status --json` reports it.
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub profile_id: String,
+    pub name: String,
+    pub provider: String,
+    pub region: Option<crate::region::Region>,
+    pub expires: Option<i64>,
+    pub expires_in_seconds: Option<i64>,
+    /// valid, expiring, expired, needs_login, missing, unreadable,
+    /// store_unavailable.
+    pub state: String,
+    pub usable: bool,
+    pub default: bool,
+    pub store: Option<crate::store::StoreKind>,
+    pub base_url: Option<String>,
+    /// The account's group, when the token says.
+    pub group: Option<String>,
+    pub message: Option<String>,
+    pub fix: Option<String>,
+    /// With --check: what the online check found.
+    pub check: Option<String>,
+}
 
 pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
     stores.sweep_all();
-    let margin_ms = i64::try_from(args.margin.duration().as_millis()).unwrap_or(i64::MAX);
-    let (names, explicit) = match args.profile {
-        Some(name) => (vec![name], true),
+    let default = crate::settings::default_profile(stores.home()).unwrap_or_default();
+    let (names, explicit) = match &args.profile {
+        Some(name) => (vec![name.clone()], true),
         None => (stores.names()?, false),
     };
-    let now = now_ms();
-    let mut rows: Vec<Value> = Vec::new();
-    let mut all_usable = true;
+    let mut rows = Vec::new();
+    let mut blocks = Vec::new();
     for name in names {
-        let row = match stores.load(&name) {
-            Ok(None) if !explicit => continue,
-            Ok(None) => {
-                all_usable = false;
-                say!(
-                    "{}  not stored\n    fix: {}",
-                    name.profile_id(),
-                    fix::login(&name, None)
-                );
-                empty_row(&name, "missing", None, Some(fix::login(&name, None)))
-            }
-            Ok(Some(loaded)) => {
-                let (profile, store) = (loaded.profile, loaded.stored.store);
-                let left = profile.expires_in_ms(now);
-                let state = if profile.needs_login {
-                    "needs_login"
-                } else if left <= 0 {
-                    "expired"
-                } else if left < margin_ms {
-                    "expiring"
-                } else {
-                    "valid"
-                };
-                let usable = !profile.needs_login;
-                all_usable &= usable;
-                let fix = (!usable).then(|| fix::login(&name, Some(profile.region)));
-                say!(
-                    "{}  {}  region {}  {}  in the {}",
-                    name.profile_id(),
-                    describe(state, left),
-                    profile.region.label(),
-                    if left > 0 {
-                        format!("expires {}", local_time(profile.expires))
-                    } else {
-                        format!("expired {}", local_time(profile.expires))
-                    },
-                    stores.describe(store, &name)
-                );
-                if let Some(fix) = &fix {
-                    say!("    fix: {fix}");
-                }
-                json!({
-                    "profile_id": name.profile_id(),
-                    "name": name.as_str(),
-                    "provider": profile.provider,
-                    "region": profile.region,
-                    "expires": profile.expires,
-                    "expires_in_seconds": left / 1000,
-                    "state": state,
-                    "usable": usable,
-                    "store": store,
-                    "base_url": profile.base_url,
-                    "message": null,
-                    "fix": fix,
-                })
-            }
-            Err(e) => {
-                all_usable = false;
-                say!("{}  unusable: {}", name.profile_id(), e.message);
-                empty_row(&name, "unreadable", Some(e.message), e.fix)
-            }
+        let Some((row, lines)) = profile_block(stores, &name, &args, explicit, &default)? else {
+            continue;
         };
         rows.push(row);
+        blocks.push(lines);
     }
-    let api_keys = if explicit {
-        Vec::new()
+    let (key_rows, key_blocks) = if explicit {
+        (Vec::new(), Vec::new())
     } else {
-        api_key_rows(stores)
+        api_key_blocks(stores)
     };
-    if rows.is_empty() && api_keys.is_empty() {
-        all_usable = false;
-        say!("Not signed in to MiniMax: no profile is stored.\n  fix: minimax-portal-auth login");
-    }
+    blocks.extend(key_blocks);
+    let all_usable = !rows.is_empty() || !key_rows.is_empty();
+    let all_usable = all_usable && rows.iter().all(|r| r.usable);
+
     if json {
         print_json(&json!({
             "profiles": rows,
-            "api_keys": api_keys,
+            "api_keys": key_rows,
+            "default_profile": default.as_str(),
             "store_mode": stores.mode().as_str(),
             "keyring_backend": stores.keyring_backend(),
             "state_home": stores.home(),
             "warnings": stores.warnings(),
         }))?;
+        return Ok(if all_usable { 0 } else { 1 });
+    }
+    let mut text = blocks.join("\n");
+    if blocks.is_empty() {
+        text = format!(
+            "You are not signed in to MiniMax.\n  fix: {}\n",
+            fix::login(&default, None)
+        );
+    }
+    if !stores.warnings().is_empty() {
+        text.push_str(&format!(
+            "\nnote: no OS keyring answered; profiles are kept in 0600 files in {}\n  \
+             (`minimax-portal-auth doctor` says why)\n",
+            stores.home().display()
+        ));
+    }
+    let text = fit(&text, crate::ui::width());
+    if all_usable {
+        print_stdout(&text)?;
+    } else {
+        say!("{}", text.trim_end());
     }
     Ok(if all_usable { 0 } else { 1 })
 }
 
+/// The block and JSON row of one profile; None for an implicit name with
+/// nothing stored.
+fn profile_block(
+    stores: &Stores,
+    name: &ProfileName,
+    args: &StatusArgs,
+    explicit: bool,
+    default: &ProfileName,
+) -> Result<Option<(Row, String)>> {
+    let is_default = name == default;
+    let mut row = Row {
+        profile_id: name.profile_id(),
+        name: name.as_str().to_string(),
+        provider: crate::profile::PROVIDER.to_string(),
+        region: None,
+        expires: None,
+        expires_in_seconds: None,
+        state: String::new(),
+        usable: false,
+        default: is_default,
+        store: None,
+        base_url: None,
+        group: None,
+        message: None,
+        fix: None,
+        check: None,
+    };
+    let title = if is_default {
+        format!("{} (default)\n", name.profile_id())
+    } else {
+        format!("{}\n", name.profile_id())
+    };
+    let loaded = match stores.load(name) {
+        Ok(Some(loaded)) => loaded,
+        Ok(None) if !explicit => return Ok(None),
+        Ok(None) => {
+            row.state = "missing".into();
+            row.fix = Some(fix::login(name, None));
+            let lines = format!(
+                "{title}  ✗ Not signed in\n    fix: {}\n",
+                fix::login(name, None)
+            );
+            return Ok(Some((row, lines)));
+        }
+        Err(e) => {
+            row.state = match e.class {
+                Class::StoreUnavailable => "store_unavailable".into(),
+                _ => "unreadable".into(),
+            };
+            row.message = Some(e.message.clone());
+            row.fix = e.fix.clone();
+            let mut lines = format!("{title}  ✗ {}\n", e.message);
+            if let Some(fix) = &e.fix {
+                lines.push_str(&format!("    fix: {fix}\n"));
+            } else if let Some(hint) = &e.hint {
+                lines.push_str(&format!("    {hint}\n"));
+            }
+            return Ok(Some((row, lines)));
+        }
+    };
+    let store = loaded.stored.store;
+    let profile = loaded.profile;
+    let now = now_ms();
+    let left = profile.expires_in_ms(now);
+    let margin_ms = i64::try_from(args.margin.duration().as_millis()).unwrap_or(i64::MAX);
+    row.state = if profile.needs_login {
+        "needs_login"
+    } else if left <= 0 {
+        "expired"
+    } else if left < margin_ms {
+        "expiring"
+    } else {
+        "valid"
+    }
+    .into();
+    row.usable = !profile.needs_login;
+    row.region = Some(profile.region);
+    row.expires = Some(profile.expires);
+    row.expires_in_seconds = Some(left / 1000);
+    row.store = Some(store);
+    row.base_url = Some(profile.base_url.clone());
+    row.group = group_of(&profile);
+
+    let mut lines = title;
+    lines.push_str(&format!(
+        "  ✓ Signed in to MiniMax {}\n",
+        profile.region.label()
+    ));
+    match row.state.as_str() {
+        "needs_login" => {
+            let fix = fix::login(name, Some(profile.region));
+            let still = if left > 0 {
+                format!("; its access token still works for {}", duration(left))
+            } else {
+                String::new()
+            };
+            lines.push_str(&format!(
+                "  ✗ Must sign in again: the portal rejected its refresh token{still}\n    fix: {fix}\n"
+            ));
+            row.fix = Some(fix);
+        }
+        "expired" => lines.push_str(&format!(
+            "  ✓ Access token expired {} ago; refreshed on next use\n",
+            duration(left.saturating_neg())
+        )),
+        "expiring" => lines.push_str(&format!(
+            "  ✓ Access token valid for {}; refreshed on next use\n",
+            duration(left)
+        )),
+        _ => lines.push_str(&format!(
+            "  ✓ Access token valid for {}; refreshes automatically\n",
+            duration(left)
+        )),
+    }
+    if args.check && row.usable {
+        let (ok, detail) = check_online(stores, name, &profile, args);
+        lines.push_str(&format!("  {} {detail}\n", if ok { "✓" } else { "✗" }));
+        if !ok {
+            row.usable = false;
+            let fix = fix::login(name, Some(profile.region));
+            lines.push_str(&format!("    fix: {fix}\n"));
+            row.fix = Some(fix);
+        }
+        row.check = Some(detail);
+    }
+    lines.push_str(&format!("  - Store: {}\n", stores.describe(store, name)));
+    let token = profile.access.secret();
+    let shown = if args.show_token {
+        token.clone()
+    } else {
+        mask(token)
+    };
+    lines.push_str(&format!("  - Token: {shown}\n"));
+    if let Some(group) = &row.group {
+        lines.push_str(&format!("  - Group: {group}\n"));
+    }
+    Ok(Some((row, lines)))
+}
+
+/// `--check`: a refresh when one is due, else one cheap authenticated call.
+fn check_online(
+    stores: &Stores,
+    name: &ProfileName,
+    profile: &Profile,
+    args: &StatusArgs,
+) -> (bool, String) {
+    let want = Want {
+        margin: args.margin.duration(),
+        force: false,
+        on_failure: OnFailure::Fail,
+    };
+    match session::ensure_fresh(stores, &HttpRefresher, name, &want) {
+        Ok(fresh) if fresh.outcome != Outcome::StillValid => (
+            true,
+            format!(
+                "Checked online: {}",
+                fresh.outcome.as_str().replace('_', " ")
+            ),
+        ),
+        Ok(_) => {
+            let accepted = profile.region.api_base().and_then(|api_base| {
+                run_async(async {
+                    let http = Http::new()?;
+                    crate::portal::usage::accepts(&http, &api_base, profile.access.secret()).await
+                })?
+            });
+            match accepted {
+                Ok(true) => (true, "Checked online: MiniMax accepts the token".into()),
+                Ok(false) => (false, "Checked online: MiniMax refuses the token".into()),
+                Err(e) => (false, format!("Could not check online: {}", e.message)),
+            }
+        }
+        Err(e) => (false, format!("Could not check online: {}", e.message)),
+    }
+}
+
+/// The account's group id, when the access token is a JWT that carries
+/// one. Only that claim is read; nothing of the token is shown.
+fn group_of(profile: &Profile) -> Option<String> {
+    use base64::Engine;
+    let token = profile.access.secret();
+    let mut parts = token.split('.');
+    let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    ["group_id", "GroupID", "groupId", "group"]
+        .iter()
+        .find_map(|k| match &claims[k] {
+            Value::String(s) => Some(crate::portal::wire::clean(s, 40)),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+}
+
 /// API-key profiles (`login --with-api-key`): listed, never printed.
-fn api_key_rows(stores: &Stores) -> Vec<Value> {
+fn api_key_blocks(stores: &Stores) -> (Vec<Value>, Vec<String>) {
     let Ok(key_stores) = Stores::open_api_keys(stores.mode(), stores.home()) else {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
     let Ok(names) = key_stores.names() else {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
     let mut rows = Vec::new();
+    let mut blocks = Vec::new();
     for name in names {
         let Ok(Some(stored)) = key_stores.read(&name) else {
             continue;
         };
-        let store = stored.store;
         let region = serde_json::from_slice::<ApiKeyProfile>(&stored.bytes)
             .ok()
             .map(|p| p.region);
         let profile_id = format!("{}:{name}", crate::api_key::PROVIDER);
-        say!(
-            "{profile_id}  API key  region {}  in the {}",
+        blocks.push(format!(
+            "{profile_id} (API key)\n  ✓ MiniMax {}\n  - Store: {}\n",
             region.map_or("?", |r| r.label()),
-            store.as_str()
-        );
-        rows.push(json!({"profile_id": profile_id, "region": region, "store": store}));
+            key_stores.describe(stored.store, &name)
+        ));
+        rows.push(json!({"profile_id": profile_id, "region": region, "store": stored.store}));
     }
-    rows
-}
-
-/// A row for a profile that could not be read, with the same keys as any.
-fn empty_row(
-    name: &ProfileName,
-    state: &str,
-    message: Option<String>,
-    fix: Option<String>,
-) -> Value {
-    json!({
-        "profile_id": name.profile_id(),
-        "name": name.as_str(),
-        "provider": crate::profile::PROVIDER,
-        "region": null,
-        "expires": null,
-        "expires_in_seconds": null,
-        "state": state,
-        "usable": false,
-        "store": null,
-        "base_url": null,
-        "message": message,
-        "fix": fix,
-    })
-}
-
-fn describe(state: &str, left_ms: i64) -> String {
-    match state {
-        "valid" => format!("valid ({} left)", crate::ui::duration(left_ms)),
-        "expiring" => format!(
-            "expiring ({} left; refreshed on next use)",
-            crate::ui::duration(left_ms)
-        ),
-        "expired" => "access token expired (refreshed on next use)".to_string(),
-        _ => "NEEDS LOGIN (refresh token rejected)".to_string(),
-    }
+    (rows, blocks)
 }

@@ -2,12 +2,14 @@ use crate::cli::TokenArgs;
 use crate::error::Result;
 use crate::output::{print_json, print_stdout};
 use crate::portal::refresh::HttpRefresher;
+use crate::profile::ProfileName;
 use crate::session::token_for_use;
 use crate::store::Stores;
 
-pub fn run(stores: &Stores, json: bool, args: TokenArgs) -> Result<i32> {
-    let name = args.profile.profile;
-    let fresh = token_for_use(stores, &HttpRefresher, &name, args.margin.duration())?;
+pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: TokenArgs) -> Result<i32> {
+    // Its caller is a program: no keyring announcement on its stderr.
+    stores.quiet();
+    let fresh = token_for_use(stores, &HttpRefresher, name, args.margin.duration())?;
     if json {
         print_json(&serde_json::json!({
             "profile_id": name.profile_id(),

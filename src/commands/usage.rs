@@ -6,7 +6,7 @@ use crate::output::print_stdout;
 use crate::portal::http::Http;
 use crate::portal::refresh::HttpRefresher;
 use crate::portal::usage::{Endpoints, Window, fetch};
-use crate::profile::now_ms;
+use crate::profile::{ProfileName, now_ms};
 use crate::region::parse_base_url;
 use crate::runtime::run_async;
 use crate::session::token_for_use;
@@ -15,9 +15,8 @@ use crate::ui::{duration, local_time};
 
 const BAR_WIDTH: usize = 20;
 
-pub fn run(stores: &Stores, json: bool, args: UsageArgs) -> Result<i32> {
-    let name = args.profile.profile;
-    let fresh = token_for_use(stores, &HttpRefresher, &name, args.margin.duration())?;
+pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: UsageArgs) -> Result<i32> {
+    let fresh = token_for_use(stores, &HttpRefresher, name, args.margin.duration())?;
     let profile = &fresh.profile;
     let at = Endpoints {
         model_base: parse_base_url(&profile.base_url).map_err(crate::error::Error::failed)?,
@@ -28,7 +27,7 @@ pub fn run(stores: &Stores, json: bool, args: UsageArgs) -> Result<i32> {
         fetch(&http, &at, profile.access.secret(), now_ms()).await
     })?
     .map_err(|e| {
-        let fix = fix::login(&name, Some(profile.region));
+        let fix = fix::login(name, Some(profile.region));
         match e.class {
             crate::error::Class::NeedsLogin => e.with_fix(fix),
             _ => e,

@@ -47,7 +47,8 @@ pub async fn start(http: &Http, region: Region) -> Result<Started> {
     Ok(Started { code, verifier })
 }
 
-const RETRY_HINT: &str = "run login again; if it keeps failing, MiniMax's portal may have changed";
+const RETRY_HINT: &str = "run login again; if it keeps failing, check the region (a CN account \
+signs in with --region cn) and `minimax-portal-auth doctor`";
 
 /// Non-2xx answers to the code request: 5xx and 429 are transient,
 /// a redirect means an old endpoint, the rest is a refusal.
@@ -160,7 +161,11 @@ fn slow_down(interval: Duration, retry_after: Option<Duration>) -> Duration {
     }
 }
 
+/// Part of the message of a login whose code expired, so the caller can
+/// offer a new code.
+pub const EXPIRED: &str = "the user code expired";
+
 fn expired() -> Error {
-    Error::failed("the user code expired before the login was approved")
-        .with_hint("run login again, and approve the new code in the browser before it expires")
+    Error::failed(format!("{EXPIRED} before the login was approved"))
+        .with_hint("approve the new code in the browser before it expires")
 }

@@ -92,6 +92,25 @@ pub async fn fetch(http: &Http, at: &Endpoints, token: &str, now_ms: i64) -> Res
     .with_hint("check that the account has a Coding Plan on the MiniMax platform"))
 }
 
+/// Whether MiniMax accepts a token or API key, by one cheap authenticated
+/// read (the usage endpoint): a 401 or 403 is a refusal; anything else that
+/// answers is taken as accepted. Network trouble and 5xx are errors.
+pub async fn accepts(http: &Http, api_base: &Url, token: &str) -> Result<bool> {
+    let url = join(api_base, TOKEN_PLAN_PATH)?;
+    let answer = http
+        .get_usage(&url, token)
+        .await
+        .map_err(|f| f.into_error("check the key"))?;
+    match answer.status {
+        401 | 403 => Ok(false),
+        429 | 500..=599 => Err(Error::transient(format!(
+            "MiniMax could not check the key now (HTTP {})",
+            answer.status
+        ))),
+        _ => Ok(true),
+    }
+}
+
 fn origin_of(url: &Url) -> Result<Url> {
     Url::parse(&url.origin().ascii_serialization())
         .map_err(|e| Error::failed(format!("the model base URL has no origin: {e}")))

@@ -130,7 +130,7 @@ pub fn ensure_fresh(
     // is the freshest there is.
     let current = match stores.load_locked(name, &held)? {
         Some(current) => current,
-        None => return Err(no_profile(name)),
+        None => return Err(no_profile(stores, name)),
     };
     if current.profile.needs_login {
         return marked(stores, name, &current, want, Vec::new());
@@ -281,15 +281,28 @@ fn marked(
 
 /// Loads a profile, or says how to log in.
 fn load_existing(stores: &Stores, name: &ProfileName) -> Result<Loaded> {
-    stores.load(name)?.ok_or_else(|| no_profile(name))
+    stores.load(name)?.ok_or_else(|| no_profile(stores, name))
 }
 
-fn no_profile(name: &ProfileName) -> Error {
-    Error::needs_login(format!(
+/// "No such profile", naming the ones there are.
+pub fn no_profile(stores: &Stores, name: &ProfileName) -> Error {
+    let known: Vec<String> = stores
+        .names()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| n != name && matches!(stores.read(n), Ok(Some(_))))
+        .map(|n| n.to_string())
+        .collect();
+    let e = Error::needs_login(format!(
         "no MiniMax profile {} is stored",
         name.profile_id()
     ))
-    .with_fix(fix::login(name, None))
+    .with_fix(fix::login(name, None));
+    if known.is_empty() {
+        e
+    } else {
+        e.with_hint(format!("the profiles there are: {}", known.join(", ")))
+    }
 }
 
 fn rejected(name: &ProfileName, profile: &Profile, reason: &str) -> Error {

@@ -194,6 +194,9 @@ pub struct Stores {
     /// Set once the keyring failed to answer, so it is asked only once.
     keyring_down: OnceLock<String>,
     warnings: Mutex<Vec<String>>,
+    /// Whether the keyring fallback may be announced on stderr (not by
+    /// `token`, whose caller is a program).
+    announce: std::sync::atomic::AtomicBool,
 }
 
 impl Stores {
@@ -244,6 +247,7 @@ impl Stores {
             index: KeyringIndex::new(home.to_path_buf(), provider),
             keyring_down: OnceLock::new(),
             warnings: Mutex::new(Vec::new()),
+            announce: std::sync::atomic::AtomicBool::new(true),
         })
     }
 
@@ -312,19 +316,38 @@ impl Stores {
         }
     }
 
+    /// Never announce the keyring fallback on stderr (for `token`).
+    pub fn quiet(&self) {
+        self.announce
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Records that the keyring does not answer. The first time ever (per
+    /// state folder) `auto` falls back, it says so in two lines; after
+    /// that `status` and `doctor` show it.
     fn note_keyring_down(&self, why: &str) {
-        if self.keyring_down.set(why.to_string()).is_ok() {
-            if let Ok(mut warnings) = self.warnings.lock() {
-                warnings.push(format!(
-                    "no OS keyring answered ({why}); profiles go to the plain-text file store"
-                ));
-            }
-            crate::say!(
-                "warning: no OS keyring answered; using the plain-text file store in {} (0600).\n  \
-                 Run `minimax-portal-auth doctor` for why, or pass --store file to silence this.",
-                self.home.display()
-            );
+        if self.keyring_down.set(why.to_string()).is_err() {
+            return;
         }
+        if let Ok(mut warnings) = self.warnings.lock() {
+            warnings.push(format!(
+                "no OS keyring answered ({why}); profiles go to the plain-text file store"
+            ));
+        }
+        if !self.announce.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        let mut settings = crate::settings::Settings::load(&self.home);
+        if settings.file_store_announced {
+            return;
+        }
+        crate::say!(
+            "warning: no OS keyring answered; profiles are kept in 0600 files in {}.\n  \
+             `minimax-portal-auth doctor` says why; `--store file` says you meant it.",
+            self.home.display()
+        );
+        settings.file_store_announced = true;
+        let _ = settings.save(&self.home);
     }
 
     fn unavailable(&self, why: &str) -> Error {

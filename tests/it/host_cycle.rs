@@ -738,9 +738,10 @@ fn the_asking_choice_prompts_for_the_region_on_a_terminal() {
         json!({"provider": "minimax-portal", "mode": "oauth"})
     );
 
-    // Arrow down, then Enter: CN.
-    let (code, screen) = onboard_on_a_tty(&host, b"\x1b[B\r");
+    // Arrow down, then Enter: CN; and yes, replace the Global profile.
+    let (code, screen) = onboard_on_a_tty(&host, b"\x1b[B\ry");
     assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("Replace it, Global → CN?"), "{screen}");
     assert_eq!(stored(&host.plugin, "default")["region"], "cn");
     mm.assert_no_problems();
     assert_eq!(mm.device_code_count(), 2);

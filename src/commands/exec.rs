@@ -1,0 +1,93 @@
+//! `exec` and `env`: a fresh token where Anthropic-compatible tools look for
+//! one (ANTHROPIC_BASE_URL, ANTHROPIC_AUTH_TOKEN). The token goes into the
+//! environment, never into arguments.
+
+use crate::cli::{EnvArgs, ExecArgs, Shell};
+use crate::error::{Error, Result};
+use crate::output::{print_json, print_stdout};
+use crate::portal::refresh::HttpRefresher;
+use crate::profile::ProfileName;
+use crate::session::{Fresh, token_for_use};
+use crate::store::Stores;
+use std::time::Duration;
+
+const BASE_URL_VAR: &str = "ANTHROPIC_BASE_URL";
+const TOKEN_VAR: &str = "ANTHROPIC_AUTH_TOKEN";
+
+fn fresh(stores: &Stores, name: &ProfileName, margin: Duration) -> Result<Fresh> {
+    token_for_use(stores, &HttpRefresher, name, margin)
+}
+
+/// Runs the command in place of this process (Unix), so that its input,
+/// output, signals and exit code are its own; elsewhere it waits for it and
+/// exits with its code.
+pub fn run(stores: &Stores, name: &ProfileName, args: ExecArgs) -> Result<i32> {
+    let Some((program, rest)) = args.command.split_first() else {
+        return Err(Error::usage("no command given after --"));
+    };
+    let fresh = fresh(stores, name, args.margin.duration())?;
+    let mut command = std::process::Command::new(program);
+    command
+        .args(rest)
+        .env(BASE_URL_VAR, &fresh.profile.base_url)
+        .env(TOKEN_VAR, fresh.profile.access.secret());
+    let not_run = |e: std::io::Error| {
+        let what = program.to_string_lossy();
+        let class = if e.kind() == std::io::ErrorKind::NotFound {
+            "not found"
+        } else {
+            "could not be started"
+        };
+        Error::failed(format!("{what} {class}: {e}"))
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        // exec only returns when it failed.
+        Err(not_run(command.exec()))
+    }
+    #[cfg(not(unix))]
+    {
+        let status = command.status().map_err(not_run)?;
+        Ok(status.code().unwrap_or(1))
+    }
+}
+
+/// Prints the two variables as lines a shell evaluates.
+pub fn env(stores: &Stores, json: bool, name: &ProfileName, args: EnvArgs) -> Result<i32> {
+    stores.quiet();
+    let fresh = fresh(stores, name, args.margin.duration())?;
+    let base_url = &fresh.profile.base_url;
+    let token = fresh.profile.access.secret();
+    if json {
+        print_json(&serde_json::json!({BASE_URL_VAR: base_url, TOKEN_VAR: token}))?;
+        return Ok(0);
+    }
+    let line = |var: &str, value: &str| match args.shell {
+        Shell::Sh => format!("export {var}={}\n", sh_quote(value)),
+        Shell::Fish => format!("set -gx {var} {}\n", sh_quote(value)),
+        Shell::Powershell => format!("$env:{var} = '{}'\n", value.replace('\'', "''")),
+    };
+    print_stdout(&format!(
+        "{}{}",
+        line(BASE_URL_VAR, base_url),
+        line(TOKEN_VAR, token)
+    ))?;
+    Ok(0)
+}
+
+/// Single quotes for sh and fish (fish reads `'\''` the same way).
+fn sh_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(sh_quote("https://x/a"), "'https://x/a'");
+        assert_eq!(sh_quote("it's"), r"'it'\''s'");
+    }
+}
