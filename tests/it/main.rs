@@ -17,4 +17,5 @@ mod proxy;
 mod readme;
 mod refresh;
 mod tls;
+mod ux;
 mod watch;
