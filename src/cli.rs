@@ -141,7 +141,7 @@ cancelled login leaves an existing profile as it was; on a terminal, replacing o
 first.\n\n\
 Examples:\n  minimax-portal-auth login\n  \
 minimax-portal-auth login -r cn -p work --no-browser\n  \
-minimax-portal-auth login -r global --json       # the host's config patch on stdout\n  \
+minimax-portal-auth login -r global --json    # a host's config patch\n  \
 printf '%s' \"$KEY\" | minimax-portal-auth login -r global --with-api-key")]
     Login(LoginArgs),
 
@@ -173,7 +173,7 @@ minimax-portal-auth refresh --watch --then openclaw secrets reload"
 access token has left and whether it refreshes automatically, or the command that fixes it. \
 Exit 1 if any profile needs attention (or none exists).\n\n\
 Examples:\n  minimax-portal-auth status\n  minimax-portal-auth status --check   \
-# prove it online (a refresh, or one cheap call)\n  minimax-portal-auth status -p work --json"
+# prove it online\n  minimax-portal-auth status -p work --json"
     )]
     Status(StatusArgs),
 
@@ -238,9 +238,9 @@ minimax-portal-auth doctor --host-config ~/.openclaw/openclaw.json"
 
     /// Print a shell completion script
     #[command(long_about = "Print the completion script of a shell on stdout.\n\n\
-Examples:\n  minimax-portal-auth completions bash > ~/.local/share/bash-completion/completions/minimax-portal-auth\n  \
+Examples:\n  minimax-portal-auth completions bash \\\n      > ~/.local/share/bash-completion/completions/minimax-portal-auth\n  \
 minimax-portal-auth completions zsh > \"${fpath[1]}/_minimax-portal-auth\"\n  \
-minimax-portal-auth completions fish > ~/.config/fish/completions/minimax-portal-auth.fish")]
+minimax-portal-auth completions fish \\\n      > ~/.config/fish/completions/minimax-portal-auth.fish")]
     Completions(CompletionsArgs),
 
     /// Print the manual page (roff)
@@ -264,8 +264,8 @@ The default profile becomes OpenClaw's provider `minimax-portal`; another profil
 provider `minimax-portal-NAME`, so profiles in different regions never share a base URL.\n\n\
 Examples:\n  minimax-portal-auth openclaw setup --set-default\n  \
 minimax-portal-auth openclaw setup -p work\n  \
-minimax-portal-auth openclaw setup --dry-run      # print the patch and the command\n  \
-minimax-portal-auth openclaw setup --service      # also a systemd user unit for the watcher\n  \
+minimax-portal-auth openclaw setup --dry-run   # print the patch only\n  \
+minimax-portal-auth openclaw setup --service   # and the watcher service\n  \
 minimax-portal-auth openclaw setup --remove")]
     Setup(OpenclawSetupArgs),
 }

@@ -46,7 +46,14 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LoginArgs) -> 
             result = sign_in(&options) => result,
             _ = tokio::signal::ctrl_c() => Err(Error::cancelled()),
         }
-    })??;
+    })?
+    .map_err(|e| match e.class {
+        // The fix of a failed sign-in is the same command, exactly.
+        Class::Failed | Class::Transient if e.fix.is_none() => {
+            e.with_fix(fix::login(name, Some(region)))
+        }
+        _ => e,
+    })?;
 
     let notification = tokens.notification.clone();
     let now = now_ms();
