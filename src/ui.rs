@@ -188,7 +188,8 @@ pub fn spinner(message: String) -> ProgressBar {
     bar
 }
 
-/// The one way durations are written: "45 s", "59 min", "4 h 05 min".
+/// The one way durations are written: "45 s", "59 min", "4 h 05 min",
+/// and past two days "4 d 15 h".
 pub fn duration(ms: i64) -> String {
     let secs = ms.max(0) / 1000;
     if secs < 60 {
@@ -198,7 +199,22 @@ pub fn duration(ms: i64) -> String {
     if minutes < 60 {
         return format!("{minutes} min");
     }
-    format!("{} h {:02} min", minutes / 60, minutes % 60)
+    let hours = minutes / 60;
+    if hours < 48 {
+        return format!("{hours} h {:02} min", minutes % 60);
+    }
+    format!("{} d {:02} h", hours / 24, hours % 24)
+}
+
+/// Says `text` on stderr, fitted to the terminal's width when stderr is one
+/// (a log keeps its lines whole).
+pub fn tell(text: &str) {
+    let term = console::Term::stderr();
+    let text = match term.size_checked() {
+        Some((_, cols)) if std::io::stderr().is_terminal() => fit(text, usize::from(cols).max(20)),
+        _ => text.to_string(),
+    };
+    crate::say!("{}", text.trim_end_matches('\n'));
 }
 
 /// The terminal's width for what goes to stdout (80 when it is not one).
@@ -283,7 +299,8 @@ mod tests {
         assert_eq!(duration(59 * 60_000 + 59_000), "59 min");
         assert_eq!(duration(4 * 3_600_000 + 5 * 60_000), "4 h 05 min");
         assert_eq!(duration(-5), "0 s");
-        assert!(duration(i64::MAX).ends_with(" min"));
+        assert_eq!(duration((4 * 24 + 15) * 3_600_000), "4 d 15 h");
+        assert!(duration(i64::MAX).ends_with(" h"));
         assert!(local_time(1_800_000_000_000).starts_with("2027-01-1"));
         assert!(local_time(i64::MAX).contains("epoch ms"));
     }

@@ -323,12 +323,17 @@ fn profile_checks(stores: &Stores) -> (Vec<Check>, Vec<Region>) {
             Ok(Some(loaded)) => {
                 let (profile, store) = (loaded.profile, loaded.stored.store);
                 regions.push(profile.region);
-                let place = stores.describe(store, &name);
+                // `status` shows where; here only what is not the usual.
+                let place = match store {
+                    crate::store::StoreKind::Keyring => " (keyring)",
+                    crate::store::StoreKind::File => "",
+                    crate::store::StoreKind::Recovery => " (waiting in the recovery file)",
+                };
                 if profile.needs_login {
                     checks.push(Check::fail(
                         label,
                         format!(
-                            "{}, {place}: the portal rejected its refresh token",
+                            "{}{place}: the portal rejected its refresh token",
                             profile.region.label()
                         ),
                         fix::login(&name, Some(profile.region)),
@@ -343,7 +348,7 @@ fn profile_checks(stores: &Stores) -> (Vec<Check>, Vec<Region>) {
                 };
                 checks.push(Check::pass(
                     label,
-                    format!("{}, {place}; {when}", profile.region.label()),
+                    format!("{}{place}; {when}", profile.region.label()),
                 ));
             }
             Err(e) => checks.push(Check::fail(

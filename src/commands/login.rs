@@ -78,14 +78,16 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LoginArgs) -> 
     if let Some(message) = &notification {
         say!("MiniMax says: {message}");
     }
-    say!(
-        "✓ Signed in to MiniMax {}. Saved {} in the {}; it refreshes automatically.\n  \
-         Next: `minimax-portal-auth status`, `minimax-portal-auth openclaw setup --set-default`, \
-         or `minimax-portal-auth exec -- <your Anthropic-compatible tool>`.",
+    ui::tell(&format!(
+        "✓ Signed in to MiniMax {} as {}; it refreshes automatically.\n  \
+         Saved in the {}.\n  \
+         Next: minimax-portal-auth status\n        \
+         minimax-portal-auth openclaw setup --set-default\n        \
+         minimax-portal-auth exec -- <an Anthropic-compatible tool>",
         region.label(),
         name.profile_id(),
         stores.describe(saved.store, name)
-    );
+    ));
     if json {
         print_json(&serde_json::json!({
             "profile_id": name.profile_id(),
@@ -170,11 +172,11 @@ fn confirm_replace(
         format!(", {} → {}", current.region.label(), region.label())
     };
     if no_ask {
-        say!(
+        ui::tell(&format!(
             "note: replacing the stored profile {} ({}{change})",
             name.profile_id(),
             current.region.label()
-        );
+        ));
         return Ok(());
     }
     let question = format!(
@@ -367,7 +369,7 @@ async fn sign_in_with_code(http: &Http, options: &SignIn) -> Result<Tokens> {
     let started = device::start(http, options.region).await?;
     let link = started.code.verification_uri.as_str();
     say!(
-        "\nTo sign in to MiniMax {}, open this link and confirm the code:\n\n  {link}\n\n  Code: {}\n",
+        "\nTo sign in to MiniMax {}, open this link and confirm the code:\n\n{link}\n\n  Code: {}\n",
         options.region.label(),
         started.code.user_code
     );

@@ -11,9 +11,9 @@ use crate::region::parse_base_url;
 use crate::runtime::run_async;
 use crate::session::token_for_use;
 use crate::store::Stores;
-use crate::ui::{duration, local_time};
+use crate::ui::duration;
 
-const BAR_WIDTH: usize = 20;
+const BAR_WIDTH: usize = 10;
 
 pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: UsageArgs) -> Result<i32> {
     let fresh = token_for_use(stores, &HttpRefresher, name, args.margin.duration())?;
@@ -79,7 +79,7 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: UsageArgs) -> 
     Ok(0)
 }
 
-/// "[################----] 1200 of 1500 left (80%), resets in 3 h 20 min (…)"
+/// "[########--] 80% left (1200 of 1500), resets in 3 h 20 min"
 fn describe(w: &Window) -> String {
     let bar = match w.remaining_percent {
         Some(p) => {
@@ -89,22 +89,18 @@ fn describe(w: &Window) -> String {
         }
         None => format!("[{}]", "?".repeat(BAR_WIDTH)),
     };
-    let left = match (w.remaining, w.total) {
-        (Some(left), Some(total)) => format!("{left} of {total} left"),
-        (Some(left), None) => format!("{left} left"),
-        _ => "left: unknown".to_string(),
-    };
     let percent = w
         .remaining_percent
-        .map(|p| format!(" ({p:.0}%)"))
-        .unwrap_or_default();
+        .map(|p| format!("{p:.0}% left"))
+        .unwrap_or_else(|| "left:".to_string());
+    let counts = match (w.remaining, w.total) {
+        (Some(left), Some(total)) => format!(" ({left} of {total})"),
+        (Some(left), None) => format!(" ({left})"),
+        _ => String::new(),
+    };
     let reset = match w.resets_at {
-        Some(at) => format!(
-            ", resets in {} ({})",
-            duration(at.saturating_sub(now_ms())),
-            local_time(at)
-        ),
+        Some(at) => format!(", resets in {}", duration(at.saturating_sub(now_ms()))),
         None => String::new(),
     };
-    format!("{bar} {left}{percent}{reset}")
+    format!("{bar} {percent}{counts}{reset}")
 }

@@ -16,6 +16,7 @@ mod portal_selftest;
 mod proxy;
 mod readme;
 mod refresh;
+mod screens;
 mod tls;
 mod ux;
 mod watch;

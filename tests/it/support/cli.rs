@@ -96,7 +96,12 @@ impl Run {
 impl Plugin {
     /// A plugin pointed at `portal_url`, using the file store.
     pub fn new(portal_url: &str) -> Plugin {
-        let home = tempfile::tempdir().expect("temp dir");
+        Plugin::in_home(portal_url, tempfile::tempdir().expect("temp dir"))
+    }
+
+    /// A plugin whose state folder is `home` (a test that shows paths picks
+    /// one of a given length).
+    pub fn in_home(portal_url: &str, home: tempfile::TempDir) -> Plugin {
         let mut plugin = Plugin {
             home,
             vars: Vec::new(),

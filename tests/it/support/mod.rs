@@ -5,6 +5,7 @@ pub mod http_server;
 pub mod minimax;
 pub mod openclaw;
 pub mod profile;
+pub mod screen;
 pub mod tty;
 
 use std::net::TcpListener;
