@@ -1,7 +1,8 @@
 //! The reference host (examples/host.rs) through the whole cycle a real host
 //! goes through: `plugins enable` -> `onboard --auth-choice ...` -> `start`,
 //! against the local portal, with the real plugin binary. The host knows the
-//! plugin only through plugin.toml and the binary's documented interface.
+//! plugin through plugin.toml, the binary's documented interface, and the
+//! library, which it reads the stored profiles with.
 
 use crate::support::cli::{BIN, Plugin, Run, finish};
 use crate::support::minimax::{MiniMax, USER_CODE};
@@ -105,7 +106,16 @@ struct Host {
 impl Host {
     fn new(portal_url: &str) -> Host {
         let mut plugin = Plugin::new(portal_url);
-        plugin.set("MINIMAX_PORTAL_AUTH_BIN", BIN);
+        // The host runs the manifest's `binary` from PATH.
+        let bin_dir = Path::new(BIN)
+            .parent()
+            .expect("the folder of the plugin binary");
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let path = std::env::join_paths(
+            std::iter::once(bin_dir.to_path_buf()).chain(std::env::split_paths(&path)),
+        )
+        .expect("a PATH");
+        plugin.set("PATH", path.to_str().expect("UTF-8 PATH"));
         Host {
             home: tempfile::tempdir().expect("temp dir"),
             plugin,
@@ -134,7 +144,9 @@ impl Host {
     }
 
     fn enable(&self) {
-        let run = self.host(&["plugins", "enable", PLUGIN]);
+        let manifest = Path::new(CRATE_DIR).join("plugin.toml");
+        let manifest = manifest.to_str().expect("UTF-8 crate path");
+        let run = self.host(&["plugins", "enable", PLUGIN, "--manifest", manifest]);
         run.expect_code(0);
     }
 
@@ -330,8 +342,8 @@ fn full_cycle(choice: &str, region: &str) {
     // 3. start
     let (code, out) = host.start_json();
     assert_eq!(code, 0, "{out:#}");
-    assert_eq!(out["startup"]["exit_code"], 0, "{out:#}");
-    assert_eq!(out["startup"]["warning"], Value::Null, "{out:#}");
+    assert_eq!(out["startup"][PLUGIN]["exit_code"], 0, "{out:#}");
+    assert_eq!(out["startup"][PLUGIN]["warning"], Value::Null, "{out:#}");
     let rows = out["profiles"].as_array().expect("profiles");
     assert_eq!(rows.len(), 1, "{out:#}");
     let row = &rows[0];
@@ -536,8 +548,10 @@ fn start_during_a_portal_outage_uses_the_stored_profile_and_says_so() {
 
     let (code, out) = host.start_json();
     assert_eq!(code, 0, "still valid for a while: {out:#}");
-    assert_eq!(out["startup"]["exit_code"], 4, "{out:#}");
-    let warning = out["startup"]["warning"].as_str().expect("a warning");
+    assert_eq!(out["startup"][PLUGIN]["exit_code"], 4, "{out:#}");
+    let warning = out["startup"][PLUGIN]["warning"]
+        .as_str()
+        .expect("a warning");
     assert!(warning.contains("could not reach the portal"), "{warning}");
     assert!(warning.contains("untouched"), "{warning}");
     let row = &out["profiles"][0];
@@ -564,7 +578,7 @@ fn start_during_a_portal_outage_uses_the_stored_profile_and_says_so() {
     );
     let (code, out) = host.start_json();
     assert_eq!(code, 1, "{out:#}");
-    assert_eq!(out["startup"]["exit_code"], 4, "{out:#}");
+    assert_eq!(out["startup"][PLUGIN]["exit_code"], 4, "{out:#}");
     let row = &out["profiles"][0];
     assert_eq!(row["usable"], false, "{row:#}");
     assert!(
@@ -596,9 +610,9 @@ fn start_after_a_rejected_refresh_token_asks_for_a_new_login() {
 
     let (code, out) = host.start_json();
     assert_eq!(code, 1, "{out:#}");
-    assert_eq!(out["startup"]["exit_code"], 3, "{out:#}");
+    assert_eq!(out["startup"][PLUGIN]["exit_code"], 3, "{out:#}");
     assert!(
-        out["startup"]["warning"]
+        out["startup"][PLUGIN]["warning"]
             .as_str()
             .unwrap()
             .contains("must sign in again"),
