@@ -13,12 +13,10 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{OnceLock, mpsc};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 const CRATE_DIR: &str = env!("CARGO_MANIFEST_DIR");
 const PLUGIN: &str = "minimax-portal-auth";
-/// The longest a fallback `cargo build --example host` may take.
-const BUILD_DEADLINE: Duration = Duration::from_secs(900);
 /// The longest a terminal-driven onboarding may take.
 const TTY_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -26,13 +24,14 @@ const TTY_DEADLINE: Duration = Duration::from_secs(60);
 // The host binary
 // ---------------------------------------------------------------------------
 
-/// `<target>/<profile>/examples/host`, built by `cargo test --all-targets`;
-/// built here when missing or older than its source.
+/// `<target>/<profile>/examples/host`, beside this test binary's `deps/`.
+/// Cargo builds it as a program for `cargo build --examples` (as
+/// scripts/test.sh does first) or a plain `cargo test`, but not for
+/// `cargo test --all-targets`, which builds examples as test harnesses.
 fn host_bin() -> &'static Path {
     static HOST: OnceLock<PathBuf> = OnceLock::new();
     HOST.get_or_init(|| {
         let exe = std::env::current_exe().expect("path of the test binary");
-        // The test binary is <target>/<profile>/deps/it-<hash>.
         let profile_dir = exe
             .parent()
             .and_then(Path::parent)
@@ -40,55 +39,27 @@ fn host_bin() -> &'static Path {
         let host = profile_dir
             .join("examples")
             .join(format!("host{}", std::env::consts::EXE_SUFFIX));
-        if !is_fresh(&host) {
-            build_host(profile_dir);
-        }
-        assert!(host.is_file(), "no host example at {}", host.display());
+        let built = std::fs::metadata(&host).and_then(|m| m.modified()).ok();
+        let stale = built.is_none_or(|built| newest_source(&host) > Some(built));
+        assert!(
+            !stale,
+            "{} is missing or older than its sources: run `cargo build --example host` \
+             (scripts/test.sh does) before these tests",
+            host.display()
+        );
         host
     })
 }
 
-fn is_fresh(host: &Path) -> bool {
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    match (
-        modified(host),
-        modified(&Path::new(CRATE_DIR).join("examples/host.rs")),
-    ) {
-        (Some(built), Some(source)) => built >= source,
-        (Some(_), None) => true,
-        _ => false,
-    }
-}
-
-fn build_host(profile_dir: &Path) {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--example", "host"])
-        .current_dir(CRATE_DIR)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        cmd.arg("--release");
-    }
-    let run = finish_within(cmd.spawn().expect("run cargo build"), BUILD_DEADLINE);
-    assert_eq!(run.code, 0, "cargo build --example host failed: {run:?}");
-}
-
-/// Like `support::cli::finish`, with another deadline.
-fn finish_within(mut child: std::process::Child, deadline: Duration) -> Run {
-    let started = Instant::now();
-    loop {
-        if child.try_wait().expect("wait for the child").is_some() {
-            return finish(child);
-        }
-        if started.elapsed() > deadline {
-            let _ = child.kill();
-            let run = finish(child);
-            panic!("ran for over {deadline:?}: {run:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+/// When the newest of the files Cargo built the host from last changed, as
+/// its dep-info file (`host.d` beside it) lists them.
+fn newest_source(host: &Path) -> Option<SystemTime> {
+    let deps = std::fs::read_to_string(host.with_file_name("host.d")).ok()?;
+    let (_, sources) = deps.lines().next()?.split_once(": ")?;
+    sources
+        .split_whitespace()
+        .filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .max()
 }
 
 // ---------------------------------------------------------------------------
