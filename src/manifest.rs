@@ -146,7 +146,8 @@ impl Manifest {
     /// ```
     pub fn parse(text: &str) -> std::result::Result<Manifest, Vec<String>> {
         let document = toml::Deserializer::parse(text).map_err(|e| {
-            let line = e.span().map_or(0, |s| text[..s.start].lines().count() + 1);
+            let before = e.span().and_then(|s| text.get(..s.start)).unwrap_or("");
+            let line = before.matches('\n').count() + 1;
             vec![format!("not valid TOML (line {line}): {}", e.message())]
         })?;
         let manifest: Manifest =
@@ -179,44 +180,8 @@ impl Manifest {
     /// What the types do not say: strings that must not be empty, ids that
     /// must be unique, command lines that must start with the binary.
     fn problems(&self) -> Vec<String> {
-        let mut problems = Vec::new();
+        let mut problems = self.empty_strings();
         let profile = &self.profile;
-        let required = [
-            ("id", &self.id),
-            ("version", &self.version),
-            ("binary", &self.binary),
-            ("provider.id", &self.provider.id),
-            ("models.default", &self.models.default),
-            ("profile.id", &profile.id),
-            ("profile.store_env", &profile.store_env),
-            ("profile.keyring.service", &profile.keyring.service),
-            ("profile.keyring.account", &profile.keyring.account),
-            ("profile.file.path", &profile.file.path),
-            ("profile.file.state_home_env", &profile.file.state_home_env),
-        ];
-        let mut check = |field: String, value: &str| {
-            if value.trim().is_empty() {
-                problems.push(format!("{field} must be a non-empty string"));
-            }
-        };
-        for (field, value) in required {
-            check(field.to_string(), value);
-        }
-        for (region, entry) in &self.provider.regions {
-            check(
-                format!("provider.regions.{region}.base_url"),
-                &entry.base_url,
-            );
-        }
-        for (i, choice) in self.auth_choices.iter().enumerate() {
-            check(format!("auth_choices[{i}].id"), &choice.id);
-            check(format!("auth_choices[{i}].label"), &choice.label);
-        }
-        for (i, model) in self.models.models.iter().enumerate() {
-            check(format!("models.catalog[{i}].id"), &model.id);
-            check(format!("models.catalog[{i}].alias"), &model.alias);
-        }
-
         for (field, value) in [
             ("profile.id", &profile.id),
             ("profile.keyring.account", &profile.keyring.account),
@@ -226,7 +191,75 @@ impl Manifest {
                 problems.push(format!("{field} must contain {{name}}"));
             }
         }
+        problems.extend(self.foreign_commands());
+        let choice_ids = self.auth_choices.iter().map(|c| c.id.as_str());
+        problems.extend(twice("auth_choices", choice_ids));
+        if self.auth_choices.is_empty() {
+            problems.push("auth_choices must be a non-empty list of tables".to_string());
+        }
+        let model_ids = self.models.models.iter().map(|m| m.id.as_str());
+        problems.extend(twice("models.catalog", model_ids));
+        let default = &self.models.default;
+        if self.models.models.is_empty() {
+            problems.push("models.catalog must be a non-empty list of tables".to_string());
+        } else if !default.is_empty() && !self.models.models.iter().any(|m| m.id == *default) {
+            problems.push(format!(
+                "models.default {default:?} must be the id of a model in models.catalog"
+            ));
+        }
+        problems
+    }
 
+    /// The strings a host needs that are missing or blank.
+    fn empty_strings(&self) -> Vec<String> {
+        let profile = &self.profile;
+        let mut fields = vec![
+            ("id".to_string(), &self.id),
+            ("version".to_string(), &self.version),
+            ("binary".to_string(), &self.binary),
+            ("provider.id".to_string(), &self.provider.id),
+            ("models.default".to_string(), &self.models.default),
+            ("profile.id".to_string(), &profile.id),
+            ("profile.store_env".to_string(), &profile.store_env),
+            (
+                "profile.keyring.service".to_string(),
+                &profile.keyring.service,
+            ),
+            (
+                "profile.keyring.account".to_string(),
+                &profile.keyring.account,
+            ),
+            ("profile.file.path".to_string(), &profile.file.path),
+            (
+                "profile.file.state_home_env".to_string(),
+                &profile.file.state_home_env,
+            ),
+        ];
+        for (region, entry) in &self.provider.regions {
+            fields.push((
+                format!("provider.regions.{region}.base_url"),
+                &entry.base_url,
+            ));
+        }
+        for (i, choice) in self.auth_choices.iter().enumerate() {
+            fields.push((format!("auth_choices[{i}].id"), &choice.id));
+            fields.push((format!("auth_choices[{i}].label"), &choice.label));
+        }
+        for (i, model) in self.models.models.iter().enumerate() {
+            fields.push((format!("models.catalog[{i}].id"), &model.id));
+            fields.push((format!("models.catalog[{i}].alias"), &model.alias));
+        }
+        let blank = fields
+            .into_iter()
+            .filter(|(_, value)| value.trim().is_empty());
+        blank
+            .map(|(field, _)| format!("{field} must be a non-empty string"))
+            .collect()
+    }
+
+    /// Command lines that do not start with the plugin's binary: a host
+    /// runs nothing else on the plugin's behalf.
+    fn foreign_commands(&self) -> Vec<String> {
         let mut lines = vec![
             ("startup.command".to_string(), &self.startup.command),
             ("token.command".to_string(), &self.token.command),
@@ -237,34 +270,16 @@ impl Manifest {
         for (i, choice) in self.auth_choices.iter().enumerate() {
             lines.push((format!("auth_choices[{i}].command"), &choice.command));
         }
-        for (field, line) in lines {
-            if let Some(first) = line.first()
-                && !self.binary.is_empty()
-                && *first != self.binary
-            {
-                problems.push(format!(
-                    "{field}[0] must be the plugin's binary {:?}, not {first:?}",
-                    self.binary
-                ));
-            }
-        }
-
-        let choice_ids = self.auth_choices.iter().map(|c| c.id.as_str());
-        problems.extend(twice("auth_choices", choice_ids));
-        let model_ids = self.models.models.iter().map(|m| m.id.as_str());
-        problems.extend(twice("models.catalog", model_ids));
-        if self.auth_choices.is_empty() {
-            problems.push("auth_choices must be a non-empty list of tables".to_string());
-        }
-        let default = &self.models.default;
-        if self.models.models.is_empty() {
-            problems.push("models.catalog must be a non-empty list of tables".to_string());
-        } else if !default.is_empty() && !self.models.models.iter().any(|m| m.id == *default) {
-            problems.push(format!(
-                "models.default {default:?} must be the id of a model in models.catalog"
-            ));
-        }
-        problems
+        let binary = &self.binary;
+        let foreign = lines.into_iter().filter_map(|(field, line)| {
+            let first = line
+                .first()
+                .filter(|first| !binary.is_empty() && *first != binary)?;
+            Some(format!(
+                "{field}[0] must be the plugin's binary {binary:?}, not {first:?}"
+            ))
+        });
+        foreign.collect()
     }
 }
 
