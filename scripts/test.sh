@@ -8,9 +8,11 @@
 #    into a cache outside the repository, Node 24 and OpenClaw from the npm
 #    registry (scripts/install-deps.sh). Runs as root or with password-less
 #    sudo; needs no stdin.
-# 2. Runs `cargo test --all-targets` (and the doc tests, once there is a
-#    library) inside scripts/with-keyring.sh: a private D-Bus session with an
-#    unlocked gnome-keyring, a kernel session keyring, and
+# 2. Builds the examples as programs (tests/it/host_cycle.rs runs
+#    examples/host; `cargo test --all-targets` builds examples only as test
+#    harnesses), then runs `cargo test --all-targets` (and the doc tests,
+#    once there is a library) inside scripts/with-keyring.sh: a private D-Bus
+#    session with an unlocked gnome-keyring, a kernel session keyring, and
 #    MINIMAX_PORTAL_TEST_KEYRING=1.
 # Exits with cargo's exit code.
 set -euo pipefail
@@ -47,6 +49,7 @@ trap 'rm -f "$results"' EXIT
 status=0
 bash scripts/with-keyring.sh bash -c '
     set -euo pipefail
+    cargo build --examples
     cargo test --all-targets "$@"
     if [ "'"$run_doc_tests"'" = 1 ]; then
         cargo test --doc "$@"

@@ -1,49 +1,42 @@
 //! The model catalog (read from plugin.toml, the one source) and the
 //! config patch a host merges after a login, in OpenClaw's shape.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::manifest;
 use crate::profile::{PROVIDER, ProfileName};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-/// The manifest, built into the binary so the catalog works offline.
-const MANIFEST: &str = include_str!("../plugin.toml");
-
+/// A model as plugin.toml declares it (`[[models.catalog]]`).
 #[derive(Debug, Deserialize)]
 pub struct Model {
+    #[serde(default)]
     pub id: String,
     pub name: String,
+    #[serde(default)]
     pub alias: String,
+    #[serde(deserialize_with = "manifest::positive")]
     pub context_window: u64,
+    #[serde(deserialize_with = "manifest::positive")]
     pub max_tokens: u64,
+    #[serde(deserialize_with = "manifest::string_list")]
     pub input: Vec<String>,
+    #[serde(deserialize_with = "manifest::boolean")]
     pub reasoning: bool,
 }
 
+/// plugin.toml's `[models]`: checked by [`manifest::Manifest::parse`].
 #[derive(Debug, Deserialize)]
 pub struct Catalog {
+    #[serde(default)]
     pub default: String,
-    #[serde(rename = "catalog")]
+    #[serde(rename = "catalog", default)]
     pub models: Vec<Model>,
-}
-
-#[derive(Deserialize)]
-struct Manifest {
-    models: Catalog,
 }
 
 /// The catalog from the built-in plugin.toml.
 pub fn load() -> Result<Catalog> {
-    let manifest: Manifest = toml::from_str(MANIFEST)
-        .map_err(|e| Error::failed(format!("the built-in plugin.toml is malformed: {e}")))?;
-    let catalog = manifest.models;
-    if !catalog.models.iter().any(|m| m.id == catalog.default) {
-        return Err(Error::failed(format!(
-            "the built-in plugin.toml names default model {} that is not in its catalog",
-            catalog.default
-        )));
-    }
-    Ok(catalog)
+    Ok(manifest::Manifest::built_in()?.models)
 }
 
 pub fn model_ref(provider: &str, id: &str) -> String {

@@ -31,6 +31,7 @@ pub mod commands;
 pub mod error;
 #[doc(hidden)]
 pub mod fix;
+pub mod manifest;
 #[doc(hidden)]
 pub mod openclaw;
 #[doc(hidden)]
@@ -54,6 +55,7 @@ pub mod ui;
 
 pub use catalog::{Catalog, Model};
 pub use error::{Class, Error, Result};
+pub use manifest::Manifest;
 pub use profile::{Profile, ProfileName};
 pub use session::{Fresh, Outcome};
 pub use store::{StoreKind, StoreMode, Stores};

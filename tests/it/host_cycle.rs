@@ -1,7 +1,8 @@
 //! The reference host (examples/host.rs) through the whole cycle a real host
 //! goes through: `plugins enable` -> `onboard --auth-choice ...` -> `start`,
 //! against the local portal, with the real plugin binary. The host knows the
-//! plugin only through plugin.toml and the binary's documented interface.
+//! plugin through plugin.toml, the binary's documented interface, and the
+//! library, which it reads the stored profiles with.
 
 use crate::support::cli::{BIN, Plugin, Run, finish};
 use crate::support::minimax::{MiniMax, USER_CODE};
@@ -12,12 +13,10 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{OnceLock, mpsc};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 const CRATE_DIR: &str = env!("CARGO_MANIFEST_DIR");
 const PLUGIN: &str = "minimax-portal-auth";
-/// The longest a fallback `cargo build --example host` may take.
-const BUILD_DEADLINE: Duration = Duration::from_secs(900);
 /// The longest a terminal-driven onboarding may take.
 const TTY_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -25,13 +24,14 @@ const TTY_DEADLINE: Duration = Duration::from_secs(60);
 // The host binary
 // ---------------------------------------------------------------------------
 
-/// `<target>/<profile>/examples/host`, built by `cargo test --all-targets`;
-/// built here when missing or older than its source.
+/// `<target>/<profile>/examples/host`, beside this test binary's `deps/`.
+/// Cargo builds it as a program for `cargo build --examples` (as
+/// scripts/test.sh does first) or a plain `cargo test`, but not for
+/// `cargo test --all-targets`, which builds examples as test harnesses.
 fn host_bin() -> &'static Path {
     static HOST: OnceLock<PathBuf> = OnceLock::new();
     HOST.get_or_init(|| {
         let exe = std::env::current_exe().expect("path of the test binary");
-        // The test binary is <target>/<profile>/deps/it-<hash>.
         let profile_dir = exe
             .parent()
             .and_then(Path::parent)
@@ -39,55 +39,27 @@ fn host_bin() -> &'static Path {
         let host = profile_dir
             .join("examples")
             .join(format!("host{}", std::env::consts::EXE_SUFFIX));
-        if !is_fresh(&host) {
-            build_host(profile_dir);
-        }
-        assert!(host.is_file(), "no host example at {}", host.display());
+        let built = std::fs::metadata(&host).and_then(|m| m.modified()).ok();
+        let stale = built.is_none_or(|built| newest_source(&host) > Some(built));
+        assert!(
+            !stale,
+            "{} is missing or older than its sources: run `cargo build --example host` \
+             (scripts/test.sh does) before these tests",
+            host.display()
+        );
         host
     })
 }
 
-fn is_fresh(host: &Path) -> bool {
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    match (
-        modified(host),
-        modified(&Path::new(CRATE_DIR).join("examples/host.rs")),
-    ) {
-        (Some(built), Some(source)) => built >= source,
-        (Some(_), None) => true,
-        _ => false,
-    }
-}
-
-fn build_host(profile_dir: &Path) {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--example", "host"])
-        .current_dir(CRATE_DIR)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        cmd.arg("--release");
-    }
-    let run = finish_within(cmd.spawn().expect("run cargo build"), BUILD_DEADLINE);
-    assert_eq!(run.code, 0, "cargo build --example host failed: {run:?}");
-}
-
-/// Like `support::cli::finish`, with another deadline.
-fn finish_within(mut child: std::process::Child, deadline: Duration) -> Run {
-    let started = Instant::now();
-    loop {
-        if child.try_wait().expect("wait for the child").is_some() {
-            return finish(child);
-        }
-        if started.elapsed() > deadline {
-            let _ = child.kill();
-            let run = finish(child);
-            panic!("ran for over {deadline:?}: {run:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+/// When the newest of the files Cargo built the host from last changed, as
+/// its dep-info file (`host.d` beside it) lists them.
+fn newest_source(host: &Path) -> Option<SystemTime> {
+    let deps = std::fs::read_to_string(host.with_file_name("host.d")).ok()?;
+    let (_, sources) = deps.lines().next()?.split_once(": ")?;
+    sources
+        .split_whitespace()
+        .filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .max()
 }
 
 // ---------------------------------------------------------------------------
@@ -105,7 +77,16 @@ struct Host {
 impl Host {
     fn new(portal_url: &str) -> Host {
         let mut plugin = Plugin::new(portal_url);
-        plugin.set("MINIMAX_PORTAL_AUTH_BIN", BIN);
+        // The host runs the manifest's `binary` from PATH.
+        let bin_dir = Path::new(BIN)
+            .parent()
+            .expect("the folder of the plugin binary");
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let path = std::env::join_paths(
+            std::iter::once(bin_dir.to_path_buf()).chain(std::env::split_paths(&path)),
+        )
+        .expect("a PATH");
+        plugin.set("PATH", path.to_str().expect("UTF-8 PATH"));
         Host {
             home: tempfile::tempdir().expect("temp dir"),
             plugin,
@@ -134,7 +115,9 @@ impl Host {
     }
 
     fn enable(&self) {
-        let run = self.host(&["plugins", "enable", PLUGIN]);
+        let manifest = Path::new(CRATE_DIR).join("plugin.toml");
+        let manifest = manifest.to_str().expect("UTF-8 crate path");
+        let run = self.host(&["plugins", "enable", PLUGIN, "--manifest", manifest]);
         run.expect_code(0);
     }
 
@@ -330,8 +313,8 @@ fn full_cycle(choice: &str, region: &str) {
     // 3. start
     let (code, out) = host.start_json();
     assert_eq!(code, 0, "{out:#}");
-    assert_eq!(out["startup"]["exit_code"], 0, "{out:#}");
-    assert_eq!(out["startup"]["warning"], Value::Null, "{out:#}");
+    assert_eq!(out["startup"][PLUGIN]["exit_code"], 0, "{out:#}");
+    assert_eq!(out["startup"][PLUGIN]["warning"], Value::Null, "{out:#}");
     let rows = out["profiles"].as_array().expect("profiles");
     assert_eq!(rows.len(), 1, "{out:#}");
     let row = &rows[0];
@@ -536,8 +519,10 @@ fn start_during_a_portal_outage_uses_the_stored_profile_and_says_so() {
 
     let (code, out) = host.start_json();
     assert_eq!(code, 0, "still valid for a while: {out:#}");
-    assert_eq!(out["startup"]["exit_code"], 4, "{out:#}");
-    let warning = out["startup"]["warning"].as_str().expect("a warning");
+    assert_eq!(out["startup"][PLUGIN]["exit_code"], 4, "{out:#}");
+    let warning = out["startup"][PLUGIN]["warning"]
+        .as_str()
+        .expect("a warning");
     assert!(warning.contains("could not reach the portal"), "{warning}");
     assert!(warning.contains("untouched"), "{warning}");
     let row = &out["profiles"][0];
@@ -564,7 +549,7 @@ fn start_during_a_portal_outage_uses_the_stored_profile_and_says_so() {
     );
     let (code, out) = host.start_json();
     assert_eq!(code, 1, "{out:#}");
-    assert_eq!(out["startup"]["exit_code"], 4, "{out:#}");
+    assert_eq!(out["startup"][PLUGIN]["exit_code"], 4, "{out:#}");
     let row = &out["profiles"][0];
     assert_eq!(row["usable"], false, "{row:#}");
     assert!(
@@ -596,9 +581,9 @@ fn start_after_a_rejected_refresh_token_asks_for_a_new_login() {
 
     let (code, out) = host.start_json();
     assert_eq!(code, 1, "{out:#}");
-    assert_eq!(out["startup"]["exit_code"], 3, "{out:#}");
+    assert_eq!(out["startup"][PLUGIN]["exit_code"], 3, "{out:#}");
     assert!(
-        out["startup"]["warning"]
+        out["startup"][PLUGIN]["warning"]
             .as_str()
             .unwrap()
             .contains("must sign in again"),

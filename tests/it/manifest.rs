@@ -1,7 +1,10 @@
-//! plugin.toml is what a host reads: every command line it names must exist,
-//! and what it says must match the binary.
+//! plugin.toml is what a host reads: it must pass the checks a host makes
+//! (`minimax_portal_auth::Manifest::parse`), every command line it names
+//! must exist, and what it says must match the binary.
 
 use crate::support::cli::BIN;
+use minimax_portal_auth::{Class, Manifest, ProfileName};
+use std::process::Command;
 
 fn manifest() -> toml::Table {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/plugin.toml"))
@@ -9,21 +12,18 @@ fn manifest() -> toml::Table {
     text.parse().expect("plugin.toml is TOML")
 }
 
-fn command_lines(manifest: &toml::Table) -> Vec<Vec<String>> {
-    let as_line = |v: &toml::Value| -> Vec<String> {
-        v.as_array()
-            .expect("command is an array")
-            .iter()
-            .map(|s| s.as_str().expect("command words are strings").to_string())
-            .collect()
-    };
-    let mut lines = Vec::new();
-    for choice in manifest["auth_choices"].as_array().expect("auth_choices") {
-        lines.push(as_line(&choice["command"]));
-    }
-    for section in ["startup", "token", "status"] {
-        lines.push(as_line(&manifest[section]["command"]));
-    }
+/// plugin.toml as a host reads it, checked.
+fn checked() -> Manifest {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/plugin.toml"))
+        .expect("plugin.toml");
+    Manifest::parse(&text).unwrap_or_else(|problems| panic!("plugin.toml: {problems:#?}"))
+}
+
+fn command_lines(manifest: &Manifest) -> Vec<&Vec<String>> {
+    let mut lines: Vec<&Vec<String>> = manifest.auth_choices.iter().map(|c| &c.command).collect();
+    lines.push(&manifest.startup.command);
+    lines.push(&manifest.token.command);
+    lines.extend(manifest.status.as_ref().map(|s| &s.command));
     lines
 }
 
@@ -56,7 +56,7 @@ fn identity_matches_the_crate() {
 
 #[test]
 fn every_command_line_exists() {
-    let m = manifest();
+    let m = checked();
     let lines = command_lines(&m);
     assert_eq!(lines.len(), 6);
     for line in lines {
@@ -94,5 +94,69 @@ fn exit_codes_match_the_help() {
             help.contains(&format!("\n  {code:<4} ")),
             "exit code {name}={code} not in --help"
         );
+    }
+}
+
+#[test]
+fn it_describes_the_stores_the_library_and_the_binary_use() {
+    let m = checked();
+    let profile = &m.profile;
+    assert_eq!(m.provider.id, minimax_portal_auth::profile::PROVIDER);
+    assert_eq!(
+        profile.keyring.service,
+        minimax_portal_auth::store::keyring::SERVICE
+    );
+    let work = ProfileName::parse("work").unwrap();
+    assert_eq!(profile.id_of(&work), work.profile_id());
+    assert_eq!(profile.name_in(&work.profile_id()), Some(work.clone()));
+    assert_eq!(
+        profile.keyring.account.replace("{name}", "work"),
+        work.profile_id()
+    );
+    assert_eq!(profile.file.path, "{state_home}/profiles/{name}.json");
+    for class in [
+        Class::Failed,
+        Class::Usage,
+        Class::NeedsLogin,
+        Class::Transient,
+        Class::StoreUnavailable,
+        Class::Cancelled,
+    ] {
+        assert_eq!(m.exit_codes[class.as_str()], class.exit_code(), "{class:?}");
+    }
+    assert_eq!(m.exit_codes["ok"], 0);
+
+    // The binary reads the variables the manifest names, and finds its
+    // state folder where the manifest's candidates say.
+    let home = tempfile::tempdir().unwrap();
+    let home_dir = home.path().to_str().unwrap().to_string();
+    let status = |vars: &[(&str, &str)]| {
+        let out = Command::new(BIN)
+            .args(["status", "--json"])
+            .env_clear()
+            .envs(vars.iter().copied())
+            .output()
+            .expect("run the plugin");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("status --json")
+    };
+    let pinned = status(&[
+        (&profile.file.state_home_env, &home_dir),
+        (&profile.store_env, "file"),
+    ]);
+    assert_eq!(pinned["state_home"], home_dir.as_str());
+    assert_eq!(pinned["store_mode"], "file");
+    if cfg!(unix) {
+        // Unset: the candidates of this system; on Unix, one is under HOME.
+        let vars = [
+            ("HOME", home_dir.as_str()),
+            (profile.store_env.as_str(), "file"),
+        ];
+        let env = |name: &str| vars.iter().find(|v| v.0 == name).map(|v| v.1.to_string());
+        let expected = profile
+            .file
+            .state_home_in(env)
+            .expect("a candidate for HOME");
+        assert!(expected.starts_with(home.path()), "{expected:?}");
+        assert_eq!(status(&vars)["state_home"], expected.to_str().unwrap());
     }
 }
