@@ -170,12 +170,16 @@ pub struct LoginArgs {
     #[arg(long, value_enum, default_value = "auto")]
     pub flow: Flow,
 
-    /// Do not open a browser; just print the link and the code
+    /// Do not open a browser; just print the link and the code (--flow browser: and take the address pasted back)
     #[arg(long)]
     pub no_browser: bool,
 
+    /// With --flow browser: the port on 127.0.0.1 the browser comes back to (default 18991, else any free port)
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+
     /// Store a MiniMax API key instead (read from stdin, or a hidden prompt; never an argument)
-    #[arg(long, conflicts_with_all = ["flow", "no_browser"])]
+    #[arg(long, conflicts_with_all = ["flow", "no_browser", "port"])]
     pub with_api_key: bool,
 
     #[command(flatten)]

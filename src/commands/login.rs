@@ -1,15 +1,15 @@
-use super::print_json;
+use super::{login_browser, print_json};
 use crate::api_key::{self, ApiKeyProfile};
 use crate::catalog;
 use crate::cli::{Flow, LoginArgs};
 use crate::error::{Class, Error, Result};
 use crate::portal::answer::Tokens;
 use crate::portal::http::Http;
-use crate::portal::{browser, device, wire};
+use crate::portal::{device, wire};
 use crate::profile::{PROVIDER, Profile, ProfileName, SCHEMA, now_ms};
 use crate::region::Region;
 use crate::runtime::run_async;
-use crate::store::{Stored, Stores};
+use crate::store::{Saved, Stored, Stores};
 use crate::ui;
 use indicatif::ProgressBar;
 use std::time::Duration;
@@ -21,36 +21,39 @@ pub fn run(stores: &Stores, json: bool, args: LoginArgs) -> Result<i32> {
     if args.with_api_key {
         return api_key_login(stores, json, &name, region, &catalog);
     }
+    if let Some(port) = args.port
+        && args.flow != Flow::Browser
+    {
+        return Err(
+            Error::usage("--port is for --flow browser only").with_fix(format!(
+                "{} --flow browser --port {port}",
+                crate::fix::login(&name, Some(region))
+            )),
+        );
+    }
     // Find out now, not after the user approved, whether the store works.
     let existing = existing_copy(stores, &name)?;
     drop(stores.prepare_save(&name, existing.as_ref())?);
 
-    let tokens = run_async(async {
-        tokio::select! {
-            result = sign_in(region, args.flow, args.no_browser) => result,
-            _ = tokio::signal::ctrl_c() => Err(Error::cancelled()),
-        }
-    })??;
-
-    let notification = tokens.notification.clone();
-    let now = now_ms();
-    let (profile, warnings) = Profile::signed_in(&name, region, tokens, now)?;
-    for warning in &warnings {
-        say!("warning: {warning}");
-    }
-    let saved = {
-        let held = stores.lock(&name)?;
-        stores.sweep(&name, &held, false);
-        let existing = match stores.read_locked(&name, &held) {
-            Ok(found) => found,
-            Err(e) if e.class == Class::NeedsLogin => None,
-            Err(e) => return Err(e),
+    let save = |tokens| save_login(stores, &name, region, tokens);
+    let (profile, saved, notification) = if args.flow == Flow::Browser {
+        // The browser flow saves before it answers the browser.
+        let options = login_browser::Options {
+            region,
+            name: &name,
+            no_browser: args.no_browser,
+            port: args.port,
         };
-        stores.save(&name, existing.as_ref(), &profile.to_json()?, now)?
+        login_browser::sign_in(&options, save)?
+    } else {
+        let tokens = run_async(async {
+            tokio::select! {
+                result = sign_in(region, args.no_browser) => result,
+                _ = tokio::signal::ctrl_c() => Err(Error::cancelled()),
+            }
+        })??;
+        save(tokens)?
     };
-    if let Some(warning) = &saved.warning {
-        say!("warning: {warning}");
-    }
     let base_url = profile.base_url.clone();
     if let Some(message) = &notification {
         say!("MiniMax says: {message}");
@@ -75,6 +78,33 @@ pub fn run(stores: &Stores, json: bool, args: LoginArgs) -> Result<i32> {
         }))?;
     }
     Ok(0)
+}
+
+/// Keeps a login's tokens as the profile, under the profile's lock.
+fn save_login(
+    stores: &Stores,
+    name: &ProfileName,
+    region: Region,
+    tokens: Tokens,
+) -> Result<(Profile, Saved, Option<String>)> {
+    let notification = tokens.notification.clone();
+    let now = now_ms();
+    let (profile, warnings) = Profile::signed_in(name, region, tokens, now)?;
+    for warning in &warnings {
+        say!("warning: {warning}");
+    }
+    let held = stores.lock(name)?;
+    stores.sweep(name, &held, false);
+    let existing = match stores.read_locked(name, &held) {
+        Ok(found) => found,
+        Err(e) if e.class == Class::NeedsLogin => None,
+        Err(e) => return Err(e),
+    };
+    let saved = stores.save(name, existing.as_ref(), &profile.to_json()?, now)?;
+    if let Some(warning) = &saved.warning {
+        say!("warning: {warning}");
+    }
+    Ok((profile, saved, notification))
 }
 
 /// The stored copy a login replaces; a damaged one is about to be replaced
@@ -166,34 +196,6 @@ fn offer_browser(link: &str, no_browser: bool, where_to_open: &str) {
     }
 }
 
-/// `--flow browser`: the authorization-code flow with a loopback redirect.
-async fn sign_in_with_redirect(http: &Http, region: Region, no_browser: bool) -> Result<Tokens> {
-    let started = browser::start(region).await?;
-    say!(
-        "\nTo sign in to MiniMax ({}), open this link in a browser on this machine:\n\n  {}\n",
-        region.label(),
-        started.authorize_url
-    );
-    if let Some(why) = ui::remote_session() {
-        say!(
-            "Note: {why}, but the browser must reach {} on this machine; if it cannot, use --flow device.",
-            started.redirect_uri
-        );
-    }
-    offer_browser(
-        started.authorize_url.as_str(),
-        no_browser,
-        "on this machine",
-    );
-    let spinner = Spinner(ui::spinner(format!(
-        "Waiting for the browser to return to {} (Ctrl-C to cancel)",
-        started.redirect_uri
-    )));
-    let result = browser::finish(http, region, started).await;
-    drop(spinner);
-    result
-}
-
 /// Clears the spinner however the wait ends (approval, error, Ctrl-C).
 struct Spinner(ProgressBar);
 
@@ -203,11 +205,8 @@ impl Drop for Spinner {
     }
 }
 
-async fn sign_in(region: Region, flow: Flow, no_browser: bool) -> Result<Tokens> {
+async fn sign_in(region: Region, no_browser: bool) -> Result<Tokens> {
     let http = Http::new()?;
-    if flow == Flow::Browser {
-        return sign_in_with_redirect(&http, region, no_browser).await;
-    }
     let started = device::start(&http, region).await?;
     let link = started.code.verification_uri.as_str();
     say!(

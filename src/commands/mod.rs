@@ -3,6 +3,7 @@
 
 pub mod doctor;
 pub mod login;
+pub mod login_browser;
 pub mod logout;
 pub mod openclaw;
 pub mod refresh;
