@@ -66,22 +66,22 @@ fn code_portal(challenge: Arc<Mutex<Option<String>>>, delay: Duration) -> Portal
     })
 }
 
-/// A login waiting for the browser.
-struct Login {
+/// A login waiting for the browser (also used by `browser_interop`).
+pub(crate) struct Login {
     child: Child,
     stdin: Option<ChildStdin>,
     /// The stderr lines not read yet.
     lines: mpsc::Receiver<String>,
     /// The stderr lines read so far.
     seen: Vec<String>,
-    authorize: url::Url,
-    query: HashMap<String, String>,
+    pub(crate) authorize: url::Url,
+    pub(crate) query: HashMap<String, String>,
 }
 
 impl Login {
     /// Starts `login --region global --flow browser --no-browser --json
     /// EXTRA...` and reads the authorize URL it prints.
-    fn start(plugin: &Plugin, extra: &[&str]) -> Login {
+    pub(crate) fn start(plugin: &Plugin, extra: &[&str]) -> Login {
         let mut args = vec![
             "login",
             "--region",
@@ -95,7 +95,7 @@ impl Login {
         Login::spawn(plugin, &args)
     }
 
-    fn spawn(plugin: &Plugin, args: &[&str]) -> Login {
+    pub(crate) fn spawn(plugin: &Plugin, args: &[&str]) -> Login {
         let mut child = plugin
             .command(args)
             .stdin(Stdio::piped())
@@ -148,7 +148,7 @@ impl Login {
         &self.query["state"]
     }
 
-    fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         url::Url::parse(self.redirect_uri())
             .expect("redirect_uri is a URL")
             .port()
@@ -196,7 +196,7 @@ impl Login {
     }
 
     /// Waits for the login to end.
-    fn wait(mut self) -> Run {
+    pub(crate) fn wait(mut self) -> Run {
         drop(self.stdin.take());
         let started = Instant::now();
         let status = loop {
@@ -218,12 +218,22 @@ impl Login {
             .read_to_string(&mut stdout)
             .expect("read the plugin's stdout");
         // The reader thread ends with the pipe; take every line it got.
-        let mut stderr = self.seen;
+        let mut stderr = std::mem::take(&mut self.seen);
         stderr.extend(self.lines.iter());
         Run {
             code: status.code().unwrap_or(-1),
             stdout,
             stderr: stderr.join("\n"),
+        }
+    }
+}
+
+/// A test that fails half way does not leave its login waiting 10 minutes.
+impl Drop for Login {
+    fn drop(&mut self) {
+        if self.running() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }
