@@ -29,7 +29,8 @@
 #   ${MINIMAX_PORTAL_TEST_CACHE:-$HOME/.cache/minimax-portal-auth-tests}/oidc-<12 hex of the lockfile's sha256>
 # (where tests/fixtures/oauth-interop/deps.mjs looks). NODE=/path/to/node
 # picks the Node.js npm runs on (default: the openclaw set's Node when it is
-# installed, else node on PATH).
+# installed, else node on PATH). It prints on stdout what the interop test
+# needs: OAUTH_INTEROP_NODE (that Node) and OAUTH_INTEROP_DEPS (the folder).
 set -euo pipefail
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
@@ -238,6 +239,7 @@ if [ "$want_openclaw" -eq 1 ] && ! openclaw_ready; then
 fi
 
 # The harness's npm packages, pinned by their lockfile, into the cache.
+# Sets interop_node and interop_dest.
 install_interop_npm() {
     local here fixtures cache hash dest tmp node node_version
     here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -254,6 +256,7 @@ install_interop_npm() {
     "$node" -e 'const [a, b] = process.versions.node.split(".").map(Number);
         process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' \
         || die "Node.js $node_version at $node is too old: the harness needs 20.19 or later (22 LTS or later is what oidc-provider supports)"
+    interop_node="$(command -v "$node")" interop_dest="$dest"
 
     if [ -f "$dest/node_modules/oidc-provider/package.json" ] \
         && [ -f "$dest/node_modules/playwright-core/package.json" ]; then
@@ -294,4 +297,8 @@ fi
 
 if [ "$want_openclaw" -eq 1 ]; then
     oc_print_env
+fi
+if [ "$want_browser_npm" -eq 1 ]; then
+    printf 'OAUTH_INTEROP_NODE=%q\n' "$interop_node"
+    printf 'OAUTH_INTEROP_DEPS=%q\n' "$interop_dest"
 fi

@@ -4,10 +4,11 @@
 #   bash scripts/test.sh [EXTRA CARGO TEST ARGS...]
 #
 # 1. Installs, only when missing, what the tests need: the Debian packages
-#    (gnome-keyring, dbus, keyutils, libsecret-tools, openssl, script) and,
-#    into a cache outside the repository, Node 24 and OpenClaw from the npm
-#    registry (scripts/install-deps.sh). Runs as root or with password-less
-#    sudo; needs no stdin.
+#    (gnome-keyring, dbus, keyutils, libsecret-tools, openssl, script,
+#    chromium) and, into a cache outside the repository, Node 24 and OpenClaw
+#    from the npm registry and the OAuth interop harness's npm packages
+#    (scripts/install-deps.sh; docs/oauth-interop.md). Runs as root or with
+#    password-less sudo; needs no stdin.
 # 2. Builds the examples as programs (tests/it/host_cycle.rs runs
 #    examples/host; `cargo test --all-targets` builds examples only as test
 #    harnesses), then runs `cargo test --all-targets` (and the doc tests,
@@ -22,12 +23,17 @@ log() { printf 'test.sh: %s\n' "$*" >&2; }
 
 # ---------------------------------------------------------------- packages --
 # gnome-keyring, dbus, keyutils, libsecret-tools, openssl (a TLS test server),
-# script (a pty) and pgrep, only when missing; a D-Bus machine id, which bare
-# containers lack; Node 24 and OpenClaw in the cache.
-deps="$(bash scripts/install-deps.sh keyring openclaw)"
-# The OpenClaw tests run the command the install printed.
-MINIMAX_PORTAL_TEST_OPENCLAW="$(printf '%s\n' "$deps" | sed -n 's/^OPENCLAW_BIN=//p')"
-export MINIMAX_PORTAL_TEST_OPENCLAW
+# script (a pty), pgrep and chromium, only when missing; a D-Bus machine id,
+# which bare containers lack; Node 24, OpenClaw and the OAuth interop
+# packages (oidc-provider, playwright-core) in the cache.
+deps="$(bash scripts/install-deps.sh keyring openclaw browser)"
+printed() { printf '%s\n' "$deps" | sed -n "s/^$1=//p"; }
+# The OpenClaw tests run the command the install printed; the browser
+# interop tests run Node with the packages in the folder it printed.
+MINIMAX_PORTAL_TEST_OPENCLAW="$(printed OPENCLAW_BIN)"
+MINIMAX_PORTAL_TEST_NODE="$(printed OAUTH_INTEROP_NODE)"
+MINIMAX_PORTAL_TEST_OAUTH_INTEROP="$(printed OAUTH_INTEROP_DEPS)"
+export MINIMAX_PORTAL_TEST_OPENCLAW MINIMAX_PORTAL_TEST_NODE MINIMAX_PORTAL_TEST_OAUTH_INTEROP
 
 # ------------------------------------------------------------------- tests --
 export MINIMAX_PORTAL_TEST_KEYRING=1

@@ -43,6 +43,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "authorize page of --flow browser (default: OAuth base + /oauth2/authorize)",
     ),
     (
+        "MINIMAX_PORTAL_CLIENT_ID",
+        "the OAuth client id (default: MiniMax's; for another standard server)",
+    ),
+    (
         "MINIMAX_PORTAL_AUTH_KEYRING_TIMEOUT_MS",
         "bound on each keyring call (default 5000)",
     ),
@@ -329,7 +333,7 @@ pub struct LoginArgs {
     #[arg(long, value_enum, default_value = "auto")]
     pub flow: Flow,
 
-    /// Do not open a browser; just print the link and the code
+    /// Do not open a browser; just print the link and the code (--flow browser: and take the address pasted back)
     #[arg(long)]
     pub no_browser: bool,
 
@@ -341,9 +345,14 @@ pub struct LoginArgs {
     #[arg(short = 'y', long)]
     pub yes: bool,
 
+    /// With --flow browser: the port on 127.0.0.1 the browser comes back
+    /// to (default 18991, else any free port)
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+
     /// Store a MiniMax API key instead (read from stdin, or a hidden prompt;
     /// never an argument)
-    #[arg(long, conflicts_with_all = ["flow", "no_browser", "qr"])]
+    #[arg(long, conflicts_with_all = ["flow", "no_browser", "qr", "port"])]
     pub with_api_key: bool,
 
     #[command(flatten)]

@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::portal::answer::Tokens;
-use crate::region::{CLIENT_ID, Region};
+use crate::region::Region;
 use oauth2::{AccessToken, RefreshToken};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -149,7 +149,7 @@ impl Profile {
             refresh,
             expires: now_ms,
             token_endpoint: region.token_url()?.to_string(),
-            client_id: CLIENT_ID.to_string(),
+            client_id: crate::region::client_id()?,
             base_url: region.default_model_base_url()?,
             updated_at: now_ms,
             needs_login: false,

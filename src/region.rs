@@ -9,6 +9,34 @@ pub const SCOPE: &str = "group_id profile model.completion";
 
 pub const OAUTH_BASE_ENV: &str = "MINIMAX_PORTAL_OAUTH_BASE_URL";
 pub const API_BASE_ENV: &str = "MINIMAX_PORTAL_API_BASE_URL";
+pub const CLIENT_ID_ENV: &str = "MINIMAX_PORTAL_CLIENT_ID";
+/// Longer client ids are not anyone's.
+const MAX_CLIENT_ID_LEN: usize = 256;
+
+/// The OAuth client id a login uses: MiniMax's, unless
+/// `MINIMAX_PORTAL_CLIENT_ID` names another (a standard OAuth server under
+/// test). The profile records it, and refresh sends what the profile says.
+pub fn client_id() -> Result<String> {
+    match std::env::var(CLIENT_ID_ENV) {
+        Ok(value) if !value.trim().is_empty() => parse_client_id(value.trim())
+            .map_err(|why| Error::usage(format!("{CLIENT_ID_ENV} is not usable: {why}"))),
+        Err(std::env::VarError::NotUnicode(_)) => Err(Error::usage(format!(
+            "{CLIENT_ID_ENV} is not usable: it is not UTF-8"
+        ))),
+        _ => Ok(CLIENT_ID.to_string()),
+    }
+}
+
+/// RFC 6749 appendix A.1: a client id is printable ASCII.
+fn parse_client_id(text: &str) -> std::result::Result<String, String> {
+    if text.len() > MAX_CLIENT_ID_LEN {
+        return Err(format!("longer than {MAX_CLIENT_ID_LEN} characters"));
+    }
+    if !text.chars().all(|c| matches!(c, ' '..='~')) {
+        return Err("use printable ASCII only".to_string());
+    }
+    Ok(text.to_string())
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -137,6 +165,14 @@ mod tests {
         assert!(parse_base_url("https://example.com").is_ok());
         assert!(parse_base_url("ftp://example.com").is_err());
         assert!(parse_base_url("https://u:p@example.com").is_err());
+    }
+
+    #[test]
+    fn client_ids_are_printable_ascii() {
+        assert_eq!(parse_client_id("my-app.example").unwrap(), "my-app.example");
+        assert!(parse_client_id("tab\there").is_err());
+        assert!(parse_client_id("é").is_err());
+        assert!(parse_client_id(&"x".repeat(257)).is_err());
     }
 
     #[test]

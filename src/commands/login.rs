@@ -1,6 +1,6 @@
 //! `login`: pick the region, sign in, save the profile, say what is next.
 
-use super::print_json;
+use super::{login_browser, print_json};
 use crate::api_key::{self, ApiKeyProfile};
 use crate::catalog;
 use crate::cli::{Flow, LoginArgs};
@@ -8,12 +8,12 @@ use crate::error::{Class, Error, Result};
 use crate::fix;
 use crate::portal::answer::Tokens;
 use crate::portal::http::Http;
-use crate::portal::{browser, device, wire};
+use crate::portal::{device, wire};
 use crate::profile::{PROVIDER, Profile, ProfileName, SCHEMA, now_ms};
 use crate::region::Region;
 use crate::runtime::run_async;
 use crate::settings::Settings;
-use crate::store::{Stored, Stores};
+use crate::store::{Saved, Stored, Stores};
 use crate::ui;
 use indicatif::ProgressBar;
 use std::time::Duration;
@@ -29,51 +29,53 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LoginArgs) -> 
     if let Some(current) = &existing {
         confirm_replace(name, current, region, args.yes || !interactive)?;
     }
+    if let Some(port) = args.port
+        && args.flow != Flow::Browser
+    {
+        return Err(
+            Error::usage("--port is for --flow browser only").with_fix(format!(
+                "{} --flow browser --port {port}",
+                fix::login(name, Some(region))
+            )),
+        );
+    }
     // Find out now, not after the user approved, whether the store works.
     let existing_copy = existing_copy(stores, name)?;
     drop(stores.prepare_save(name, existing_copy.as_ref())?);
 
-    let options = SignIn {
-        region,
-        flow: args.flow,
-        no_browser: args.no_browser,
-        qr: args.qr || ui::remote_session().is_some(),
-        interactive,
-        name: name.clone(),
+    let save = |tokens| save_login(stores, name, region, tokens);
+    let signed_in = if args.flow == Flow::Browser {
+        // The browser flow saves before it answers the browser.
+        let options = login_browser::Options {
+            region,
+            name,
+            no_browser: args.no_browser,
+            port: args.port,
+        };
+        login_browser::sign_in(&options, save)
+    } else {
+        let options = SignIn {
+            region,
+            no_browser: args.no_browser,
+            qr: args.qr || ui::remote_session().is_some(),
+            interactive,
+            name: name.clone(),
+        };
+        run_async(async {
+            tokio::select! {
+                result = sign_in(&options) => result,
+                _ = tokio::signal::ctrl_c() => Err(Error::cancelled()),
+            }
+        })
+        .and_then(|tokens| save(tokens?))
     };
-    let tokens = run_async(async {
-        tokio::select! {
-            result = sign_in(&options) => result,
-            _ = tokio::signal::ctrl_c() => Err(Error::cancelled()),
-        }
-    })?
-    .map_err(|e| match e.class {
+    let (profile, saved, notification) = signed_in.map_err(|e| match e.class {
         // The fix of a failed sign-in is the same command, exactly.
         Class::Failed | Class::Transient if e.fix.is_none() => {
             e.with_fix(fix::login(name, Some(region)))
         }
         _ => e,
     })?;
-
-    let notification = tokens.notification.clone();
-    let now = now_ms();
-    let (profile, warnings) = Profile::signed_in(name, region, tokens, now)?;
-    for warning in &warnings {
-        say!("warning: {warning}");
-    }
-    let saved = {
-        let held = stores.lock(name)?;
-        stores.sweep(name, &held, false);
-        let existing = match stores.read_locked(name, &held) {
-            Ok(found) => found,
-            Err(e) if e.class == Class::NeedsLogin => None,
-            Err(e) => return Err(e),
-        };
-        stores.save(name, existing.as_ref(), &profile.to_json()?, now)?
-    };
-    if let Some(warning) = &saved.warning {
-        say!("warning: {warning}");
-    }
     let base_url = profile.base_url.clone();
     if let Some(message) = &notification {
         say!("MiniMax says: {message}");
@@ -102,6 +104,33 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LoginArgs) -> 
         }))?;
     }
     Ok(0)
+}
+
+/// Keeps a login's tokens as the profile, under the profile's lock.
+fn save_login(
+    stores: &Stores,
+    name: &ProfileName,
+    region: Region,
+    tokens: Tokens,
+) -> Result<(Profile, Saved, Option<String>)> {
+    let notification = tokens.notification.clone();
+    let now = now_ms();
+    let (profile, warnings) = Profile::signed_in(name, region, tokens, now)?;
+    for warning in &warnings {
+        say!("warning: {warning}");
+    }
+    let held = stores.lock(name)?;
+    stores.sweep(name, &held, false);
+    let existing = match stores.read_locked(name, &held) {
+        Ok(found) => found,
+        Err(e) if e.class == Class::NeedsLogin => None,
+        Err(e) => return Err(e),
+    };
+    let saved = stores.save(name, existing.as_ref(), &profile.to_json()?, now)?;
+    if let Some(warning) = &saved.warning {
+        say!("warning: {warning}");
+    }
+    Ok((profile, saved, notification))
 }
 
 /// The profile a login would replace, if it can be read.
@@ -281,10 +310,9 @@ fn check_key(region: Region, key: &api_key::ApiKey) -> Result<()> {
     }
 }
 
-/// How to sign in, as the flags and the terminal say.
+/// How to sign in with a code, as the flags and the terminal say.
 struct SignIn {
     region: Region,
-    flow: Flow,
     no_browser: bool,
     qr: bool,
     interactive: bool,
@@ -304,34 +332,6 @@ fn offer_browser(link: &str, no_browser: bool, where_to_open: &str) {
     }
 }
 
-/// `--flow browser`: the authorization-code flow with a loopback redirect.
-async fn sign_in_with_redirect(http: &Http, region: Region, no_browser: bool) -> Result<Tokens> {
-    let started = browser::start(region).await?;
-    say!(
-        "\nTo sign in to MiniMax ({}), open this link in a browser on this machine:\n\n  {}\n",
-        region.label(),
-        started.authorize_url
-    );
-    if let Some(why) = ui::remote_session() {
-        say!(
-            "Note: {why}, but the browser must reach {} on this machine; if it cannot, use --flow device.",
-            started.redirect_uri
-        );
-    }
-    offer_browser(
-        started.authorize_url.as_str(),
-        no_browser,
-        "on this machine",
-    );
-    let spinner = Spinner(ui::spinner(format!(
-        "Waiting for the browser to return to {} (Ctrl-C to cancel)",
-        started.redirect_uri
-    )));
-    let result = browser::finish(http, region, started).await;
-    drop(spinner);
-    result
-}
-
 /// Clears the spinner however the wait ends (approval, error, Ctrl-C).
 struct Spinner(ProgressBar);
 
@@ -341,11 +341,9 @@ impl Drop for Spinner {
     }
 }
 
+/// The user-code flow, offering a new code when one expires.
 async fn sign_in(options: &SignIn) -> Result<Tokens> {
     let http = Http::new()?;
-    if options.flow == Flow::Browser {
-        return sign_in_with_redirect(&http, options.region, options.no_browser).await;
-    }
     loop {
         match sign_in_with_code(&http, options).await {
             Err(e) if is_expired(&e) && options.interactive => {

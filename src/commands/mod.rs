@@ -4,6 +4,7 @@
 pub mod doctor;
 pub mod exec;
 pub mod login;
+pub mod login_browser;
 pub mod logout;
 pub mod openclaw;
 pub mod refresh;

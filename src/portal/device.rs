@@ -6,7 +6,7 @@ use super::http::{Answer, Http};
 use super::wire::{self, DeviceCode};
 use crate::error::{Error, Result};
 use crate::profile::now_ms;
-use crate::region::{CLIENT_ID, Region, SCOPE};
+use crate::region::{Region, SCOPE, client_id};
 use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
 use std::time::Duration;
 
@@ -20,6 +20,7 @@ const MAX_POLL_FAILURES: u32 = 3;
 pub struct Started {
     pub code: DeviceCode,
     verifier: PkceCodeVerifier,
+    client_id: String,
 }
 
 pub async fn start(http: &Http, region: Region) -> Result<Started> {
@@ -27,12 +28,13 @@ pub async fn start(http: &Http, region: Region) -> Result<Started> {
     crate::redact::register(verifier.secret());
     let state = CsrfToken::new_random();
     let url = region.device_code_url()?;
+    let client_id = client_id()?;
     let answer = http
         .post_form(
             &url,
             &[
                 ("response_type", "code"),
-                ("client_id", CLIENT_ID),
+                ("client_id", client_id.as_str()),
                 ("scope", SCOPE),
                 ("code_challenge", challenge.as_str()),
                 ("code_challenge_method", challenge.method().as_str()),
@@ -44,7 +46,11 @@ pub async fn start(http: &Http, region: Region) -> Result<Started> {
     check_status(&answer, "ask for a user code")?;
     let code = wire::parse_device_code(&answer.body, state.secret(), now_ms())
         .map_err(|why| Error::failed(why).with_hint(RETRY_HINT))?;
-    Ok(Started { code, verifier })
+    Ok(Started {
+        code,
+        verifier,
+        client_id,
+    })
 }
 
 const RETRY_HINT: &str = "run login again; if it keeps failing, check the region (a CN account \
@@ -114,7 +120,7 @@ pub async fn wait_for_approval(
                 &url,
                 &[
                     ("grant_type", USER_CODE_GRANT),
-                    ("client_id", CLIENT_ID),
+                    ("client_id", started.client_id.as_str()),
                     ("user_code", &code.user_code),
                     ("code_verifier", started.verifier.secret()),
                 ],

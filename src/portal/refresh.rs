@@ -13,17 +13,29 @@ const RETRIES_NOT_SENT: u32 = 2;
 /// Sends refresh requests. The session depends on this alone, so its tests
 /// can script the portal's answers.
 pub trait Refresher {
-    fn refresh(&self, token_endpoint: &str, refresh_token: &RefreshToken) -> TokenAnswer;
+    /// Refreshes at `token_endpoint` as `client_id`: both are the profile's,
+    /// since a refresh token is bound to the client it was issued to.
+    fn refresh(
+        &self,
+        token_endpoint: &str,
+        client_id: &str,
+        refresh_token: &RefreshToken,
+    ) -> TokenAnswer;
 }
 
 /// The real portal, over HTTPS.
 pub struct HttpRefresher;
 
 impl Refresher for HttpRefresher {
-    fn refresh(&self, token_endpoint: &str, refresh_token: &RefreshToken) -> TokenAnswer {
+    fn refresh(
+        &self,
+        token_endpoint: &str,
+        client_id: &str,
+        refresh_token: &RefreshToken,
+    ) -> TokenAnswer {
         let sent = crate::runtime::run_async(async {
             match Http::new() {
-                Ok(http) => refresh(&http, token_endpoint, refresh_token).await,
+                Ok(http) => refresh(&http, token_endpoint, client_id, refresh_token).await,
                 Err(e) => TokenAnswer::Failed(e.message),
             }
         });
@@ -34,6 +46,7 @@ impl Refresher for HttpRefresher {
 pub async fn refresh(
     http: &Http,
     token_endpoint: &str,
+    client_id: &str,
     refresh_token: &RefreshToken,
 ) -> TokenAnswer {
     let url = match parse_base_url(token_endpoint) {
@@ -42,9 +55,15 @@ pub async fn refresh(
             return TokenAnswer::Failed(format!("the profile's token endpoint is unusable: {why}"));
         }
     };
+    // A profile always records its client; an empty one can only be a hand
+    // edit, and MiniMax's is what every profile had before it was recorded.
+    let client_id = match client_id.trim() {
+        "" => CLIENT_ID,
+        id => id,
+    };
     let form = [
         ("grant_type", "refresh_token"),
-        ("client_id", CLIENT_ID),
+        ("client_id", client_id),
         ("refresh_token", refresh_token.secret().as_str()),
     ];
     let mut attempt = 0;

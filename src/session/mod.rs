@@ -143,7 +143,11 @@ pub fn ensure_fresh(
     // Save before spend: a save that cannot work is found out now, while
     // the refresh token is still good.
     let save = stores.prepare_save(name, Some(&current.stored))?;
-    let answer = portal.refresh(&current.profile.token_endpoint, &current.profile.refresh);
+    let answer = portal.refresh(
+        &current.profile.token_endpoint,
+        &current.profile.client_id,
+        &current.profile.refresh,
+    );
     match answer {
         TokenAnswer::Tokens(tokens) => {
             let now = now_ms();

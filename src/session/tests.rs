@@ -10,28 +10,43 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// A portal that answers refreshes from a script and counts them.
+/// A portal that answers refreshes from a script, counts them, and keeps
+/// where and as which client each was sent.
 #[derive(Default)]
 struct Script {
     answers: Mutex<VecDeque<TokenAnswer>>,
     calls: AtomicUsize,
+    sent: Mutex<Vec<(String, String)>>,
 }
 
 impl Script {
     fn with(answers: Vec<TokenAnswer>) -> Script {
         Script {
             answers: Mutex::new(answers.into()),
-            calls: AtomicUsize::new(0),
+            ..Script::default()
         }
     }
     fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
     }
+    /// (token endpoint, client id) of each refresh, in order.
+    fn sent(&self) -> Vec<(String, String)> {
+        self.sent.lock().unwrap().clone()
+    }
 }
 
 impl Refresher for Script {
-    fn refresh(&self, _endpoint: &str, _token: &oauth2::RefreshToken) -> TokenAnswer {
+    fn refresh(
+        &self,
+        endpoint: &str,
+        client_id: &str,
+        _token: &oauth2::RefreshToken,
+    ) -> TokenAnswer {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        self.sent
+            .lock()
+            .unwrap()
+            .push((endpoint.to_string(), client_id.to_string()));
         self.answers
             .lock()
             .unwrap()
@@ -169,6 +184,30 @@ fn each_class_of_answer_and_what_it_does_to_the_profile() {
         assert_eq!(stored(&s).needs_login, marked, "{label}");
         assert_eq!(portal.calls(), 1);
     }
+}
+
+#[test]
+fn the_refresh_goes_to_the_profiles_endpoint_as_the_profiles_client() {
+    let s = setup(StoreMode::Keyring, 0);
+    // A profile signed in at another server, as another client.
+    let mut profile = stored(&s);
+    profile.token_endpoint = "http://127.0.0.1:9/oauth2/token".into();
+    profile.client_id = "interop-client".into();
+    s.keyring.put("default", &profile.to_json().unwrap());
+    let portal = Script::with(vec![tokens("acc-1", Some("ref-1"), 3_600_000)]);
+    ensure_fresh(&s.stores, &portal, &name(), &HOOK).unwrap();
+    assert_eq!(
+        portal.sent(),
+        vec![(
+            "http://127.0.0.1:9/oauth2/token".to_string(),
+            "interop-client".to_string()
+        )]
+    );
+    assert_eq!(
+        stored(&s).client_id,
+        "interop-client",
+        "kept across refresh"
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@
 mod support;
 
 mod browser_flow;
+mod browser_interop;
 mod host_cycle;
 mod host_side;
 mod hostile;

@@ -1,0 +1,295 @@
+//! `login --flow browser` at the terminal: the link, the browser (or why
+//! not), the countdown, the pasted address, Ctrl-C; then the code exchange
+//! and the save, before the browser hears how it went.
+
+use crate::error::{Error, Result};
+use crate::fix;
+use crate::portal::answer::Tokens;
+use crate::portal::browser::{self, Ending, Returned, Session, WAIT_FOR_BROWSER};
+use crate::portal::http::Http;
+use crate::profile::ProfileName;
+use crate::region::Region;
+use crate::ui;
+use indicatif::ProgressBar;
+use std::io::{BufRead, IsTerminal, Read};
+use std::pin::Pin;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// A pasted line longer than this is not an address the browser showed.
+const MAX_PASTE_BYTES: usize = 8 * 1024;
+
+pub struct Options<'a> {
+    pub region: Region,
+    pub name: &'a ProfileName,
+    pub no_browser: bool,
+    pub port: Option<u16>,
+}
+
+/// Signs in through the browser. `save` keeps the tokens; the browser is
+/// told "signed in" only once it returned Ok, and is shown the failure
+/// otherwise (the command then fails with that error).
+pub fn sign_in<T>(options: &Options, save: impl FnOnce(Tokens) -> Result<T>) -> Result<T> {
+    crate::runtime::run_async(sign_in_async(options, save))?
+}
+
+async fn sign_in_async<T>(
+    options: &Options<'_>,
+    save: impl FnOnce(Tokens) -> Result<T>,
+) -> Result<T> {
+    let http = Http::new()?;
+    let listener = browser::bind(options.port).await.map_err(|e| {
+        let without_port = format!(
+            "{} --flow browser",
+            fix::login(options.name, Some(options.region))
+        );
+        match options.port {
+            Some(_) => e.with_fix(without_port),
+            None => e,
+        }
+    })?;
+    let started = browser::start(options.region, listener)?;
+    say!(
+        "\nTo sign in to MiniMax ({}), open this link in a browser:\n\n  {}\n",
+        options.region.label(),
+        started.authorize_url
+    );
+    let paste = offer_browser(started.authorize_url.as_str(), options.no_browser);
+    let mut session = started.serve();
+    let mut pasted = if paste {
+        say!(
+            "If the browser runs on another machine, it cannot come back here by itself: after you \
+             approve, it shows a page that does not load. Copy that page's whole address (it \
+             starts with {}?) and paste it here, then press Enter.",
+            session.redirect_uri
+        );
+        Some(read_pasted_lines())
+    } else {
+        None
+    };
+    // One Ctrl-C handler for the whole wait and exchange, so none is missed
+    // in between.
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let returned = wait(&mut session, &mut pasted, paste, &mut ctrl_c).await?;
+    let code = match returned {
+        Returned::Code(code) => code,
+        Returned::Denied(reason) => {
+            session.finish(Ending::Denied(reason.clone())).await;
+            return Err(
+                Error::failed(format!("MiniMax did not approve the sign-in: {reason}"))
+                    .with_hint("run login again and approve it, or use --flow device"),
+            );
+        }
+    };
+    let spinner = Spinner(ui::spinner("Signing in…".to_string()));
+    let exchanged = tokio::select! {
+        tokens = session.exchange(&http, &code) => tokens,
+        _ = ctrl_c.as_mut() => return Err(Error::cancelled()),
+    };
+    drop(spinner);
+    // The browser waits for this: it is told only what is true once saved.
+    let saved = exchanged.and_then(save);
+    let ending = match &saved {
+        Ok(_) => Ending::SignedIn,
+        Err(e) => Ending::Failed(e.message.clone()),
+    };
+    session.finish(ending).await;
+    saved
+}
+
+/// Waits for the browser (or a pasted address) until the deadline, with a
+/// countdown; Ctrl-C cancels.
+async fn wait<F: Future<Output = std::io::Result<()>>>(
+    session: &mut Session,
+    pasted: &mut Option<mpsc::Receiver<Pasted>>,
+    paste: bool,
+    ctrl_c: &mut Pin<&mut F>,
+) -> Result<Returned> {
+    let deadline = Instant::now() + WAIT_FOR_BROWSER;
+    let redirect_uri = session.redirect_uri.clone();
+    let waiting = |left: Duration| {
+        let left = ui::duration(i64::try_from(left.as_millis()).unwrap_or(i64::MAX));
+        if paste {
+            format!(
+                "Waiting for the browser, or for the address pasted here ({left} left; Ctrl-C to cancel)"
+            )
+        } else {
+            format!(
+                "Waiting for the browser to come back to {redirect_uri} ({left} left; Ctrl-C to cancel)"
+            )
+        }
+    };
+    let mut shown = waiting(WAIT_FOR_BROWSER);
+    if !std::io::stderr().is_terminal() {
+        say!(
+            "Waiting up to {} for the browser (Ctrl-C to cancel).",
+            ui::duration(WAIT_FOR_BROWSER.as_millis() as i64)
+        );
+    }
+    let spinner = Spinner(ui::spinner(shown.clone()));
+    if paste {
+        // A steady tick would wipe what the user is typing on the same line.
+        spinner.0.disable_steady_tick();
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = ctrl_c.as_mut() => return Err(Error::cancelled()),
+            returned = session.next() => {
+                return returned.ok_or_else(|| Error::failed("the loopback server stopped"));
+            }
+            line = recv(pasted) => match line {
+                Some(Pasted::Line(text)) if text.trim().is_empty() => {}
+                Some(Pasted::Line(text)) => match session.paste(&text) {
+                    Ok(returned) => return Ok(returned),
+                    Err(why) => spinner.0.suspend(|| say!("{why}")),
+                },
+                Some(Pasted::TooLong) => spinner.0.suspend(|| {
+                    say!("That line is too long to be the address the browser shows; paste it again.")
+                }),
+                None => *pasted = None,
+            },
+            _ = tokio::time::sleep_until(deadline) => {
+                return Err(Error::failed(format!(
+                    "the browser did not come back within {}",
+                    ui::duration(WAIT_FOR_BROWSER.as_millis() as i64)
+                ))
+                .with_hint("run login again, or use --flow device"));
+            }
+            _ = tick.tick() => {
+                let now = waiting(deadline.saturating_duration_since(Instant::now()));
+                if now != shown {
+                    spinner.0.set_message(now.clone());
+                    shown = now;
+                }
+            }
+        }
+    }
+}
+
+/// The next pasted line; pending for ever once stdin is done (or unused).
+async fn recv(pasted: &mut Option<mpsc::Receiver<Pasted>>) -> Option<Pasted> {
+    match pasted {
+        Some(lines) => lines.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+enum Pasted {
+    Line(String),
+    TooLong,
+}
+
+/// Reads stdin line by line on a thread of its own (a blocking read that
+/// the runtime leaves behind when the login ends).
+fn read_pasted_lines() -> mpsc::Receiver<Pasted> {
+    let (tx, rx) = mpsc::channel(4);
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin().lock();
+        loop {
+            let mut line = Vec::new();
+            let read = (&mut stdin)
+                .take(MAX_PASTE_BYTES as u64)
+                .read_until(b'\n', &mut line);
+            let pasted = match read {
+                Ok(0) => return,
+                Ok(_) if line.ends_with(b"\n") || line.len() < MAX_PASTE_BYTES => {
+                    Pasted::Line(String::from_utf8_lossy(&line).into_owned())
+                }
+                Ok(_) => {
+                    // Drop the rest of the line, whatever its length.
+                    let mut rest = Vec::new();
+                    loop {
+                        rest.clear();
+                        match (&mut stdin)
+                            .take(MAX_PASTE_BYTES as u64)
+                            .read_until(b'\n', &mut rest)
+                        {
+                            Ok(0) => break,
+                            Ok(_) if rest.ends_with(b"\n") => break,
+                            Ok(_) => {}
+                            Err(_) => return,
+                        }
+                    }
+                    Pasted::TooLong
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => return,
+            };
+            if tx.blocking_send(pasted).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Opens the link unless told not to, or unless no local browser is
+/// likely. True when the address should be accepted pasted back.
+fn offer_browser(link: &str, no_browser: bool) -> bool {
+    if no_browser {
+        say!("Open the link in a browser.");
+        return true;
+    }
+    if let Some(why) = ui::remote_session() {
+        say!("Not opening a browser here ({why}): open the link in a browser yourself.");
+        return true;
+    }
+    match open::that_detached(link) {
+        Ok(()) => {
+            say!("Opened your browser. If nothing appeared, open the link yourself.");
+            false
+        }
+        Err(e) => {
+            say!(
+                "{}: open the link in a browser yourself.",
+                launch_failure(&e)
+            );
+            true
+        }
+    }
+}
+
+/// Why the browser could not be launched, in words (the launcher's own
+/// error is a debug dump with an exit status).
+fn launch_failure(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            "Could not open a browser: no program that opens one (such as xdg-open) was found"
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            "Could not open a browser: the program that opens one may not be run"
+        }
+        _ => {
+            "Could not open a browser: the program that opens one (such as xdg-open) reported a failure"
+        }
+    }
+}
+
+/// Clears the spinner however the wait ends.
+struct Spinner(ProgressBar);
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn launch_failures_are_told_in_words() {
+        let raw = std::io::Error::other(
+            "Launcher Command { program: \"xdg-open\" } failed with ExitStatus(unix_wait_status(512))",
+        );
+        let said = launch_failure(&raw);
+        assert!(!said.contains("ExitStatus"), "{said}");
+        assert!(said.contains("xdg-open"), "{said}");
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        assert!(launch_failure(&missing).contains("no program"));
+    }
+}
