@@ -10,6 +10,7 @@ mod host_side;
 mod hostile;
 mod keyring;
 mod kill9;
+mod latency;
 mod login;
 mod manifest;
 mod openclaw;

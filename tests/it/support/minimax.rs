@@ -1,5 +1,5 @@
 //! A scripted MiniMax portal speaking the protocol of
-//! `shared/minimax-protocol.md` (device code, token poll, rotating refresh),
+//! `docs/protocol.md` (device code, token poll, rotating refresh),
 //! with builder knobs for the variants and faults seen in the wild. Serve it
 //! with [`MiniMax::start`], or compose [`MiniMaxState::handle`] with other
 //! routes in a handler of your own.
