@@ -1,46 +1,18 @@
 //! The store facade over an in-memory keyring with faults, and the real
 //! file store in a temporary folder.
 
-use super::memory::MemoryStore;
+use super::memory::TestStores;
 use super::*;
 use crate::profile::sample;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-struct Setup {
-    home: tempfile::TempDir,
-    keyring: Arc<MemoryStore>,
-    stores: Stores,
-}
-
-fn setup(mode: StoreMode) -> Setup {
-    let home = tempfile::tempdir().unwrap();
-    let keyring = MemoryStore::new();
-    let stores = Stores::open_with(
-        mode,
-        home.path(),
-        crate::profile::PROVIDER,
-        "profiles",
-        Box::new(Arc::clone(&keyring)),
-    )
-    .unwrap();
-    Setup {
-        home,
-        keyring,
-        stores,
-    }
+fn setup(mode: StoreMode) -> TestStores {
+    TestStores::open(mode)
 }
 
 /// A fresh handle on the same folder and keyring, as the next process has.
-fn next_run(s: &Setup, mode: StoreMode) -> Stores {
-    Stores::open_with(
-        mode,
-        s.home.path(),
-        crate::profile::PROVIDER,
-        "profiles",
-        Box::new(Arc::clone(&s.keyring)),
-    )
-    .unwrap()
+fn next_run(s: &TestStores, mode: StoreMode) -> Stores {
+    s.reopen(mode)
 }
 
 fn profile_bytes(refresh: &str, updated_at: i64) -> Vec<u8> {
