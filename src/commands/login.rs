@@ -15,7 +15,6 @@ use crate::runtime::run_async;
 use crate::settings::Settings;
 use crate::store::{Saved, Stored, Stores};
 use crate::ui;
-use indicatif::ProgressBar;
 use std::time::Duration;
 
 pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LoginArgs) -> Result<i32> {
@@ -332,15 +331,6 @@ fn offer_browser(link: &str, no_browser: bool, where_to_open: &str) {
     }
 }
 
-/// Clears the spinner however the wait ends (approval, error, Ctrl-C).
-struct Spinner(ProgressBar);
-
-impl Drop for Spinner {
-    fn drop(&mut self) {
-        self.0.finish_and_clear();
-    }
-}
-
 /// The user-code flow, offering a new code when one expires.
 async fn sign_in(options: &SignIn) -> Result<Tokens> {
     let http = Http::new()?;
@@ -364,12 +354,12 @@ fn is_expired(e: &Error) -> bool {
 
 /// The user-code flow: the link and the code, the browser, the wait.
 async fn sign_in_with_code(http: &Http, options: &SignIn) -> Result<Tokens> {
-    let started = device::start(http, options.region).await?;
-    let link = started.code.verification_uri.as_str();
+    let pending = device::start(http, options.region).await?;
+    let link = pending.code.verification_uri.as_str();
     say!(
         "\nTo sign in to MiniMax {}, open this link and confirm the code:\n\n{link}\n\n  Code: {}\n",
         options.region.label(),
-        started.code.user_code
+        pending.code.user_code
     );
     if options.qr {
         match ui::qr_code(link) {
@@ -379,7 +369,7 @@ async fn sign_in_with_code(http: &Http, options: &SignIn) -> Result<Tokens> {
     }
     offer_browser(link, options.no_browser, "on any device");
 
-    let deadline = started.code.deadline_ms;
+    let deadline = pending.code.deadline_ms;
     let trouble = std::cell::RefCell::new(None::<String>);
     let waiting = |left: i64| {
         let note = trouble
@@ -394,15 +384,13 @@ async fn sign_in_with_code(http: &Http, options: &SignIn) -> Result<Tokens> {
     };
     // Without a terminal, one line instead of a spinner.
     let spinner = if options.interactive {
-        Some(Spinner(ui::spinner(waiting(
-            deadline.saturating_sub(now_ms()),
-        ))))
+        Some(ui::spinner(waiting(deadline.saturating_sub(now_ms()))))
     } else {
         say!("{}…", waiting(deadline.saturating_sub(now_ms())));
         None
     };
     let mut on_trouble = |why: &str| *trouble.borrow_mut() = Some(wire::clean(why, 60));
-    let wait = device::wait_for_approval(http, options.region, &started, &mut on_trouble);
+    let wait = device::wait_for_approval(http, options.region, &pending, &mut on_trouble);
     tokio::pin!(wait);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -413,7 +401,7 @@ async fn sign_in_with_code(http: &Http, options: &SignIn) -> Result<Tokens> {
             }
             _ = tick.tick() => {
                 if let Some(spinner) = &spinner {
-                    spinner.0.set_message(waiting(deadline.saturating_sub(now_ms())));
+                    spinner.set_message(waiting(deadline.saturating_sub(now_ms())));
                 }
             }
         }

@@ -10,7 +10,6 @@ use crate::portal::http::Http;
 use crate::profile::ProfileName;
 use crate::region::Region;
 use crate::ui;
-use indicatif::ProgressBar;
 use std::io::{BufRead, IsTerminal, Read};
 use std::pin::Pin;
 use std::time::Duration;
@@ -49,14 +48,14 @@ async fn sign_in_async<T>(
             None => e,
         }
     })?;
-    let started = browser::start(options.region, listener)?;
+    let listening = browser::start(options.region, listener)?;
     say!(
         "\nTo sign in to MiniMax ({}), open this link in a browser:\n\n  {}\n",
         options.region.label(),
-        started.authorize_url
+        listening.authorize_url
     );
-    let paste = offer_browser(started.authorize_url.as_str(), options.no_browser);
-    let mut session = started.serve();
+    let paste = offer_browser(listening.authorize_url.as_str(), options.no_browser);
+    let mut session = listening.serve();
     let mut pasted = if paste {
         say!(
             "If the browser runs on another machine, it cannot come back here by itself: after you \
@@ -83,7 +82,7 @@ async fn sign_in_async<T>(
             );
         }
     };
-    let spinner = Spinner(ui::spinner("Signing in…".to_string()));
+    let spinner = ui::spinner("Signing in…".to_string());
     let exchanged = tokio::select! {
         tokens = session.exchange(&http, &code) => tokens,
         _ = ctrl_c.as_mut() => return Err(Error::cancelled()),
@@ -128,10 +127,10 @@ async fn wait<F: Future<Output = std::io::Result<()>>>(
             ui::duration(WAIT_FOR_BROWSER.as_millis() as i64)
         );
     }
-    let spinner = Spinner(ui::spinner(shown.clone()));
+    let spinner = ui::spinner(shown.clone());
     if paste {
         // A steady tick would wipe what the user is typing on the same line.
-        spinner.0.disable_steady_tick();
+        spinner.disable_steady_tick();
     }
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -144,9 +143,9 @@ async fn wait<F: Future<Output = std::io::Result<()>>>(
                 Some(Pasted::Line(text)) if text.trim().is_empty() => {}
                 Some(Pasted::Line(text)) => match session.paste(&text) {
                     Ok(returned) => return Ok(returned),
-                    Err(why) => spinner.0.suspend(|| say!("{why}")),
+                    Err(why) => spinner.suspend(|| say!("{why}")),
                 },
-                Some(Pasted::TooLong) => spinner.0.suspend(|| {
+                Some(Pasted::TooLong) => spinner.suspend(|| {
                     say!("That line is too long to be the address the browser shows; paste it again.")
                 }),
                 None => *pasted = None,
@@ -161,7 +160,7 @@ async fn wait<F: Future<Output = std::io::Result<()>>>(
             _ = tick.tick() => {
                 let now = waiting(deadline.saturating_duration_since(Instant::now()));
                 if now != shown {
-                    spinner.0.set_message(now.clone());
+                    spinner.set_message(now.clone());
                     shown = now;
                 }
             }
@@ -265,15 +264,6 @@ fn launch_failure(e: &std::io::Error) -> &'static str {
         _ => {
             "Could not open a browser: the program that opens one (such as xdg-open) reported a failure"
         }
-    }
-}
-
-/// Clears the spinner however the wait ends.
-struct Spinner(ProgressBar);
-
-impl Drop for Spinner {
-    fn drop(&mut self) {
-        self.0.finish_and_clear();
     }
 }
 

@@ -4,7 +4,7 @@ use crate::catalog;
 use crate::cli::{OpenclawCommand, OpenclawSetupArgs};
 use crate::error::{Error, Result};
 use crate::fix;
-use crate::openclaw::{self, Edit, Names, OpenClaw, Setup};
+use crate::openclaw::{self, Edit, Names, OpenClaw, SetupInputs};
 use crate::output::{print_json, print_stdout};
 use crate::safe_fs::{self, shell_quote};
 use crate::store::Stores;
@@ -32,7 +32,7 @@ fn setup(stores: &Stores, json: bool, args: &OpenclawSetupArgs) -> Result<i32> {
     let state_home = std::fs::canonicalize(stores.home()).unwrap_or(stores.home().to_path_buf());
     let catalog = catalog::load()?;
     let patch = openclaw::setup_patch(
-        &Setup {
+        &SetupInputs {
             names: &names,
             binary: &binary,
             state_home: &state_home,

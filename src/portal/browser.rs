@@ -55,7 +55,7 @@ const MAX_CODE_LEN: usize = 4096;
 const MAX_REASON_CHARS: usize = 300;
 
 /// A listening loopback server and the authorize URL that leads to it.
-pub struct Started {
+pub struct Listening {
     pub authorize_url: Url,
     pub redirect_uri: String,
     listener: TcpListener,
@@ -110,7 +110,7 @@ pub async fn bind(port: Option<u16>) -> Result<TcpListener> {
 }
 
 /// Builds the authorize URL for a server listening on `listener`.
-pub fn start(region: Region, listener: TcpListener) -> Result<Started> {
+pub fn start(region: Region, listener: TcpListener) -> Result<Listening> {
     let port = listener
         .local_addr()
         .map_err(|e| Error::failed(format!("cannot read the loopback port: {e}")))?
@@ -131,7 +131,7 @@ pub fn start(region: Region, listener: TcpListener) -> Result<Started> {
         .add_scopes(SCOPE.split(' ').map(|s| Scope::new(s.to_string())))
         .set_pkce_challenge(challenge)
         .url();
-    Ok(Started {
+    Ok(Listening {
         authorize_url,
         redirect_uri,
         listener,
@@ -142,7 +142,7 @@ pub fn start(region: Region, listener: TcpListener) -> Result<Started> {
     })
 }
 
-impl Started {
+impl Listening {
     /// Starts answering the browser; the server runs until the session is
     /// dropped (or the runtime ends).
     pub fn serve(self) -> Session {

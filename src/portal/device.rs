@@ -17,13 +17,13 @@ const MAX_SLOW_DOWN_INTERVAL: Duration = Duration::from_secs(30);
 const MAX_POLL_FAILURES: u32 = 3;
 
 /// A code handed out by the portal, waiting for the user's approval.
-pub struct Started {
+pub struct PendingCode {
     pub code: DeviceCode,
     verifier: PkceCodeVerifier,
     client_id: String,
 }
 
-pub async fn start(http: &Http, region: Region) -> Result<Started> {
+pub async fn start(http: &Http, region: Region) -> Result<PendingCode> {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     crate::redact::register(verifier.secret());
     let state = CsrfToken::new_random();
@@ -46,7 +46,7 @@ pub async fn start(http: &Http, region: Region) -> Result<Started> {
     check_status(&answer, "ask for a user code")?;
     let code = wire::parse_device_code(&answer.body, state.secret(), now_ms())
         .map_err(|why| Error::failed(why).with_hint(RETRY_HINT))?;
-    Ok(Started {
+    Ok(PendingCode {
         code,
         verifier,
         client_id,
@@ -94,11 +94,11 @@ fn check_status(answer: &Answer, what: &str) -> Result<()> {
 pub async fn wait_for_approval(
     http: &Http,
     region: Region,
-    started: &Started,
+    pending: &PendingCode,
     on_trouble: &mut dyn FnMut(&str),
 ) -> Result<Tokens> {
     let url = region.token_url()?;
-    let code = &started.code;
+    let code = &pending.code;
     let mut interval = code.interval;
     let mut failures = 0;
     let mut first = true;
@@ -120,9 +120,9 @@ pub async fn wait_for_approval(
                 &url,
                 &[
                     ("grant_type", USER_CODE_GRANT),
-                    ("client_id", started.client_id.as_str()),
+                    ("client_id", pending.client_id.as_str()),
                     ("user_code", &code.user_code),
-                    ("code_verifier", started.verifier.secret()),
+                    ("code_verifier", pending.verifier.secret()),
                 ],
             )
             .await;
