@@ -244,7 +244,7 @@ fn api_key_login(
     let key = api_key::read_key(ui::is_interactive())?;
     check_key(region, &key)?;
     let base_url = region.default_model_base_url()?;
-    let profile_id = format!("{}:{name}", api_key::PROVIDER);
+    let profile_id = name.api_key_id();
     let profile = ApiKeyProfile {
         schema: SCHEMA,
         kind: "api_key".to_string(),

@@ -1,5 +1,4 @@
 use super::print_json;
-use crate::api_key;
 use crate::cli::LogoutArgs;
 use crate::error::Result;
 use crate::output::print_stdout;
@@ -16,11 +15,11 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LogoutArgs) ->
             removed.push((name.profile_id(), remove(stores, &name)?));
         }
         for name in key_stores.names()? {
-            removed.push((key_id(&name), remove(&key_stores, &name)?));
+            removed.push((name.api_key_id(), remove(&key_stores, &name)?));
         }
         removed.retain(|(_, places)| !places.is_empty());
     } else if args.api_key {
-        removed.push((key_id(name), remove(&key_stores, name)?));
+        removed.push((name.api_key_id(), remove(&key_stores, name)?));
     } else {
         removed.push((name.profile_id(), remove(stores, name)?));
     }
@@ -51,10 +50,6 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LogoutArgs) ->
         print_stdout(&text)?;
     }
     Ok(0)
-}
-
-fn key_id(name: &ProfileName) -> String {
-    format!("{}:{name}", api_key::PROVIDER)
 }
 
 /// Removes one profile, under its lock: a refresh in another process would

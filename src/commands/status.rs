@@ -315,7 +315,7 @@ fn api_key_blocks(stores: &Stores) -> (Vec<Value>, Vec<String>) {
         let region = serde_json::from_slice::<ApiKeyProfile>(&stored.bytes)
             .ok()
             .map(|p| p.region);
-        let profile_id = format!("{}:{name}", crate::api_key::PROVIDER);
+        let profile_id = name.api_key_id();
         blocks.push(format!(
             "{profile_id} (API key)\n  ✓ MiniMax {}\n  - Store: {}\n",
             region.map_or("?", |r| r.label()),

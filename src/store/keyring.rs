@@ -93,7 +93,7 @@ impl KeyringStore {
     }
 
     fn account(&self, name: &ProfileName) -> String {
-        format!("{}:{name}", self.provider)
+        name.id_for(self.provider)
     }
 
     pub fn read_account(&self, account: &str) -> Result<Option<Vec<u8>>, KeyringError> {

@@ -275,6 +275,11 @@ impl Stores {
     }
 
     /// "keyring (Secret Service)", "file /path/default.json", ...
+    /// The id of profile `name` of this store's provider (`PROVIDER:NAME`).
+    pub fn id_of(&self, name: &ProfileName) -> String {
+        name.id_for(self.provider)
+    }
+
     pub fn describe(&self, kind: StoreKind, name: &ProfileName) -> String {
         match kind {
             StoreKind::Keyring => format!("keyring ({})", self.keyring_backend()),
@@ -407,8 +412,8 @@ impl Stores {
         {
             let why = self.keyring_down.get().cloned().unwrap_or_default();
             return Err(self.unavailable(&format!(
-                "{}:{name} is kept in the keyring, which does not answer: {why}",
-                self.provider
+                "{} is kept in the keyring, which does not answer: {why}",
+                self.id_of(name)
             )));
         }
         Ok(best)
@@ -481,8 +486,8 @@ impl Stores {
             match self.put(home, name, &chosen.bytes, chosen.updated_at) {
                 Ok(kind) => chosen.store = kind,
                 Err(e) => self.warn(format!(
-                    "new tokens for {}:{name} wait in the {}: {}",
-                    self.provider,
+                    "new tokens for {} wait in the {}: {}",
+                    self.id_of(name),
                     self.describe(StoreKind::Recovery, name),
                     e.message
                 )),
@@ -671,9 +676,9 @@ impl Stores {
                 warning: Some(self.recovery_note(name, why)),
             }),
             Err(e) => Err(Error::failed(format!(
-                "the portal issued new tokens for {}:{name}, but they could not be saved \
+                "the portal issued new tokens for {}, but they could not be saved \
                  ({why}; recovery file: {}). The previous refresh token may no longer work.",
-                self.provider,
+                self.id_of(name),
                 describe_error(&e)
             ))
             .with_fix(crate::fix::login(name, None))),
@@ -734,8 +739,9 @@ impl Stores {
         match keyring_error {
             Some(e) => Err(Error {
                 message: format!(
-                    "the keyring copy of {}:{name} could not be removed: {}",
-                    self.provider, e.message
+                    "the keyring copy of {} could not be removed: {}",
+                    self.id_of(name),
+                    e.message
                 ),
                 ..e
             }),
