@@ -5,6 +5,7 @@ use crate::catalog;
 use crate::cli::DoctorArgs;
 use crate::error::Result;
 use crate::fix;
+use crate::json::{Check, CheckStatus, DoctorOutput};
 use crate::output::print_stdout;
 use crate::portal::http::Http;
 use crate::profile::{PROVIDER, now_ms};
@@ -13,7 +14,6 @@ use crate::runtime::run_async;
 use crate::safe_fs;
 use crate::store::{StoreMode, Stores};
 use crate::ui::{self, fit, width};
-use serde::Serialize;
 use serde_json::Value;
 use std::path::Path;
 
@@ -22,27 +22,9 @@ const MAX_SKEW_MS: i64 = 60_000;
 /// A host config larger than this is not read.
 const MAX_HOST_CONFIG_BYTES: u64 = 8 * 1024 * 1024;
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "lowercase")]
-enum Status {
-    Pass,
-    Fail,
-    Skip,
-}
-
-#[derive(Debug, Serialize)]
-struct Check {
-    name: String,
-    status: Status,
-    detail: String,
-    /// A bare command that fixes it.
-    fix: Option<String>,
-    /// Advice in words, when a command alone does not say it.
-    hint: Option<String>,
-}
-
+/// The constructors the checks below use.
 impl Check {
-    fn new(status: Status, name: impl Into<String>, detail: impl Into<String>) -> Check {
+    fn new(status: CheckStatus, name: impl Into<String>, detail: impl Into<String>) -> Check {
         Check {
             name: name.into(),
             status,
@@ -52,12 +34,12 @@ impl Check {
         }
     }
     fn pass(name: impl Into<String>, detail: impl Into<String>) -> Check {
-        Check::new(Status::Pass, name, detail)
+        Check::new(CheckStatus::Pass, name, detail)
     }
     fn fail(name: impl Into<String>, detail: impl Into<String>, fix: impl Into<String>) -> Check {
         Check {
             fix: Some(fix.into()),
-            ..Check::new(Status::Fail, name, detail)
+            ..Check::new(CheckStatus::Fail, name, detail)
         }
     }
     /// A failure that no single command fixes: advice only.
@@ -68,11 +50,11 @@ impl Check {
     ) -> Check {
         Check {
             hint: Some(hint.into()),
-            ..Check::new(Status::Fail, name, detail)
+            ..Check::new(CheckStatus::Fail, name, detail)
         }
     }
     fn skip(name: impl Into<String>, detail: impl Into<String>) -> Check {
-        Check::new(Status::Skip, name, detail)
+        Check::new(CheckStatus::Skip, name, detail)
     }
 }
 
@@ -86,10 +68,13 @@ pub fn run(stores: &Stores, json: bool, args: DoctorArgs) -> Result<i32> {
     }
     let failed = checks
         .iter()
-        .filter(|c| matches!(c.status, Status::Fail))
+        .filter(|c| matches!(c.status, CheckStatus::Fail))
         .count();
     if json {
-        print_json(&serde_json::json!({"ok": failed == 0, "checks": checks}))?;
+        print_json(&DoctorOutput {
+            ok: failed == 0,
+            checks,
+        })?;
     } else {
         print_stdout(&fit(&render(&checks, failed), width()))?;
     }
@@ -102,9 +87,9 @@ fn render(checks: &[Check], failed: usize) -> String {
     let mut text = String::new();
     for check in checks {
         let mark = match check.status {
-            Status::Pass => "✓",
-            Status::Fail => "✗",
-            Status::Skip => "-",
+            CheckStatus::Pass => "✓",
+            CheckStatus::Fail => "✗",
+            CheckStatus::Skip => "-",
         };
         text.push_str(&format!("{mark} {}: {}\n", check.name, check.detail));
         if let Some(hint) = &check.hint {
@@ -116,7 +101,7 @@ fn render(checks: &[Check], failed: usize) -> String {
     }
     let ran = checks
         .iter()
-        .filter(|c| !matches!(c.status, Status::Skip))
+        .filter(|c| !matches!(c.status, CheckStatus::Skip))
         .count();
     if failed == 0 {
         text.push_str(&format!("All {ran} checks passed.\n"));

@@ -6,6 +6,7 @@ use crate::catalog;
 use crate::cli::{Flow, LoginArgs};
 use crate::error::{Class, Error, Result};
 use crate::fix;
+use crate::json::{ApiKeyLoginOutput, LoginOutput};
 use crate::portal::answer::Tokens;
 use crate::portal::http::Http;
 use crate::portal::{device, wire};
@@ -90,17 +91,17 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LoginArgs) -> 
         stores.describe(saved.store, name)
     ));
     if json {
-        print_json(&serde_json::json!({
-            "profile_id": name.profile_id(),
-            "provider": PROVIDER,
-            "region": region,
-            "expires": profile.expires,
-            "store": saved.store,
-            "base_url": base_url,
-            "default_model": catalog::model_ref(PROVIDER, &catalog.default),
-            "config_patch": catalog::oauth_patch(&catalog, name, &base_url),
-            "notification_message": notification,
-        }))?;
+        print_json(&LoginOutput {
+            profile_id: name.profile_id(),
+            provider: PROVIDER.to_string(),
+            region,
+            expires: profile.expires,
+            store: saved.store,
+            default_model: catalog::model_ref(PROVIDER, &catalog.default),
+            config_patch: catalog::oauth_patch(&catalog, name, &base_url),
+            base_url,
+            notification_message: notification,
+        })?;
     }
     Ok(0)
 }
@@ -273,15 +274,21 @@ fn api_key_login(
         key_stores.describe(store, name)
     );
     if json {
-        print_json(&serde_json::json!({
-            "profile_id": profile_id,
-            "provider": api_key::PROVIDER,
-            "region": region,
-            "store": store,
-            "base_url": base_url,
-            "default_model": catalog::model_ref(api_key::PROVIDER, &catalog.default),
-            "config_patch": catalog::config_patch(catalog, api_key::PROVIDER, &profile_id, "api_key", &base_url),
-        }))?;
+        print_json(&ApiKeyLoginOutput {
+            config_patch: catalog::config_patch(
+                catalog,
+                api_key::PROVIDER,
+                &profile_id,
+                "api_key",
+                &base_url,
+            ),
+            profile_id,
+            provider: api_key::PROVIDER.to_string(),
+            region,
+            store,
+            base_url,
+            default_model: catalog::model_ref(api_key::PROVIDER, &catalog.default),
+        })?;
     }
     Ok(0)
 }

@@ -4,11 +4,12 @@ use crate::catalog;
 use crate::cli::{OpenclawCommand, OpenclawSetupArgs};
 use crate::error::{Error, Result};
 use crate::fix;
+use crate::json::{OpenclawPlanOutput, OpenclawRemoveOutput, OpenclawSetupOutput};
 use crate::openclaw::{self, Edit, Names, OpenClaw, SetupInputs};
 use crate::output::{print_json, print_stdout};
 use crate::safe_fs::{self, shell_quote};
 use crate::store::Stores;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 pub fn run(stores: &Stores, json: bool, command: OpenclawCommand) -> Result<i32> {
@@ -101,7 +102,11 @@ fn setup(stores: &Stores, json: bool, args: &OpenclawSetupArgs) -> Result<i32> {
 /// Without OpenClaw (or with --dry-run): the patch and the command.
 fn print_plan(json: bool, dry_run: bool, patch: &Value, apply: &str) -> Result<i32> {
     if json {
-        print_json(&json!({"applied": false, "patch": patch, "command": apply}))?;
+        print_json(&OpenclawPlanOutput {
+            applied: false,
+            patch: patch.clone(),
+            command: apply.to_string(),
+        })?;
     } else {
         print_stdout(&format!(
             "{}\n",
@@ -133,16 +138,16 @@ fn report_setup(
         );
     }
     if json {
-        return print_json(&json!({
-            "applied": !already,
-            "already": already,
-            "profile_id": names.profile.profile_id(),
-            "provider": names.provider,
-            "secret_provider": names.secret_provider,
-            "command": binary,
-            "stored_credentials": shadows,
-            "service": service.as_ref().map(|s| &s.path),
-        }));
+        return print_json(&OpenclawSetupOutput {
+            applied: !already,
+            already,
+            profile_id: names.profile.profile_id(),
+            provider: names.provider.clone(),
+            secret_provider: names.secret_provider.clone(),
+            command: binary.to_path_buf(),
+            stored_credentials: shadows.to_vec(),
+            service: service.map(|s| s.path),
+        });
     }
     let mut text = format!(
         "✓ OpenClaw now gets {}'s token ({}) from {} token --profile {}.\n  \
@@ -210,12 +215,12 @@ fn remove(stores: &Stores, json: bool, args: &OpenclawSetupArgs) -> Result<i32> 
     let unit = service_path();
     let unit_there = unit.as_ref().is_some_and(|p| p.exists());
     if json {
-        print_json(&json!({
-            "removed": present,
-            "patches": steps,
-            "provider": names.provider,
-            "service": unit.filter(|_| unit_there),
-        }))?;
+        print_json(&OpenclawRemoveOutput {
+            removed: present,
+            patches: steps,
+            provider: names.provider.clone(),
+            service: unit.filter(|_| unit_there),
+        })?;
     } else if present {
         print_stdout(&format!(
             "✓ Removed {} and its secret provider from OpenClaw's config.\n",

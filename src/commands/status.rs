@@ -7,6 +7,7 @@ use crate::api_key::ApiKeyProfile;
 use crate::cli::StatusArgs;
 use crate::error::{Class, Result};
 use crate::fix;
+use crate::json::{ApiKeyRow, StatusOutput, StatusRow};
 use crate::output::print_stdout;
 use crate::portal::http::Http;
 use crate::portal::refresh::HttpRefresher;
@@ -15,32 +16,7 @@ use crate::runtime::run_async;
 use crate::session::{self, OnFailure, Outcome, Want};
 use crate::store::Stores;
 use crate::ui::{duration, fit, mask};
-use serde::Serialize;
-use serde_json::{Value, json};
-
-/// One profile as `status --json` reports it.
-#[derive(Debug, Serialize)]
-pub struct Row {
-    pub profile_id: String,
-    pub name: String,
-    pub provider: String,
-    pub region: Option<crate::region::Region>,
-    pub expires: Option<i64>,
-    pub expires_in_seconds: Option<i64>,
-    /// valid, expiring, expired, needs_login, missing, unreadable,
-    /// store_unavailable.
-    pub state: String,
-    pub usable: bool,
-    pub default: bool,
-    pub store: Option<crate::store::StoreKind>,
-    pub base_url: Option<String>,
-    /// The account's group, when the token says.
-    pub group: Option<String>,
-    pub message: Option<String>,
-    pub fix: Option<String>,
-    /// With --check: what the online check found.
-    pub check: Option<String>,
-}
+use serde_json::Value;
 
 pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
     stores.sweep_all();
@@ -68,15 +44,15 @@ pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
     let all_usable = all_usable && rows.iter().all(|r| r.usable);
 
     if json {
-        print_json(&json!({
-            "profiles": rows,
-            "api_keys": key_rows,
-            "default_profile": default.as_str(),
-            "store_mode": stores.mode().as_str(),
-            "keyring_backend": stores.keyring_backend(),
-            "state_home": stores.home(),
-            "warnings": stores.warnings(),
-        }))?;
+        print_json(&StatusOutput {
+            profiles: rows,
+            api_keys: key_rows,
+            default_profile: default.as_str().to_string(),
+            store_mode: stores.mode().as_str().to_string(),
+            keyring_backend: stores.keyring_backend().to_string(),
+            state_home: stores.home().to_path_buf(),
+            warnings: stores.warnings(),
+        })?;
         return Ok(if all_usable { 0 } else { 1 });
     }
     let mut text = blocks.join("\n");
@@ -110,9 +86,9 @@ fn profile_block(
     args: &StatusArgs,
     explicit: bool,
     default: &ProfileName,
-) -> Result<Option<(Row, String)>> {
+) -> Result<Option<(StatusRow, String)>> {
     let is_default = name == default;
-    let mut row = Row {
+    let mut row = StatusRow {
         profile_id: name.profile_id(),
         name: name.as_str().to_string(),
         provider: crate::profile::PROVIDER.to_string(),
@@ -299,7 +275,7 @@ fn group_of(profile: &Profile) -> Option<String> {
 }
 
 /// API-key profiles (`login --with-api-key`): listed, never printed.
-fn api_key_blocks(stores: &Stores) -> (Vec<Value>, Vec<String>) {
+fn api_key_blocks(stores: &Stores) -> (Vec<ApiKeyRow>, Vec<String>) {
     let Ok(key_stores) = Stores::open_api_keys(stores.mode(), stores.home()) else {
         return (Vec::new(), Vec::new());
     };
@@ -321,7 +297,11 @@ fn api_key_blocks(stores: &Stores) -> (Vec<Value>, Vec<String>) {
             region.map_or("?", |r| r.label()),
             key_stores.describe(stored.store, &name)
         ));
-        rows.push(json!({"profile_id": profile_id, "region": region, "store": stored.store}));
+        rows.push(ApiKeyRow {
+            profile_id,
+            region,
+            store: stored.store,
+        });
     }
     (rows, blocks)
 }

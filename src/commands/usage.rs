@@ -2,10 +2,11 @@ use super::print_json;
 use crate::cli::UsageArgs;
 use crate::error::Result;
 use crate::fix;
+use crate::json::{UsageOutput, Window};
 use crate::output::print_stdout;
 use crate::portal::http::Http;
 use crate::portal::refresh::HttpRefresher;
-use crate::portal::usage::{Endpoints, Window, fetch};
+use crate::portal::usage::{Endpoints, fetch};
 use crate::profile::{ProfileName, now_ms};
 use crate::region::parse_base_url;
 use crate::runtime::run_async;
@@ -35,12 +36,12 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: UsageArgs) -> 
     })?;
 
     if json {
-        print_json(&serde_json::json!({
-            "profile_id": name.profile_id(),
-            "region": profile.region,
-            "plan": usage.plan,
-            "models": usage.models,
-        }))?;
+        print_json(&UsageOutput {
+            profile_id: name.profile_id(),
+            region: profile.region,
+            plan: usage.plan.to_string(),
+            models: usage.models,
+        })?;
         return Ok(0);
     }
     let plan = match usage.plan {

@@ -10,12 +10,12 @@
 //! with exit 0 between refreshes, never inside one.
 
 use crate::error::{Class, Result};
+use crate::json::{WatchDetail, WatchLine};
 use crate::portal::refresh::HttpRefresher;
 use crate::profile::{ProfileName, now_ms};
 use crate::session::{self, OnFailure, Want};
 use crate::store::Stores;
 use crate::ui;
-use serde_json::json;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -72,7 +72,7 @@ pub fn run(
         "started",
         None,
         &format!("watching {}", ids.join(", ")),
-        json!({"profiles": ids}),
+        WatchDetail::Started { profiles: ids },
     );
 
     loop {
@@ -103,7 +103,10 @@ pub fn run(
                                 "{} (valid for {left}){note}",
                                 fresh.outcome.as_str().replace('_', " ")
                             ),
-                            json!({"expires": fresh.profile.expires, "then_ok": ran.as_ref().map(|r| r.is_ok())}),
+                            WatchDetail::Announced {
+                                expires: fresh.profile.expires,
+                                then_ok: ran.as_ref().map(|r| r.is_ok()),
+                            },
                         );
                         match ran {
                             // The host has not got it yet: try again soon.
@@ -123,7 +126,7 @@ pub fn run(
                         e.class.as_str(),
                         Some(&w.name),
                         &e.to_string(),
-                        json!({"fix": e.fix}),
+                        WatchDetail::Ended { fix: e.fix.clone() },
                     );
                     return Ok(e.class.exit_code());
                 }
@@ -144,7 +147,9 @@ pub fn run(
                             e.message,
                             ui::duration(backoff.as_millis() as i64)
                         ),
-                        json!({"retry_in": backoff.as_secs()}),
+                        WatchDetail::Retrying {
+                            retry_in: backoff.as_secs(),
+                        },
                     );
                 }
             }
@@ -152,7 +157,7 @@ pub fn run(
         let sleep = wake.saturating_duration_since(Instant::now());
         match stop.recv_timeout(sleep) {
             Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
-                report(json, "stopped", None, "stopped", json!({}));
+                report(json, "stopped", None, "stopped", WatchDetail::Stopped {});
                 return Ok(0);
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -162,33 +167,28 @@ pub fn run(
 
 /// A line on stderr for people, and with --json one JSON object per line
 /// on stdout.
-fn report(
-    json: bool,
-    event: &str,
-    name: Option<&ProfileName>,
-    text: &str,
-    extra: serde_json::Value,
-) {
+fn report(json: bool, event: &str, name: Option<&ProfileName>, text: &str, detail: WatchDetail) {
     let at = chrono::Local::now().format("%H:%M:%S");
     match name {
         Some(name) => say!("[{at}] {}: {text}", name.profile_id()),
         None => say!("[{at}] {text}"),
     }
     if json {
-        let mut line = json!({
-            "event": event,
-            "profile_id": name.map(|n| n.profile_id()),
-            "at": now_ms(),
-        });
-        if let (Some(line), Some(extra)) = (line.as_object_mut(), extra.as_object()) {
-            line.extend(extra.clone());
-        }
+        let line = WatchLine {
+            event: event.to_string(),
+            profile_id: name.map(|n| n.profile_id()),
+            at: now_ms(),
+            detail,
+        };
         let _ = print_json_line(&line);
     }
 }
 
-fn print_json_line(value: &serde_json::Value) -> Result<()> {
-    crate::output::print_stdout(&format!("{value}\n"))
+/// One JSON object on one line.
+fn print_json_line(line: &WatchLine) -> Result<()> {
+    let text = serde_json::to_string(line)
+        .map_err(|e| crate::error::Error::failed(format!("cannot encode the JSON output: {e}")))?;
+    crate::output::print_stdout(&format!("{text}\n"))
 }
 
 /// Runs the `--then` command (its output goes to stderr, so stdout stays

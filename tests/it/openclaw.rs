@@ -10,6 +10,7 @@ use crate::support::minimax::{MiniMax, MiniMaxState};
 use crate::support::openclaw::{self, OpenClaw, last_credentials, model_reply};
 use crate::support::profile::{stored, write_profile};
 use crate::support::{self, now_ms};
+use minimax_portal_auth::json;
 use serde_json::json;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -417,7 +418,10 @@ fn two_profiles_in_two_regions_get_two_providers() {
         "--profile",
         "work",
     ]);
-    let providers = |run: &Run| run.expect_code(0).json()["patch"]["models"]["providers"].clone();
+    let providers = |run: &Run| {
+        let plan = run.expect_code(0).json_as::<json::OpenclawPlanOutput>();
+        plan["patch"]["models"]["providers"].clone()
+    };
     assert_eq!(
         providers(&default)["minimax-portal"]["baseUrl"],
         format!("{}/anthropic", global.url()).as_str()
