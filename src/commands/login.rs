@@ -43,6 +43,28 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LoginArgs) -> 
     let existing_copy = existing_copy(stores, name)?;
     drop(stores.prepare_save(name, existing_copy.as_ref())?);
 
+    let signed_in = sign_in_and_save(stores, name, region, &args, interactive)?;
+    report_login(stores, json, name, &catalog, signed_in)?;
+    Ok(0)
+}
+
+/// A login's outcome: the profile as saved, where, and what MiniMax asked
+/// to be shown.
+struct SignedIn {
+    profile: Profile,
+    saved: Saved,
+    notification: Option<String>,
+}
+
+/// Signs in by the flow `args` names and saves the tokens; a failure's fix
+/// is the same login command.
+fn sign_in_and_save(
+    stores: &Stores,
+    name: &ProfileName,
+    region: Region,
+    args: &LoginArgs,
+    interactive: bool,
+) -> Result<SignedIn> {
     let save = |tokens| save_login(stores, name, region, tokens);
     let signed_in = if args.flow == Flow::Browser {
         // The browser flow saves before it answers the browser.
@@ -69,14 +91,30 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LoginArgs) -> 
         })
         .and_then(|tokens| save(tokens?))
     };
-    let (profile, saved, notification) = signed_in.map_err(|e| match e.class {
+    signed_in.map_err(|e| match e.class {
         // The fix of a failed sign-in is the same command, exactly.
         Class::Failed | Class::Transient if e.fix.is_none() => {
             e.with_fix(fix::login(name, Some(region)))
         }
         _ => e,
-    })?;
-    let base_url = profile.base_url.clone();
+    })
+}
+
+/// Says what MiniMax said, that the login worked and what is next; with
+/// --json, the profile and the host's config patch on stdout.
+fn report_login(
+    stores: &Stores,
+    json: bool,
+    name: &ProfileName,
+    catalog: &catalog::Catalog,
+    signed_in: SignedIn,
+) -> Result<()> {
+    let SignedIn {
+        profile,
+        saved,
+        notification,
+    } = signed_in;
+    let region = profile.region;
     if let Some(message) = &notification {
         say!("MiniMax says: {message}");
     }
@@ -98,12 +136,12 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LoginArgs) -> 
             expires: profile.expires,
             store: saved.store,
             default_model: catalog::model_ref(PROVIDER, &catalog.default),
-            config_patch: catalog::oauth_patch(&catalog, name, &base_url),
-            base_url,
+            config_patch: catalog::oauth_patch(catalog, name, &profile.base_url),
+            base_url: profile.base_url,
             notification_message: notification,
         })?;
     }
-    Ok(0)
+    Ok(())
 }
 
 /// Keeps a login's tokens as the profile, under the profile's lock.
@@ -112,7 +150,7 @@ fn save_login(
     name: &ProfileName,
     region: Region,
     tokens: Tokens,
-) -> Result<(Profile, Saved, Option<String>)> {
+) -> Result<SignedIn> {
     let notification = tokens.notification.clone();
     let now = now_ms();
     let (profile, warnings) = Profile::signed_in(name, region, tokens, now)?;
@@ -130,7 +168,11 @@ fn save_login(
     if let Some(warning) = &saved.warning {
         say!("warning: {warning}");
     }
-    Ok((profile, saved, notification))
+    Ok(SignedIn {
+        profile,
+        saved,
+        notification,
+    })
 }
 
 /// The profile a login would replace, if it can be read.
