@@ -38,16 +38,7 @@ async fn sign_in_async<T>(
     save: impl FnOnce(Tokens) -> Result<T>,
 ) -> Result<T> {
     let http = Http::new()?;
-    let listener = browser::bind(options.port).await.map_err(|e| {
-        let without_port = format!(
-            "{} --flow browser",
-            fix::login(options.name, Some(options.region))
-        );
-        match options.port {
-            Some(_) => e.with_fix(without_port),
-            None => e,
-        }
-    })?;
+    let listener = bind_loopback(options).await?;
     let listening = browser::start(options.region, listener)?;
     say!(
         "\nTo sign in to MiniMax ({}), open this link in a browser:\n\n  {}\n",
@@ -74,13 +65,7 @@ async fn sign_in_async<T>(
     let returned = wait(&mut session, &mut pasted, paste, &mut ctrl_c).await?;
     let code = match returned {
         Returned::Code(code) => code,
-        Returned::Denied(reason) => {
-            session.finish(Ending::Denied(reason.clone())).await;
-            return Err(
-                Error::failed(format!("MiniMax did not approve the sign-in: {reason}"))
-                    .with_hint("run login again and approve it, or use --flow device"),
-            );
-        }
+        Returned::Denied(reason) => return Err(denied(session, reason).await),
     };
     let spinner = ui::spinner("Signing in…".to_string());
     let exchanged = tokio::select! {
@@ -98,6 +83,28 @@ async fn sign_in_async<T>(
     saved
 }
 
+/// The loopback listener; when --port was given and cannot be had, the fix
+/// is the same login without it.
+async fn bind_loopback(options: &Options<'_>) -> Result<tokio::net::TcpListener> {
+    browser::bind(options.port).await.map_err(|e| {
+        let without_port = format!(
+            "{} --flow browser",
+            fix::login(options.name, Some(options.region))
+        );
+        match options.port {
+            Some(_) => e.with_fix(without_port),
+            None => e,
+        }
+    })
+}
+
+/// Tells the browser MiniMax did not approve, and says so as the error.
+async fn denied(session: Session, reason: String) -> Error {
+    session.finish(Ending::Denied(reason.clone())).await;
+    Error::failed(format!("MiniMax did not approve the sign-in: {reason}"))
+        .with_hint("run login again and approve it, or use --flow device")
+}
+
 /// Waits for the browser (or a pasted address) until the deadline, with a
 /// countdown; Ctrl-C cancels.
 async fn wait<F: Future<Output = std::io::Result<()>>>(
@@ -108,18 +115,7 @@ async fn wait<F: Future<Output = std::io::Result<()>>>(
 ) -> Result<Returned> {
     let deadline = Instant::now() + WAIT_FOR_BROWSER;
     let redirect_uri = session.redirect_uri.clone();
-    let waiting = |left: Duration| {
-        let left = ui::duration(i64::try_from(left.as_millis()).unwrap_or(i64::MAX));
-        if paste {
-            format!(
-                "Waiting for the browser, or for the address pasted here ({left} left; Ctrl-C to cancel)"
-            )
-        } else {
-            format!(
-                "Waiting for the browser to come back to {redirect_uri} ({left} left; Ctrl-C to cancel)"
-            )
-        }
-    };
+    let waiting = |left: Duration| waiting_for(paste, &redirect_uri, left);
     let mut shown = waiting(WAIT_FOR_BROWSER);
     if !std::io::stderr().is_terminal() {
         say!(
@@ -140,14 +136,11 @@ async fn wait<F: Future<Output = std::io::Result<()>>>(
                 return returned.ok_or_else(|| Error::failed("the loopback server stopped"));
             }
             line = recv(pasted) => match line {
-                Some(Pasted::Line(text)) if text.trim().is_empty() => {}
-                Some(Pasted::Line(text)) => match session.paste(&text) {
-                    Ok(returned) => return Ok(returned),
-                    Err(why) => spinner.suspend(|| say!("{why}")),
-                },
-                Some(Pasted::TooLong) => spinner.suspend(|| {
-                    say!("That line is too long to be the address the browser shows; paste it again.")
-                }),
+                Some(line) => {
+                    if let Some(returned) = take_pasted(session, line, &spinner) {
+                        return Ok(returned);
+                    }
+                }
                 None => *pasted = None,
             },
             _ = tokio::time::sleep_until(deadline) => {
@@ -164,6 +157,41 @@ async fn wait<F: Future<Output = std::io::Result<()>>>(
                     shown = now;
                 }
             }
+        }
+    }
+}
+
+/// The countdown line, with `left` to go.
+fn waiting_for(paste: bool, redirect_uri: &str, left: Duration) -> String {
+    let left = ui::duration(i64::try_from(left.as_millis()).unwrap_or(i64::MAX));
+    if paste {
+        format!(
+            "Waiting for the browser, or for the address pasted here ({left} left; Ctrl-C to cancel)"
+        )
+    } else {
+        format!(
+            "Waiting for the browser to come back to {redirect_uri} ({left} left; Ctrl-C to cancel)"
+        )
+    }
+}
+
+/// A pasted line: what it brought back, or None after saying (above the
+/// spinner) why it was not taken. Blank lines are passed over.
+fn take_pasted(session: &Session, line: Pasted, spinner: &ui::Spinner) -> Option<Returned> {
+    match line {
+        Pasted::Line(text) if text.trim().is_empty() => None,
+        Pasted::Line(text) => match session.paste(&text) {
+            Ok(returned) => Some(returned),
+            Err(why) => {
+                spinner.suspend(|| say!("{why}"));
+                None
+            }
+        },
+        Pasted::TooLong => {
+            spinner.suspend(|| {
+                say!("That line is too long to be the address the browser shows; paste it again.")
+            });
+            None
         }
     }
 }
