@@ -629,43 +629,56 @@ impl Stores {
             None => false,
         };
         match self.keyring.commit(name, save.prepared, bytes) {
-            Ok(()) => {
-                if let Err(e) = self.index.set(name, Some(updated_at)) {
-                    self.warn(format!("could not update the keyring index: {}", e.message));
-                }
-                let _ = self.recovery.remove(name);
-                if self.mode == StoreMode::Auto {
-                    // One truth per profile: drop an older plain-text copy.
-                    let _ = self.file.remove(name);
-                }
-                Ok(Saved {
-                    store: StoreKind::Keyring,
-                    warning: None,
-                })
-            }
-            Err(e) => {
-                let why = describe_error(&e);
-                if self.mode == StoreMode::Auto && self.file.write(name, bytes).is_ok() {
-                    let _ = self.recovery.remove(name);
-                    self.note_keyring_down(&why);
-                    return Ok(Saved {
-                        store: StoreKind::File,
-                        warning: Some(format!(
-                            "the keyring did not take the new tokens ({why}); they were saved \
-                             in the {} instead",
-                            self.describe(StoreKind::File, name)
-                        )),
-                    });
-                }
-                if journaled {
-                    return Ok(Saved {
-                        store: StoreKind::Recovery,
-                        warning: Some(self.recovery_note(name, &why)),
-                    });
-                }
-                self.rescue(name, bytes, &why)
-            }
+            Ok(()) => Ok(self.kept_in_keyring(name, updated_at)),
+            Err(e) => self.refused_by_keyring(name, bytes, journaled, &describe_error(&e)),
         }
+    }
+
+    /// After the keyring took a save: the index says so, and the recovery
+    /// file and (in `auto`) an older plain-text copy go.
+    fn kept_in_keyring(&self, name: &ProfileName, updated_at: i64) -> Saved {
+        if let Err(e) = self.index.set(name, Some(updated_at)) {
+            self.warn(format!("could not update the keyring index: {}", e.message));
+        }
+        let _ = self.recovery.remove(name);
+        if self.mode == StoreMode::Auto {
+            // One truth per profile: drop an older plain-text copy.
+            let _ = self.file.remove(name);
+        }
+        Saved {
+            store: StoreKind::Keyring,
+            warning: None,
+        }
+    }
+
+    /// The keyring refused a save (`why`): in `auto` the file takes it;
+    /// else the recovery file keeps it, `journaled` when it already does.
+    fn refused_by_keyring(
+        &self,
+        name: &ProfileName,
+        bytes: &[u8],
+        journaled: bool,
+        why: &str,
+    ) -> Result<Saved> {
+        if self.mode == StoreMode::Auto && self.file.write(name, bytes).is_ok() {
+            let _ = self.recovery.remove(name);
+            self.note_keyring_down(why);
+            return Ok(Saved {
+                store: StoreKind::File,
+                warning: Some(format!(
+                    "the keyring did not take the new tokens ({why}); they were saved \
+                     in the {} instead",
+                    self.describe(StoreKind::File, name)
+                )),
+            });
+        }
+        if journaled {
+            return Ok(Saved {
+                store: StoreKind::Recovery,
+                warning: Some(self.recovery_note(name, why)),
+            });
+        }
+        self.rescue(name, bytes, why)
     }
 
     /// The last place new tokens can go: the recovery file.
