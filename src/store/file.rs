@@ -108,18 +108,6 @@ impl ProfileStore for FileStore {
             .map(Prepared::File)
             .map_err(StoreError::Failed)
     }
-
-    fn commit(
-        &self,
-        name: &ProfileName,
-        prepared: Prepared,
-        bytes: &[u8],
-    ) -> Result<(), StoreError> {
-        match prepared {
-            Prepared::File(file) => file.commit(bytes).map_err(StoreError::Failed),
-            Prepared::Checked => self.write(name, bytes),
-        }
-    }
 }
 
 #[cfg(test)]

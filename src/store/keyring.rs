@@ -5,7 +5,7 @@
 //! locked keyring waiting on an unlock prompt, or a Secret Service that never
 //! answers, gives a clear error instead of a hang.
 
-use super::{Prepared, ProfileStore, StoreError, StoreKind};
+use super::{ProfileStore, StoreError, StoreKind};
 use crate::profile::ProfileName;
 use keyring_core::{CredentialStore, Entry};
 use std::io::{Read, Write};
@@ -190,23 +190,6 @@ impl ProfileStore for KeyringStore {
 
     fn remove(&self, name: &ProfileName) -> Result<bool, StoreError> {
         Ok(self.remove_account(&self.account(name))?)
-    }
-
-    /// Proves the keyring answers and takes writes now: it stores the
-    /// current profile again (same content), or, for a new one, reads.
-    fn prepare(
-        &self,
-        name: &ProfileName,
-        current: Option<&[u8]>,
-        _size_hint: usize,
-    ) -> Result<Prepared, StoreError> {
-        match current {
-            Some(bytes) => self.write(name, bytes)?,
-            None => {
-                self.read(name)?;
-            }
-        }
-        Ok(Prepared::Checked)
     }
 }
 

@@ -1,7 +1,7 @@
 //! An in-memory keyring for unit tests, with the faults a real keyring
 //! shows: it stops answering, or fails writes from some point on.
 
-use super::{Prepared, ProfileStore, StoreError, StoreKind, StoreMode, Stores};
+use super::{ProfileStore, StoreError, StoreKind, StoreMode, Stores};
 use crate::profile::ProfileName;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -75,21 +75,6 @@ impl ProfileStore for Arc<MemoryStore> {
             .lock()
             .map(|mut items| items.remove(name.as_str()).is_some())
             .unwrap_or(false))
-    }
-
-    fn prepare(
-        &self,
-        name: &ProfileName,
-        current: Option<&[u8]>,
-        _size_hint: usize,
-    ) -> Result<Prepared, StoreError> {
-        match current {
-            Some(bytes) => self.write(name, bytes)?,
-            None => {
-                self.read(name)?;
-            }
-        }
-        Ok(Prepared::Checked)
     }
 }
 

@@ -99,21 +99,37 @@ pub trait ProfileStore: Send + Sync {
     /// Removes the profile; false when there was none.
     fn remove(&self, name: &ProfileName) -> Result<bool, StoreError>;
     /// Proves now that a later write of about `size_hint` bytes will
-    /// succeed; `current` is what the store holds for the profile, if anything.
+    /// succeed; `current` is what the store holds for the profile, if
+    /// anything. By default it proves the store answers and takes writes
+    /// now: it stores the current profile again (same content), or, for a
+    /// new one, reads.
     fn prepare(
         &self,
         name: &ProfileName,
         current: Option<&[u8]>,
         size_hint: usize,
-    ) -> Result<Prepared, StoreError>;
+    ) -> Result<Prepared, StoreError> {
+        let _ = size_hint;
+        match current {
+            Some(bytes) => self.write(name, bytes)?,
+            None => {
+                self.read(name)?;
+            }
+        }
+        Ok(Prepared::Checked)
+    }
+    /// Writes what `prepare` made ready: a prepared file takes the bytes,
+    /// a checked store is written.
     fn commit(
         &self,
         name: &ProfileName,
         prepared: Prepared,
         bytes: &[u8],
     ) -> Result<(), StoreError> {
-        let _ = prepared;
-        self.write(name, bytes)
+        match prepared {
+            Prepared::File(file) => file.commit(bytes).map_err(StoreError::Failed),
+            Prepared::Checked => self.write(name, bytes),
+        }
     }
 }
 

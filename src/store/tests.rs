@@ -26,6 +26,20 @@ fn name() -> ProfileName {
     ProfileName::default()
 }
 
+/// Saves `r-old`, then `r-new` through a keyring that takes the probe
+/// write of `prepare_save` and then stops answering.
+fn save_as_the_keyring_stalls(s: &TestStores) -> Saved {
+    s.stores
+        .save(&name(), None, &profile_bytes("r-old", 1), 1)
+        .unwrap();
+    let current = s.stores.read(&name()).unwrap().unwrap();
+    *s.keyring.writes_left.lock().unwrap() = Some(1);
+    let prepared = s.stores.prepare_save(&name(), Some(&current)).unwrap();
+    s.stores
+        .commit(&name(), prepared, &profile_bytes("r-new", 2), 2)
+        .unwrap()
+}
+
 fn refresh_of(stored: &Stored) -> String {
     Profile::from_json(&stored.bytes)
         .unwrap()
@@ -56,17 +70,7 @@ fn auto_saves_to_the_keyring_and_reads_it_back() {
 #[test]
 fn a_keyring_that_stalls_at_the_save_leaves_no_stale_winner() {
     let s = setup(StoreMode::Auto);
-    s.stores
-        .save(&name(), None, &profile_bytes("r-old", 1), 1)
-        .unwrap();
-    let current = s.stores.read(&name()).unwrap().unwrap();
-    // The probe write succeeds, then the keyring stops answering.
-    *s.keyring.writes_left.lock().unwrap() = Some(1);
-    let prepared = s.stores.prepare_save(&name(), Some(&current)).unwrap();
-    let saved = s
-        .stores
-        .commit(&name(), prepared, &profile_bytes("r-new", 2), 2)
-        .unwrap();
+    let saved = save_as_the_keyring_stalls(&s);
     assert_eq!(saved.store, StoreKind::File);
     assert!(saved.warning.is_some());
 
@@ -84,16 +88,7 @@ fn a_keyring_that_stalls_at_the_save_leaves_no_stale_winner() {
 #[test]
 fn keyring_mode_keeps_new_tokens_in_the_recovery_file_then_moves_them() {
     let s = setup(StoreMode::Keyring);
-    s.stores
-        .save(&name(), None, &profile_bytes("r-old", 1), 1)
-        .unwrap();
-    let current = s.stores.read(&name()).unwrap().unwrap();
-    *s.keyring.writes_left.lock().unwrap() = Some(1);
-    let prepared = s.stores.prepare_save(&name(), Some(&current)).unwrap();
-    let saved = s
-        .stores
-        .commit(&name(), prepared, &profile_bytes("r-new", 2), 2)
-        .unwrap();
+    let saved = save_as_the_keyring_stalls(&s);
     assert_eq!(saved.store, StoreKind::Recovery);
     assert!(saved.warning.unwrap().contains("recovery file"));
     let recovery = s.stores.path_of(StoreKind::Recovery, &name()).unwrap();
