@@ -40,6 +40,17 @@ fn save_as_the_keyring_stalls(s: &TestStores) -> Saved {
         .unwrap()
 }
 
+/// `auto` stores whose keyring holds the profile (as the index says) and
+/// then stops answering.
+fn in_a_keyring_gone_down() -> TestStores {
+    let s = setup(StoreMode::Auto);
+    s.stores
+        .save(&name(), None, &profile_bytes("r-1", 5), 5)
+        .unwrap();
+    s.keyring.down.store(true, Ordering::SeqCst);
+    s
+}
+
 fn refresh_of(stored: &Stored) -> String {
     Profile::from_json(&stored.bytes)
         .unwrap()
@@ -118,11 +129,7 @@ fn a_folder_that_cannot_take_the_file_fails_before_anything_is_spent() {
 
 #[test]
 fn auto_with_the_keyring_down_is_exit_5_when_the_index_says_it_is_in_there() {
-    let s = setup(StoreMode::Auto);
-    s.stores
-        .save(&name(), None, &profile_bytes("r-1", 5), 5)
-        .unwrap();
-    s.keyring.down.store(true, Ordering::SeqCst);
+    let s = in_a_keyring_gone_down();
     let err = next_run(&s, StoreMode::Auto).read(&name()).unwrap_err();
     assert_eq!(err.class, Class::StoreUnavailable);
     // Another profile that was never in the keyring: simply absent.
@@ -145,11 +152,7 @@ fn auto_with_the_keyring_down_is_exit_5_when_the_index_says_it_is_in_there() {
 
 #[test]
 fn logout_with_the_keyring_down_keeps_the_index_entry() {
-    let s = setup(StoreMode::Auto);
-    s.stores
-        .save(&name(), None, &profile_bytes("r-1", 5), 5)
-        .unwrap();
-    s.keyring.down.store(true, Ordering::SeqCst);
+    let s = in_a_keyring_gone_down();
     let stores = next_run(&s, StoreMode::Auto);
     let held = stores.lock(&name()).unwrap();
     let err = stores.delete(&name(), &held).unwrap_err();
