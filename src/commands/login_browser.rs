@@ -19,6 +19,7 @@ use tokio::time::Instant;
 /// A pasted line longer than this is not an address the browser showed.
 const MAX_PASTE_BYTES: usize = 8 * 1024;
 
+/// How to sign in through the browser, as the flags say.
 pub struct Options<'a> {
     pub region: Region,
     pub name: &'a ProfileName,

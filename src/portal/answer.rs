@@ -19,7 +19,9 @@ use url::Url;
 /// Tokens and codes longer than this are not MiniMax's.
 const MAX_TOKEN_LEN: usize = 16 * 1024;
 
-/// A successful token answer, read leniently.
+/// A successful token answer, read leniently: the access token is always
+/// there; the rest is None when absent or unusable, with a warning saying
+/// what was odd. Every token in it is registered for scrubbing.
 #[derive(Debug, Clone)]
 pub struct Tokens {
     pub access: AccessToken,
@@ -36,7 +38,9 @@ pub struct Tokens {
     pub warnings: Vec<String>,
 }
 
-/// What a token endpoint said, in the terms the callers act on.
+/// What a token endpoint said, in the terms the callers act on. Only a
+/// definite refusal of the grant is `Rejected`; anything that may pass is
+/// `Transient` or `SlowDown`.
 #[derive(Debug)]
 pub enum TokenAnswer {
     Tokens(Tokens),

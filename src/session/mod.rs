@@ -14,6 +14,7 @@ use crate::profile::{Profile, ProfileName, now_ms};
 use crate::store::{Loaded, PreparedSave, StoreKind, Stores};
 use std::time::Duration;
 
+/// How a profile came to be usable now (`outcome` in `token --json`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// More than the margin was left: nothing was done.
@@ -38,7 +39,8 @@ impl Outcome {
     }
 }
 
-/// A profile whose access token may be used now.
+/// A profile whose access token may be used now: it has not expired (with
+/// `NotRefreshed`, it has at least 30 s left), and any new tokens are saved.
 #[derive(Debug)]
 pub struct Fresh {
     pub profile: Profile,

@@ -41,7 +41,9 @@ impl std::fmt::Display for KeyringError {
 type Backend = Arc<CredentialStore>;
 
 /// The OS keyring as a profile store: one credential per profile, service
-/// `minimax-portal-auth`, account `<provider>:<name>`.
+/// `minimax-portal-auth`, account `<provider>:<name>`. Every call is bounded
+/// in time (a locked keyring fails instead of hanging), and a credential
+/// over the backend's size limit is compressed (Windows).
 pub struct KeyringStore {
     provider: &'static str,
     timeout: Duration,

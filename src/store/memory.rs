@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+/// A keyring in memory whose faults a test can switch on.
 #[derive(Default)]
 pub struct MemoryStore {
     items: Mutex<HashMap<String, Vec<u8>>>,

@@ -33,6 +33,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
+/// Where profiles may be kept, as `--store` (or MINIMAX_PORTAL_AUTH_STORE)
+/// says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum StoreMode {
     /// The OS keyring; a 0600 file only when no keyring answers (with a warning)
@@ -133,7 +135,8 @@ pub trait ProfileStore: Send + Sync {
     }
 }
 
-/// One stored copy of a profile.
+/// One stored copy of a profile, as bytes (not yet decoded), with the place
+/// it came from and its `updated_at`, by which copies are ranked.
 #[derive(Debug, Clone)]
 pub struct Stored {
     pub bytes: Vec<u8>,
@@ -169,7 +172,8 @@ impl Stored {
     }
 }
 
-/// An OAuth profile as loaded, with where it came from.
+/// An OAuth profile as loaded: decoded and checked ([`Profile::from_json`]),
+/// with the stored copy it came from (the newest there was).
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub profile: Profile,
@@ -183,7 +187,8 @@ pub struct Saved {
     pub warning: Option<String>,
 }
 
-/// A save proven possible, waiting for its content.
+/// A save proven possible ([`Stores::prepare_save`]), waiting for its
+/// content; [`Stores::commit`] writes it and never drops it silently.
 pub struct PreparedSave {
     target: StoreKind,
     prepared: Prepared,
@@ -199,6 +204,10 @@ struct Copies {
     keyring_down: bool,
 }
 
+/// The one way to profiles: reads, saves, locks and removes them across the
+/// keyring, the file and the recovery file by the rules above (one truth
+/// per profile, save before spend, no silent fallback from a keyring that
+/// holds the newest copy). One `Stores` serves one provider's profiles.
 pub struct Stores {
     mode: StoreMode,
     provider: &'static str,
