@@ -30,7 +30,7 @@ const STARTUP_DEADLINE: Duration = Duration::from_secs(120);
 
 #[derive(Parser)]
 #[command(name = "host", about = "A reference agent host")]
-struct Cli {
+struct HostCli {
     /// The host's folder: config.json, and plugins/<id>/plugin.toml
     #[arg(long, value_name = "DIR")]
     home: PathBuf,
@@ -74,14 +74,14 @@ enum PluginsCommand {
 }
 
 /// Why the host stops: the exit code, and a message for stderr.
-struct Failure(u8, String);
+struct HostError(u8, String);
 
-fn fail<T>(code: u8, message: impl Into<String>) -> Result<T, Failure> {
-    Err(Failure(code, message.into()))
+fn fail<T>(code: u8, message: impl Into<String>) -> Result<T, HostError> {
+    Err(HostError(code, message.into()))
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = HostCli::parse();
     let home = cli.home.as_path();
     let result = match cli.command {
         HostCommand::Plugins {
@@ -92,14 +92,14 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
-        Err(Failure(code, message)) => {
+        Err(HostError(code, message)) => {
             eprintln!("host: {message}");
             ExitCode::from(code)
         }
     }
 }
 
-fn load_manifest(path: &Path) -> Result<Manifest, Failure> {
+fn load_manifest(path: &Path) -> Result<Manifest, HostError> {
     let shown = path.display();
     let text = std::fs::read_to_string(path);
     let text = text.or_else(|e| fail(1, format!("cannot read {shown}: {e}")))?;
@@ -121,7 +121,7 @@ fn config_path(home: &Path) -> PathBuf {
     home.join("config.json")
 }
 
-fn load_config(home: &Path) -> Result<Value, Failure> {
+fn load_config(home: &Path) -> Result<Value, HostError> {
     let path = config_path(home);
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
@@ -135,7 +135,7 @@ fn load_config(home: &Path) -> Result<Value, Failure> {
 }
 
 /// Writes config.json whole or not at all: a temporary file, renamed.
-fn save_config(home: &Path, config: &Value) -> Result<(), Failure> {
+fn save_config(home: &Path, config: &Value) -> Result<(), HostError> {
     let path = config_path(home);
     let saved = std::fs::create_dir_all(home).and_then(|()| {
         let mut file = tempfile::NamedTempFile::new_in(home)?;
@@ -163,7 +163,7 @@ fn deep_merge(base: &mut Value, patch: &Value) {
 }
 
 /// The manifests of the plugins config.json has enabled.
-fn enabled_plugins(home: &Path, config: &Value) -> Result<Vec<Manifest>, Failure> {
+fn enabled_plugins(home: &Path, config: &Value) -> Result<Vec<Manifest>, HostError> {
     let mut plugins = Vec::new();
     let entries = config["plugins"]["entries"].as_object();
     for entry in entries.into_iter().flat_map(|e| e.values()) {
@@ -178,7 +178,7 @@ fn enabled_plugins(home: &Path, config: &Value) -> Result<Vec<Manifest>, Failure
     Ok(plugins)
 }
 
-fn enable(home: &Path, id: &str, manifest: Option<PathBuf>) -> Result<u8, Failure> {
+fn enable(home: &Path, id: &str, manifest: Option<PathBuf>) -> Result<u8, HostError> {
     let path = manifest.unwrap_or_else(|| home.join("plugins").join(id).join("plugin.toml"));
     let path = std::path::absolute(&path).unwrap_or(path);
     let Some(shown) = path.to_str() else {
@@ -204,7 +204,7 @@ fn enable(home: &Path, id: &str, manifest: Option<PathBuf>) -> Result<u8, Failur
 }
 
 /// Starts a command line from a manifest, its stdout piped.
-fn spawn(line: &[String], extra: &[String], stdin: Stdio) -> Result<Child, Failure> {
+fn spawn(line: &[String], extra: &[String], stdin: Stdio) -> Result<Child, HostError> {
     let Some((program, args)) = line.split_first() else {
         return fail(1, "the manifest names an empty command line");
     };
@@ -218,7 +218,7 @@ fn spawn(line: &[String], extra: &[String], stdin: Stdio) -> Result<Child, Failu
     })
 }
 
-fn onboard(home: &Path, choice_id: &str, extra: &[String]) -> Result<u8, Failure> {
+fn onboard(home: &Path, choice_id: &str, extra: &[String]) -> Result<u8, HostError> {
     let mut config = load_config(home)?;
     let plugins = enabled_plugins(home, &config)?;
     let choices: Vec<_> = plugins.iter().flat_map(|m| &m.auth_choices).collect();
@@ -289,7 +289,7 @@ fn run_startup(manifest: &Manifest, hint: &str) -> Value {
 
 /// Runs a command line with stdin empty; stopped after `deadline`.
 fn run_within(line: &[String], deadline: Duration) -> Result<(ExitStatus, Vec<u8>), String> {
-    let mut child = spawn(line, &[], Stdio::null()).map_err(|Failure(_, why)| why)?;
+    let mut child = spawn(line, &[], Stdio::null()).map_err(|HostError(_, why)| why)?;
     // Read stdout while waiting, so that a long report cannot block the plugin.
     let mut stdout = child.stdout.take();
     let reader = std::thread::spawn(move || {
@@ -365,7 +365,7 @@ fn print_row(row: &Value) {
     println!("  base URL: {}\n  models: {models}", text("base_url"));
 }
 
-fn start(home: &Path, json_out: bool) -> Result<u8, Failure> {
+fn start(home: &Path, json_out: bool) -> Result<u8, HostError> {
     let config = load_config(home)?;
     let (mut rows, mut startups) = (Vec::new(), serde_json::Map::new());
     for manifest in enabled_plugins(home, &config)? {

@@ -57,6 +57,8 @@ impl fmt::Debug for ApiKey {
     }
 }
 
+/// What is stored for an API-key profile (`type` "api_key", provider
+/// `minimax`): the same header as an OAuth [`crate::Profile`], then the key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ApiKeyProfile {
     pub schema: u32,

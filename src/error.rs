@@ -59,6 +59,7 @@ pub struct Error {
     pub retry_after: Option<std::time::Duration>,
 }
 
+/// A result whose error says what to do next ([`Error`]).
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {

@@ -31,6 +31,8 @@ pub mod commands;
 pub mod error;
 #[doc(hidden)]
 pub mod fix;
+#[doc(hidden)]
+pub mod json;
 pub mod manifest;
 #[doc(hidden)]
 pub mod openclaw;

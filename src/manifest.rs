@@ -45,6 +45,7 @@ pub struct Manifest {
     pub profile: ProfileSection,
 }
 
+/// `[provider]`: the model provider the plugin adds to a host.
 #[derive(Debug, Deserialize)]
 pub struct Provider {
     #[serde(default)]
@@ -56,6 +57,7 @@ pub struct Provider {
     pub regions: BTreeMap<String, RegionEntry>,
 }
 
+/// One region of `[provider.regions]`.
 #[derive(Debug, Deserialize)]
 pub struct RegionEntry {
     #[serde(default)]
@@ -64,6 +66,8 @@ pub struct RegionEntry {
     pub base_url: String,
 }
 
+/// One `[[auth_choices]]` entry: a way to sign in that a host offers, and
+/// the command line that does it.
 #[derive(Debug, Deserialize)]
 pub struct AuthChoice {
     #[serde(default)]
@@ -94,6 +98,7 @@ pub struct ProfileSection {
     pub file: FileSection,
 }
 
+/// `[profile.keyring]`: where in the OS keyring a profile is.
 #[derive(Debug, Deserialize)]
 pub struct KeyringSection {
     #[serde(default)]
@@ -106,6 +111,7 @@ pub struct KeyringSection {
     pub backends: BTreeMap<String, String>,
 }
 
+/// `[profile.file]`: where a profile's file is when the keyring is not used.
 #[derive(Debug, Deserialize)]
 pub struct FileSection {
     /// `{state_home}` and `{name}` stand for the state folder and the name.

@@ -84,7 +84,7 @@ impl Names {
 }
 
 /// Everything the setup writes.
-pub struct Setup<'a> {
+pub struct SetupInputs<'a> {
     pub names: &'a Names,
     /// The real path of this binary.
     pub binary: &'a Path,
@@ -96,7 +96,7 @@ pub struct Setup<'a> {
 /// The patch for `openclaw config patch`: an exec secret provider running
 /// this binary's `token`, the model provider using it, the catalog, the
 /// aliases, and with `set_default` the primary model.
-pub fn setup_patch(setup: &Setup, catalog: &Catalog) -> Value {
+pub fn setup_patch(setup: &SetupInputs, catalog: &Catalog) -> Value {
     let names = setup.names;
     let models: Vec<Value> = catalog.models.iter().map(catalog::model_entry).collect();
     let aliases: Map<String, Value> = catalog
@@ -413,7 +413,7 @@ mod tests {
     fn setup_for(name: &str) -> (Names, Value) {
         let names = Names::of(&ProfileName::parse(name).unwrap()).unwrap();
         let patch = setup_patch(
-            &Setup {
+            &SetupInputs {
                 names: &names,
                 binary: Path::new("/opt/bin/minimax-portal-auth"),
                 state_home: Path::new("/home/u/.local/state/minimax-portal-auth"),

@@ -38,9 +38,20 @@ impl ProfileName {
         &self.0
     }
 
-    /// The host's id for this profile, also the keyring account name.
+    /// The host's id for this name under `provider` (`PROVIDER:NAME`), also
+    /// the keyring account name: the one place such an id is written.
+    pub fn id_for(&self, provider: &str) -> String {
+        format!("{provider}:{}", self.0)
+    }
+
+    /// The id of the OAuth profile of this name, `minimax-portal:NAME`.
     pub fn profile_id(&self) -> String {
-        format!("{PROVIDER}:{}", self.0)
+        self.id_for(PROVIDER)
+    }
+
+    /// The id of the API-key profile of this name, `minimax:NAME`.
+    pub fn api_key_id(&self) -> String {
+        self.id_for(crate::api_key::PROVIDER)
     }
 }
 
@@ -235,10 +246,10 @@ mod tests {
         for bad in ["", "a b", "../x", "a:b", "é", &"x".repeat(65)] {
             assert!(ProfileName::parse(bad).is_err(), "{bad:?} accepted");
         }
-        assert_eq!(
-            ProfileName::parse("work").unwrap().profile_id(),
-            "minimax-portal:work"
-        );
+        let work = ProfileName::parse("work").unwrap();
+        assert_eq!(work.profile_id(), "minimax-portal:work");
+        assert_eq!(work.api_key_id(), "minimax:work");
+        assert_eq!(work.id_for("other"), "other:work");
     }
 
     #[test]

@@ -38,6 +38,8 @@ fn parse_client_id(text: &str) -> std::result::Result<String, String> {
     Ok(text.to_string())
 }
 
+/// Which MiniMax a profile belongs to; tokens refresh only against the
+/// region that issued them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Region {

@@ -14,6 +14,7 @@ pub const PROFILE_ENV: &str = "MINIMAX_PORTAL_AUTH_PROFILE";
 /// A settings file larger than this is not ours.
 const MAX_BYTES: u64 = 64 * 1024;
 
+/// `config.toml`: what the tool remembers between runs (no secrets).
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Settings {
     /// The profile commands use without -p.

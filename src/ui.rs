@@ -178,14 +178,31 @@ pub fn open_browser(url: &str) -> std::result::Result<(), String> {
 }
 
 /// A spinner on stderr (hidden when stderr is not a terminal).
-pub fn spinner(message: String) -> ProgressBar {
+pub fn spinner(message: String) -> Spinner {
     let bar = ProgressBar::new_spinner();
     if let Ok(style) = ProgressStyle::with_template("{spinner} {msg}") {
         bar.set_style(style);
     }
     bar.set_message(message);
     bar.enable_steady_tick(Duration::from_millis(120));
-    bar
+    Spinner(bar)
+}
+
+/// A spinner that clears itself however the wait ends (approval, error,
+/// Ctrl-C); it is the progress bar otherwise.
+pub struct Spinner(ProgressBar);
+
+impl std::ops::Deref for Spinner {
+    type Target = ProgressBar;
+    fn deref(&self) -> &ProgressBar {
+        &self.0
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
 }
 
 /// The one way durations are written: "45 s", "59 min", "4 h 05 min",

@@ -5,15 +5,15 @@ use crate::catalog;
 use crate::cli::DoctorArgs;
 use crate::error::Result;
 use crate::fix;
+use crate::json::{Check, CheckStatus, DoctorOutput};
 use crate::output::print_stdout;
 use crate::portal::http::Http;
-use crate::profile::{PROVIDER, now_ms};
+use crate::profile::{PROVIDER, ProfileName, now_ms};
 use crate::region::{OAUTH_BASE_ENV, Region};
 use crate::runtime::run_async;
 use crate::safe_fs;
-use crate::store::{StoreMode, Stores};
+use crate::store::{Loaded, StoreKind, StoreMode, Stores};
 use crate::ui::{self, fit, width};
-use serde::Serialize;
 use serde_json::Value;
 use std::path::Path;
 
@@ -22,27 +22,9 @@ const MAX_SKEW_MS: i64 = 60_000;
 /// A host config larger than this is not read.
 const MAX_HOST_CONFIG_BYTES: u64 = 8 * 1024 * 1024;
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "lowercase")]
-enum Status {
-    Pass,
-    Fail,
-    Skip,
-}
-
-#[derive(Debug, Serialize)]
-struct Check {
-    name: String,
-    status: Status,
-    detail: String,
-    /// A bare command that fixes it.
-    fix: Option<String>,
-    /// Advice in words, when a command alone does not say it.
-    hint: Option<String>,
-}
-
+/// The constructors the checks below use.
 impl Check {
-    fn new(status: Status, name: impl Into<String>, detail: impl Into<String>) -> Check {
+    fn new(status: CheckStatus, name: impl Into<String>, detail: impl Into<String>) -> Check {
         Check {
             name: name.into(),
             status,
@@ -52,12 +34,12 @@ impl Check {
         }
     }
     fn pass(name: impl Into<String>, detail: impl Into<String>) -> Check {
-        Check::new(Status::Pass, name, detail)
+        Check::new(CheckStatus::Pass, name, detail)
     }
     fn fail(name: impl Into<String>, detail: impl Into<String>, fix: impl Into<String>) -> Check {
         Check {
             fix: Some(fix.into()),
-            ..Check::new(Status::Fail, name, detail)
+            ..Check::new(CheckStatus::Fail, name, detail)
         }
     }
     /// A failure that no single command fixes: advice only.
@@ -68,11 +50,11 @@ impl Check {
     ) -> Check {
         Check {
             hint: Some(hint.into()),
-            ..Check::new(Status::Fail, name, detail)
+            ..Check::new(CheckStatus::Fail, name, detail)
         }
     }
     fn skip(name: impl Into<String>, detail: impl Into<String>) -> Check {
-        Check::new(Status::Skip, name, detail)
+        Check::new(CheckStatus::Skip, name, detail)
     }
 }
 
@@ -86,10 +68,13 @@ pub fn run(stores: &Stores, json: bool, args: DoctorArgs) -> Result<i32> {
     }
     let failed = checks
         .iter()
-        .filter(|c| matches!(c.status, Status::Fail))
+        .filter(|c| matches!(c.status, CheckStatus::Fail))
         .count();
     if json {
-        print_json(&serde_json::json!({"ok": failed == 0, "checks": checks}))?;
+        print_json(&DoctorOutput {
+            ok: failed == 0,
+            checks,
+        })?;
     } else {
         print_stdout(&fit(&render(&checks, failed), width()))?;
     }
@@ -102,9 +87,9 @@ fn render(checks: &[Check], failed: usize) -> String {
     let mut text = String::new();
     for check in checks {
         let mark = match check.status {
-            Status::Pass => "✓",
-            Status::Fail => "✗",
-            Status::Skip => "-",
+            CheckStatus::Pass => "✓",
+            CheckStatus::Fail => "✗",
+            CheckStatus::Skip => "-",
         };
         text.push_str(&format!("{mark} {}: {}\n", check.name, check.detail));
         if let Some(hint) = &check.hint {
@@ -116,7 +101,7 @@ fn render(checks: &[Check], failed: usize) -> String {
     }
     let ran = checks
         .iter()
-        .filter(|c| !matches!(c.status, Status::Skip))
+        .filter(|c| !matches!(c.status, CheckStatus::Skip))
         .count();
     if failed == 0 {
         text.push_str(&format!("All {ran} checks passed.\n"));
@@ -164,56 +149,64 @@ fn state_folder_check(home: &Path) -> Check {
             return Check::fail(name, format!("{}: {why}", dir.display()), fix);
         }
     }
-    // The folders that hold secrets are also closed to readers.
     #[cfg(unix)]
-    for dir in &folders[1..] {
-        use std::os::unix::fs::PermissionsExt;
+    if let Some((detail, fix)) = secret_folders_problem(&folders[1..]) {
+        return Check::fail(name, detail, fix);
+    }
+    Check::pass(name, format!("{} (yours, private)", home.display()))
+}
+
+/// The first thing wrong with the folders that hold secrets, and its fix:
+/// a folder open to readers, then a file in one that is not a private
+/// regular file or was left by an interrupted save.
+#[cfg(unix)]
+fn secret_folders_problem(folders: &[std::path::PathBuf]) -> Option<(String, String)> {
+    use std::os::unix::fs::PermissionsExt;
+    for dir in folders {
         let mode = std::fs::metadata(dir).map_or(0, |m| m.permissions().mode() & 0o777);
         if mode & 0o077 != 0 {
-            return Check::fail(
-                name,
+            return Some((
                 format!("{} is open to others (mode {mode:o})", dir.display()),
                 format!(
                     "chmod 700 {}",
                     safe_fs::shell_quote(&dir.display().to_string())
                 ),
-            );
+            ));
         }
     }
-    #[cfg(unix)]
-    for dir in &folders[1..] {
-        use std::os::unix::fs::PermissionsExt;
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            let Ok(meta) = std::fs::symlink_metadata(&path) else {
-                continue;
-            };
-            let quoted = safe_fs::shell_quote(&path.display().to_string());
-            if !meta.is_file() {
-                return Check::fail(
-                    name,
-                    format!("{} is not a regular file", path.display()),
-                    format!("rm {quoted}"),
-                );
-            }
-            let mode = meta.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                return Check::fail(
-                    name,
-                    format!("{} is open to others (mode {mode:o})", path.display()),
-                    format!("chmod 600 {quoted}"),
-                );
-            }
-            if entry.file_name().to_string_lossy().contains(".json.tmp-") {
-                return Check::fail(
-                    name,
-                    format!("{} was left by an interrupted save", path.display()),
-                    "minimax-portal-auth refresh --all".to_string(),
-                );
-            }
-        }
+    folders
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(dir).into_iter().flatten().flatten())
+        .find_map(|entry| secret_file_problem(&entry))
+}
+
+/// What is wrong with one entry of a secrets folder, and its fix.
+#[cfg(unix)]
+fn secret_file_problem(entry: &std::fs::DirEntry) -> Option<(String, String)> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = entry.path();
+    let meta = std::fs::symlink_metadata(&path).ok()?;
+    let quoted = safe_fs::shell_quote(&path.display().to_string());
+    if !meta.is_file() {
+        return Some((
+            format!("{} is not a regular file", path.display()),
+            format!("rm {quoted}"),
+        ));
     }
-    Check::pass(name, format!("{} (yours, private)", home.display()))
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Some((
+            format!("{} is open to others (mode {mode:o})", path.display()),
+            format!("chmod 600 {quoted}"),
+        ));
+    }
+    if entry.file_name().to_string_lossy().contains(".json.tmp-") {
+        return Some((
+            format!("{} was left by an interrupted save", path.display()),
+            "minimax-portal-auth refresh --all".to_string(),
+        ));
+    }
+    None
 }
 
 /// Each region that holds a profile (Global when none does): its OAuth host
@@ -321,35 +314,8 @@ fn profile_checks(stores: &Stores) -> (Vec<Check>, Vec<Region>) {
         match stores.load(&name) {
             Ok(None) => {}
             Ok(Some(loaded)) => {
-                let (profile, store) = (loaded.profile, loaded.stored.store);
-                regions.push(profile.region);
-                // `status` shows where; here only what is not the usual.
-                let place = match store {
-                    crate::store::StoreKind::Keyring => " (keyring)",
-                    crate::store::StoreKind::File => "",
-                    crate::store::StoreKind::Recovery => " (waiting in the recovery file)",
-                };
-                if profile.needs_login {
-                    checks.push(Check::fail(
-                        label,
-                        format!(
-                            "{}{place}: the portal rejected its refresh token",
-                            profile.region.label()
-                        ),
-                        fix::login(&name, Some(profile.region)),
-                    ));
-                    continue;
-                }
-                let left = profile.expires_in_ms(now_ms());
-                let when = if left > 0 {
-                    format!("access token valid for {}", ui::duration(left))
-                } else {
-                    "access token expired; refreshed on next use".to_string()
-                };
-                checks.push(Check::pass(
-                    label,
-                    format!("{}{place}; {when}", profile.region.label()),
-                ));
+                regions.push(loaded.profile.region);
+                checks.push(loaded_profile_check(label, &name, &loaded));
             }
             Err(e) => checks.push(Check::fail(
                 label,
@@ -368,11 +334,39 @@ fn profile_checks(stores: &Stores) -> (Vec<Check>, Vec<Region>) {
     (checks, regions)
 }
 
+/// A profile that could be read: its region, where it waits when that is
+/// not the usual place, and how long its access token has.
+fn loaded_profile_check(label: String, name: &ProfileName, loaded: &Loaded) -> Check {
+    let profile = &loaded.profile;
+    // `status` shows where; here only what is not the usual.
+    let place = match loaded.stored.store {
+        StoreKind::Keyring => " (keyring)",
+        StoreKind::File => "",
+        StoreKind::Recovery => " (waiting in the recovery file)",
+    };
+    if profile.needs_login {
+        return Check::fail(
+            label,
+            format!(
+                "{}{place}: the portal rejected its refresh token",
+                profile.region.label()
+            ),
+            fix::login(name, Some(profile.region)),
+        );
+    }
+    let left = profile.expires_in_ms(now_ms());
+    let when = if left > 0 {
+        format!("access token valid for {}", ui::duration(left))
+    } else {
+        "access token expired; refreshed on next use".to_string()
+    };
+    Check::pass(label, format!("{}{place}; {when}", profile.region.label()))
+}
+
 /// The host's MiniMax page: "Unknown model: minimax-portal/..." means the
 /// host config lacks the provider or its catalog.
 fn host_config_checks(path: &Path) -> Vec<Check> {
     let name = "host config";
-    let refix = "minimax-portal-auth openclaw setup";
     let config: Value = match read_json(path) {
         Ok(value) => value,
         Err(why) => {
@@ -398,14 +392,27 @@ fn host_config_checks(path: &Path) -> Vec<Check> {
                 "{} has no models.providers[\"{PROVIDER}\"]: the host reports \"Unknown model: {PROVIDER}/...\"",
                 path.display()
             ),
-            refix,
+            REFIX_HOST,
         )];
     }
-    let mut checks = Vec::new();
     let listed: Vec<&str> = provider["models"]
         .as_array()
         .map(|models| models.iter().filter_map(|m| m["id"].as_str()).collect())
         .unwrap_or_default();
+    let mut checks = vec![
+        host_catalog_check(&catalog, &listed),
+        host_provider_check(provider),
+    ];
+    checks.extend(host_default_model_check(&config, &listed));
+    checks.push(host_auth_profile_check(&config, provider));
+    checks
+}
+
+/// What fixes the host's config: setting it up again.
+const REFIX_HOST: &str = "minimax-portal-auth openclaw setup";
+
+/// Every model of the catalog is among the provider's `listed` ones.
+fn host_catalog_check(catalog: &catalog::Catalog, listed: &[&str]) -> Check {
     let missing: Vec<&str> = catalog
         .models
         .iter()
@@ -413,47 +420,61 @@ fn host_config_checks(path: &Path) -> Vec<Check> {
         .filter(|id| !listed.contains(id))
         .collect();
     if missing.is_empty() {
-        checks.push(Check::pass(
+        Check::pass(
             "host catalog",
             format!("all {} models listed", catalog.models.len()),
-        ));
+        )
     } else {
-        checks.push(Check::fail(
+        Check::fail(
             "host catalog",
             format!(
                 "missing {}: the host reports \"Unknown model\" for them",
                 missing.join(", ")
             ),
-            refix,
-        ));
+            REFIX_HOST,
+        )
     }
+}
+
+/// The provider speaks the Anthropic API at an http(s) base URL, with the
+/// token in the Authorization header.
+fn host_provider_check(provider: &Value) -> Check {
     let settings_ok = provider["api"] == "anthropic-messages"
         && provider["authHeader"] == true
         && provider["baseUrl"]
             .as_str()
             .is_some_and(|u| u.starts_with("https://") || u.starts_with("http://"));
     if settings_ok {
-        checks.push(Check::pass(
+        Check::pass(
             "host provider",
             format!("baseUrl {}", provider["baseUrl"].as_str().unwrap_or("")),
-        ));
+        )
     } else {
-        checks.push(Check::fail(
+        Check::fail(
             "host provider",
             "baseUrl, api \"anthropic-messages\" or authHeader true is missing",
-            refix,
-        ));
+            REFIX_HOST,
+        )
     }
-    if let Some(primary) = config["agents"]["defaults"]["model"]["primary"].as_str()
-        && let Some(id) = primary.strip_prefix(&format!("{PROVIDER}/"))
-        && !listed.contains(&id)
-    {
-        checks.push(Check::fail(
+}
+
+/// A failure when the default model is this provider's but not among its
+/// `listed` models; nothing to say otherwise.
+fn host_default_model_check(config: &Value, listed: &[&str]) -> Option<Check> {
+    let primary = config["agents"]["defaults"]["model"]["primary"].as_str()?;
+    let id = primary.strip_prefix(&format!("{PROVIDER}/"))?;
+    (!listed.contains(&id)).then(|| {
+        Check::fail(
             "host default model",
             format!("{primary} is not in the provider's models"),
-            refix,
-        ));
-    }
+            REFIX_HOST,
+        )
+    })
+}
+
+/// The provider gets its token from this tool: an exec secret reference,
+/// or an OAuth auth profile.
+fn host_auth_profile_check(config: &Value, provider: &Value) -> Check {
     let has_profile = config["auth"]["profiles"]
         .as_object()
         .is_some_and(|profiles| {
@@ -463,23 +484,22 @@ fn host_config_checks(path: &Path) -> Vec<Check> {
         });
     let exec_ref = provider["apiKey"]["source"] == "exec";
     if exec_ref {
-        checks.push(Check::pass(
+        Check::pass(
             "host auth profile",
             "the provider gets its token from this tool (exec secret provider)",
-        ));
+        )
     } else if has_profile {
-        checks.push(Check::pass(
+        Check::pass(
             "host auth profile",
             "an OAuth profile for minimax-portal is configured",
-        ));
+        )
     } else {
-        checks.push(Check::fail(
+        Check::fail(
             "host auth profile",
             "neither an exec secret reference nor an OAuth profile for minimax-portal",
-            refix,
-        ));
+            REFIX_HOST,
+        )
     }
-    checks
 }
 
 fn read_json(path: &Path) -> std::result::Result<Value, String> {

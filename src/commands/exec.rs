@@ -4,6 +4,7 @@
 
 use crate::cli::{EnvArgs, ExecArgs, Shell};
 use crate::error::{Error, Result};
+use crate::json::EnvOutput;
 use crate::output::{print_json, print_stdout};
 use crate::portal::refresh::HttpRefresher;
 use crate::profile::ProfileName;
@@ -60,7 +61,10 @@ pub fn env(stores: &Stores, json: bool, name: &ProfileName, args: EnvArgs) -> Re
     let base_url = &fresh.profile.base_url;
     let token = fresh.profile.access.secret();
     if json {
-        print_json(&serde_json::json!({BASE_URL_VAR: base_url, TOKEN_VAR: token}))?;
+        print_json(&EnvOutput {
+            base_url: base_url.clone(),
+            auth_token: token.clone(),
+        })?;
         return Ok(0);
     }
     let line = |var: &str, value: &str| match args.shell {
@@ -84,6 +88,17 @@ fn sh_quote(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `env --json` names the variables `env` exports.
+    #[test]
+    fn env_json_keys_are_the_variables() {
+        let out = serde_json::to_value(EnvOutput {
+            base_url: "b".into(),
+            auth_token: "t".into(),
+        })
+        .unwrap();
+        assert_eq!(out, serde_json::json!({BASE_URL_VAR: "b", TOKEN_VAR: "t"}));
+    }
 
     #[test]
     fn quoting() {

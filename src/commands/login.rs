@@ -6,6 +6,7 @@ use crate::catalog;
 use crate::cli::{Flow, LoginArgs};
 use crate::error::{Class, Error, Result};
 use crate::fix;
+use crate::json::{ApiKeyLoginOutput, LoginOutput};
 use crate::portal::answer::Tokens;
 use crate::portal::http::Http;
 use crate::portal::{device, wire};
@@ -15,7 +16,6 @@ use crate::runtime::run_async;
 use crate::settings::Settings;
 use crate::store::{Saved, Stored, Stores};
 use crate::ui;
-use indicatif::ProgressBar;
 use std::time::Duration;
 
 pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LoginArgs) -> Result<i32> {
@@ -43,6 +43,28 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LoginArgs) -> 
     let existing_copy = existing_copy(stores, name)?;
     drop(stores.prepare_save(name, existing_copy.as_ref())?);
 
+    let signed_in = sign_in_and_save(stores, name, region, &args, interactive)?;
+    report_login(stores, json, name, &catalog, signed_in)?;
+    Ok(0)
+}
+
+/// A login's outcome: the profile as saved, where, and what MiniMax asked
+/// to be shown.
+struct SignedIn {
+    profile: Profile,
+    saved: Saved,
+    notification: Option<String>,
+}
+
+/// Signs in by the flow `args` names and saves the tokens; a failure's fix
+/// is the same login command.
+fn sign_in_and_save(
+    stores: &Stores,
+    name: &ProfileName,
+    region: Region,
+    args: &LoginArgs,
+    interactive: bool,
+) -> Result<SignedIn> {
     let save = |tokens| save_login(stores, name, region, tokens);
     let signed_in = if args.flow == Flow::Browser {
         // The browser flow saves before it answers the browser.
@@ -69,14 +91,30 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LoginArgs) -> 
         })
         .and_then(|tokens| save(tokens?))
     };
-    let (profile, saved, notification) = signed_in.map_err(|e| match e.class {
+    signed_in.map_err(|e| match e.class {
         // The fix of a failed sign-in is the same command, exactly.
         Class::Failed | Class::Transient if e.fix.is_none() => {
             e.with_fix(fix::login(name, Some(region)))
         }
         _ => e,
-    })?;
-    let base_url = profile.base_url.clone();
+    })
+}
+
+/// Says what MiniMax said, that the login worked and what is next; with
+/// --json, the profile and the host's config patch on stdout.
+fn report_login(
+    stores: &Stores,
+    json: bool,
+    name: &ProfileName,
+    catalog: &catalog::Catalog,
+    signed_in: SignedIn,
+) -> Result<()> {
+    let SignedIn {
+        profile,
+        saved,
+        notification,
+    } = signed_in;
+    let region = profile.region;
     if let Some(message) = &notification {
         say!("MiniMax says: {message}");
     }
@@ -91,19 +129,19 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LoginArgs) -> 
         stores.describe(saved.store, name)
     ));
     if json {
-        print_json(&serde_json::json!({
-            "profile_id": name.profile_id(),
-            "provider": PROVIDER,
-            "region": region,
-            "expires": profile.expires,
-            "store": saved.store,
-            "base_url": base_url,
-            "default_model": catalog::model_ref(PROVIDER, &catalog.default),
-            "config_patch": catalog::oauth_patch(&catalog, name, &base_url),
-            "notification_message": notification,
-        }))?;
+        print_json(&LoginOutput {
+            profile_id: name.profile_id(),
+            provider: PROVIDER.to_string(),
+            region,
+            expires: profile.expires,
+            store: saved.store,
+            default_model: catalog::model_ref(PROVIDER, &catalog.default),
+            config_patch: catalog::oauth_patch(catalog, name, &profile.base_url),
+            base_url: profile.base_url,
+            notification_message: notification,
+        })?;
     }
-    Ok(0)
+    Ok(())
 }
 
 /// Keeps a login's tokens as the profile, under the profile's lock.
@@ -112,7 +150,7 @@ fn save_login(
     name: &ProfileName,
     region: Region,
     tokens: Tokens,
-) -> Result<(Profile, Saved, Option<String>)> {
+) -> Result<SignedIn> {
     let notification = tokens.notification.clone();
     let now = now_ms();
     let (profile, warnings) = Profile::signed_in(name, region, tokens, now)?;
@@ -130,7 +168,11 @@ fn save_login(
     if let Some(warning) = &saved.warning {
         say!("warning: {warning}");
     }
-    Ok((profile, saved, notification))
+    Ok(SignedIn {
+        profile,
+        saved,
+        notification,
+    })
 }
 
 /// The profile a login would replace, if it can be read.
@@ -245,7 +287,7 @@ fn api_key_login(
     let key = api_key::read_key(ui::is_interactive())?;
     check_key(region, &key)?;
     let base_url = region.default_model_base_url()?;
-    let profile_id = format!("{}:{name}", api_key::PROVIDER);
+    let profile_id = name.api_key_id();
     let profile = ApiKeyProfile {
         schema: SCHEMA,
         kind: "api_key".to_string(),
@@ -274,15 +316,21 @@ fn api_key_login(
         key_stores.describe(store, name)
     );
     if json {
-        print_json(&serde_json::json!({
-            "profile_id": profile_id,
-            "provider": api_key::PROVIDER,
-            "region": region,
-            "store": store,
-            "base_url": base_url,
-            "default_model": catalog::model_ref(api_key::PROVIDER, &catalog.default),
-            "config_patch": catalog::config_patch(catalog, api_key::PROVIDER, &profile_id, "api_key", &base_url),
-        }))?;
+        print_json(&ApiKeyLoginOutput {
+            config_patch: catalog::config_patch(
+                catalog,
+                api_key::PROVIDER,
+                &profile_id,
+                "api_key",
+                &base_url,
+            ),
+            profile_id,
+            provider: api_key::PROVIDER.to_string(),
+            region,
+            store,
+            base_url,
+            default_model: catalog::model_ref(api_key::PROVIDER, &catalog.default),
+        })?;
     }
     Ok(0)
 }
@@ -332,15 +380,6 @@ fn offer_browser(link: &str, no_browser: bool, where_to_open: &str) {
     }
 }
 
-/// Clears the spinner however the wait ends (approval, error, Ctrl-C).
-struct Spinner(ProgressBar);
-
-impl Drop for Spinner {
-    fn drop(&mut self) {
-        self.0.finish_and_clear();
-    }
-}
-
 /// The user-code flow, offering a new code when one expires.
 async fn sign_in(options: &SignIn) -> Result<Tokens> {
     let http = Http::new()?;
@@ -364,12 +403,12 @@ fn is_expired(e: &Error) -> bool {
 
 /// The user-code flow: the link and the code, the browser, the wait.
 async fn sign_in_with_code(http: &Http, options: &SignIn) -> Result<Tokens> {
-    let started = device::start(http, options.region).await?;
-    let link = started.code.verification_uri.as_str();
+    let pending = device::start(http, options.region).await?;
+    let link = pending.code.verification_uri.as_str();
     say!(
         "\nTo sign in to MiniMax {}, open this link and confirm the code:\n\n{link}\n\n  Code: {}\n",
         options.region.label(),
-        started.code.user_code
+        pending.code.user_code
     );
     if options.qr {
         match ui::qr_code(link) {
@@ -379,7 +418,7 @@ async fn sign_in_with_code(http: &Http, options: &SignIn) -> Result<Tokens> {
     }
     offer_browser(link, options.no_browser, "on any device");
 
-    let deadline = started.code.deadline_ms;
+    let deadline = pending.code.deadline_ms;
     let trouble = std::cell::RefCell::new(None::<String>);
     let waiting = |left: i64| {
         let note = trouble
@@ -394,15 +433,13 @@ async fn sign_in_with_code(http: &Http, options: &SignIn) -> Result<Tokens> {
     };
     // Without a terminal, one line instead of a spinner.
     let spinner = if options.interactive {
-        Some(Spinner(ui::spinner(waiting(
-            deadline.saturating_sub(now_ms()),
-        ))))
+        Some(ui::spinner(waiting(deadline.saturating_sub(now_ms()))))
     } else {
         say!("{}…", waiting(deadline.saturating_sub(now_ms())));
         None
     };
     let mut on_trouble = |why: &str| *trouble.borrow_mut() = Some(wire::clean(why, 60));
-    let wait = device::wait_for_approval(http, options.region, &started, &mut on_trouble);
+    let wait = device::wait_for_approval(http, options.region, &pending, &mut on_trouble);
     tokio::pin!(wait);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -413,7 +450,7 @@ async fn sign_in_with_code(http: &Http, options: &SignIn) -> Result<Tokens> {
             }
             _ = tick.tick() => {
                 if let Some(spinner) = &spinner {
-                    spinner.0.set_message(waiting(deadline.saturating_sub(now_ms())));
+                    spinner.set_message(waiting(deadline.saturating_sub(now_ms())));
                 }
             }
         }

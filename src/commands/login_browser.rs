@@ -10,7 +10,6 @@ use crate::portal::http::Http;
 use crate::profile::ProfileName;
 use crate::region::Region;
 use crate::ui;
-use indicatif::ProgressBar;
 use std::io::{BufRead, IsTerminal, Read};
 use std::pin::Pin;
 use std::time::Duration;
@@ -20,6 +19,7 @@ use tokio::time::Instant;
 /// A pasted line longer than this is not an address the browser showed.
 const MAX_PASTE_BYTES: usize = 8 * 1024;
 
+/// How to sign in through the browser, as the flags say.
 pub struct Options<'a> {
     pub region: Region,
     pub name: &'a ProfileName,
@@ -39,24 +39,15 @@ async fn sign_in_async<T>(
     save: impl FnOnce(Tokens) -> Result<T>,
 ) -> Result<T> {
     let http = Http::new()?;
-    let listener = browser::bind(options.port).await.map_err(|e| {
-        let without_port = format!(
-            "{} --flow browser",
-            fix::login(options.name, Some(options.region))
-        );
-        match options.port {
-            Some(_) => e.with_fix(without_port),
-            None => e,
-        }
-    })?;
-    let started = browser::start(options.region, listener)?;
+    let listener = bind_loopback(options).await?;
+    let listening = browser::start(options.region, listener)?;
     say!(
         "\nTo sign in to MiniMax ({}), open this link in a browser:\n\n  {}\n",
         options.region.label(),
-        started.authorize_url
+        listening.authorize_url
     );
-    let paste = offer_browser(started.authorize_url.as_str(), options.no_browser);
-    let mut session = started.serve();
+    let paste = offer_browser(listening.authorize_url.as_str(), options.no_browser);
+    let mut session = listening.serve();
     let mut pasted = if paste {
         say!(
             "If the browser runs on another machine, it cannot come back here by itself: after you \
@@ -75,15 +66,9 @@ async fn sign_in_async<T>(
     let returned = wait(&mut session, &mut pasted, paste, &mut ctrl_c).await?;
     let code = match returned {
         Returned::Code(code) => code,
-        Returned::Denied(reason) => {
-            session.finish(Ending::Denied(reason.clone())).await;
-            return Err(
-                Error::failed(format!("MiniMax did not approve the sign-in: {reason}"))
-                    .with_hint("run login again and approve it, or use --flow device"),
-            );
-        }
+        Returned::Denied(reason) => return Err(denied(session, reason).await),
     };
-    let spinner = Spinner(ui::spinner("Signing in…".to_string()));
+    let spinner = ui::spinner("Signing in…".to_string());
     let exchanged = tokio::select! {
         tokens = session.exchange(&http, &code) => tokens,
         _ = ctrl_c.as_mut() => return Err(Error::cancelled()),
@@ -99,6 +84,28 @@ async fn sign_in_async<T>(
     saved
 }
 
+/// The loopback listener; when --port was given and cannot be had, the fix
+/// is the same login without it.
+async fn bind_loopback(options: &Options<'_>) -> Result<tokio::net::TcpListener> {
+    browser::bind(options.port).await.map_err(|e| {
+        let without_port = format!(
+            "{} --flow browser",
+            fix::login(options.name, Some(options.region))
+        );
+        match options.port {
+            Some(_) => e.with_fix(without_port),
+            None => e,
+        }
+    })
+}
+
+/// Tells the browser MiniMax did not approve, and says so as the error.
+async fn denied(session: Session, reason: String) -> Error {
+    session.finish(Ending::Denied(reason.clone())).await;
+    Error::failed(format!("MiniMax did not approve the sign-in: {reason}"))
+        .with_hint("run login again and approve it, or use --flow device")
+}
+
 /// Waits for the browser (or a pasted address) until the deadline, with a
 /// countdown; Ctrl-C cancels.
 async fn wait<F: Future<Output = std::io::Result<()>>>(
@@ -109,18 +116,7 @@ async fn wait<F: Future<Output = std::io::Result<()>>>(
 ) -> Result<Returned> {
     let deadline = Instant::now() + WAIT_FOR_BROWSER;
     let redirect_uri = session.redirect_uri.clone();
-    let waiting = |left: Duration| {
-        let left = ui::duration(i64::try_from(left.as_millis()).unwrap_or(i64::MAX));
-        if paste {
-            format!(
-                "Waiting for the browser, or for the address pasted here ({left} left; Ctrl-C to cancel)"
-            )
-        } else {
-            format!(
-                "Waiting for the browser to come back to {redirect_uri} ({left} left; Ctrl-C to cancel)"
-            )
-        }
-    };
+    let waiting = |left: Duration| waiting_for(paste, &redirect_uri, left);
     let mut shown = waiting(WAIT_FOR_BROWSER);
     if !std::io::stderr().is_terminal() {
         say!(
@@ -128,10 +124,10 @@ async fn wait<F: Future<Output = std::io::Result<()>>>(
             ui::duration(WAIT_FOR_BROWSER.as_millis() as i64)
         );
     }
-    let spinner = Spinner(ui::spinner(shown.clone()));
+    let spinner = ui::spinner(shown.clone());
     if paste {
         // A steady tick would wipe what the user is typing on the same line.
-        spinner.0.disable_steady_tick();
+        spinner.disable_steady_tick();
     }
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -141,14 +137,11 @@ async fn wait<F: Future<Output = std::io::Result<()>>>(
                 return returned.ok_or_else(|| Error::failed("the loopback server stopped"));
             }
             line = recv(pasted) => match line {
-                Some(Pasted::Line(text)) if text.trim().is_empty() => {}
-                Some(Pasted::Line(text)) => match session.paste(&text) {
-                    Ok(returned) => return Ok(returned),
-                    Err(why) => spinner.0.suspend(|| say!("{why}")),
-                },
-                Some(Pasted::TooLong) => spinner.0.suspend(|| {
-                    say!("That line is too long to be the address the browser shows; paste it again.")
-                }),
+                Some(line) => {
+                    if let Some(returned) = take_pasted(session, line, &spinner) {
+                        return Ok(returned);
+                    }
+                }
                 None => *pasted = None,
             },
             _ = tokio::time::sleep_until(deadline) => {
@@ -161,10 +154,45 @@ async fn wait<F: Future<Output = std::io::Result<()>>>(
             _ = tick.tick() => {
                 let now = waiting(deadline.saturating_duration_since(Instant::now()));
                 if now != shown {
-                    spinner.0.set_message(now.clone());
+                    spinner.set_message(now.clone());
                     shown = now;
                 }
             }
+        }
+    }
+}
+
+/// The countdown line, with `left` to go.
+fn waiting_for(paste: bool, redirect_uri: &str, left: Duration) -> String {
+    let left = ui::duration(i64::try_from(left.as_millis()).unwrap_or(i64::MAX));
+    if paste {
+        format!(
+            "Waiting for the browser, or for the address pasted here ({left} left; Ctrl-C to cancel)"
+        )
+    } else {
+        format!(
+            "Waiting for the browser to come back to {redirect_uri} ({left} left; Ctrl-C to cancel)"
+        )
+    }
+}
+
+/// A pasted line: what it brought back, or None after saying (above the
+/// spinner) why it was not taken. Blank lines are passed over.
+fn take_pasted(session: &Session, line: Pasted, spinner: &ui::Spinner) -> Option<Returned> {
+    match line {
+        Pasted::Line(text) if text.trim().is_empty() => None,
+        Pasted::Line(text) => match session.paste(&text) {
+            Ok(returned) => Some(returned),
+            Err(why) => {
+                spinner.suspend(|| say!("{why}"));
+                None
+            }
+        },
+        Pasted::TooLong => {
+            spinner.suspend(|| {
+                say!("That line is too long to be the address the browser shows; paste it again.")
+            });
+            None
         }
     }
 }
@@ -265,15 +293,6 @@ fn launch_failure(e: &std::io::Error) -> &'static str {
         _ => {
             "Could not open a browser: the program that opens one (such as xdg-open) reported a failure"
         }
-    }
-}
-
-/// Clears the spinner however the wait ends.
-struct Spinner(ProgressBar);
-
-impl Drop for Spinner {
-    fn drop(&mut self) {
-        self.0.finish_and_clear();
     }
 }
 

@@ -1,65 +1,65 @@
 use super::print_json;
-use crate::api_key;
 use crate::cli::LogoutArgs;
 use crate::error::Result;
+use crate::json::{LogoutAllOutput, LogoutRow};
 use crate::output::print_stdout;
 use crate::profile::ProfileName;
-use crate::store::{StoreKind, Stores};
-use serde_json::{Value, json};
+use crate::store::Stores;
 
 pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LogoutArgs) -> Result<i32> {
     stores.sweep_all();
     let key_stores = Stores::open_api_keys(stores.mode(), stores.home())?;
-    let mut removed: Vec<(String, Vec<StoreKind>)> = Vec::new();
+    let mut removed: Vec<LogoutRow> = Vec::new();
     if args.all {
         for name in stores.names()? {
-            removed.push((name.profile_id(), remove(stores, &name)?));
+            removed.push(remove(stores, &name)?);
         }
         for name in key_stores.names()? {
-            removed.push((key_id(&name), remove(&key_stores, &name)?));
+            removed.push(remove(&key_stores, &name)?);
         }
-        removed.retain(|(_, places)| !places.is_empty());
+        removed.retain(|row| row.removed);
     } else if args.api_key {
-        removed.push((key_id(name), remove(&key_stores, name)?));
+        removed.push(remove(&key_stores, name)?);
     } else {
-        removed.push((name.profile_id(), remove(stores, name)?));
+        removed.push(remove(stores, name)?);
     }
 
-    let mut text = String::new();
-    for (id, places) in &removed {
-        if places.is_empty() {
-            text.push_str(&format!("No profile {id} was stored; nothing to remove.\n"));
-        } else {
-            let places: Vec<&str> = places.iter().map(|k| k.as_str()).collect();
-            text.push_str(&format!("✓ Removed {id} ({}).\n", places.join(", ")));
-        }
-    }
-    if args.all && removed.is_empty() {
-        text.push_str("No profile was stored; nothing to remove.\n");
-    }
-    if json {
-        let rows: Vec<Value> = removed
-            .iter()
-            .map(|(id, places)| json!({"profile_id": id, "removed": !places.is_empty(), "stores": places}))
-            .collect();
-        if args.all {
-            print_json(&json!({"profiles": rows}))?;
-        } else {
-            print_json(&rows[0])?;
-        }
+    if !json {
+        print_stdout(&said(&removed, args.all))?;
+    } else if args.all {
+        print_json(&LogoutAllOutput { profiles: removed })?;
     } else {
-        print_stdout(&text)?;
+        print_json(&removed.remove(0))?;
     }
     Ok(0)
 }
 
-fn key_id(name: &ProfileName) -> String {
-    format!("{}:{name}", api_key::PROVIDER)
+/// What logout says it did, a line per profile.
+fn said(removed: &[LogoutRow], all: bool) -> String {
+    let mut text = String::new();
+    for row in removed {
+        let id = &row.profile_id;
+        if row.removed {
+            let places: Vec<&str> = row.stores.iter().map(|k| k.as_str()).collect();
+            text.push_str(&format!("✓ Removed {id} ({}).\n", places.join(", ")));
+        } else {
+            text.push_str(&format!("No profile {id} was stored; nothing to remove.\n"));
+        }
+    }
+    if all && removed.is_empty() {
+        text.push_str("No profile was stored; nothing to remove.\n");
+    }
+    text
 }
 
 /// Removes one profile, under its lock: a refresh in another process would
 /// write it back.
-fn remove(stores: &Stores, name: &ProfileName) -> Result<Vec<StoreKind>> {
+fn remove(stores: &Stores, name: &ProfileName) -> Result<LogoutRow> {
     let held = stores.lock(name)?;
-    stores.delete(name, &held)
+    let places = stores.delete(name, &held)?;
+    Ok(LogoutRow {
+        profile_id: stores.id_of(name),
+        removed: !places.is_empty(),
+        stores: places,
+    })
 }

@@ -16,6 +16,7 @@ pub mod watch;
 
 use crate::cli::{Cli, Command, ProfileArgs};
 use crate::error::{Class, Error, Result};
+use crate::json::{ErrorBody, ErrorOutput};
 use crate::paths::state_home;
 use crate::profile::ProfileName;
 use crate::redact;
@@ -54,16 +55,16 @@ fn report(e: &Error, json: bool) {
         say!("error: {}", redact::scrub(&e.to_string()));
     }
     if json {
-        let _ = print_json(&serde_json::json!({
-            "error": {
-                "class": e.class.as_str(),
-                "exit_code": e.class.exit_code(),
-                "message": redact::scrub(&e.message),
-                "fix": e.fix.as_deref().map(redact::scrub),
-                "hint": e.hint.as_deref().map(redact::scrub),
-                "retry_after": e.retry_after.map(|d| d.as_secs()),
-            }
-        }));
+        let _ = print_json(&ErrorOutput {
+            error: ErrorBody {
+                class: e.class.as_str().to_string(),
+                exit_code: e.class.exit_code(),
+                message: redact::scrub(&e.message),
+                fix: e.fix.as_deref().map(redact::scrub),
+                hint: e.hint.as_deref().map(redact::scrub),
+                retry_after: e.retry_after.map(|d| d.as_secs()),
+            },
+        });
     }
 }
 

@@ -4,11 +4,12 @@ use crate::catalog;
 use crate::cli::{OpenclawCommand, OpenclawSetupArgs};
 use crate::error::{Error, Result};
 use crate::fix;
-use crate::openclaw::{self, Edit, Names, OpenClaw, Setup};
+use crate::json::{OpenclawPlanOutput, OpenclawRemoveOutput, OpenclawSetupOutput};
+use crate::openclaw::{self, Edit, Names, OpenClaw, SetupInputs};
 use crate::output::{print_json, print_stdout};
 use crate::safe_fs::{self, shell_quote};
 use crate::store::Stores;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 pub fn run(stores: &Stores, json: bool, command: OpenclawCommand) -> Result<i32> {
@@ -29,18 +30,7 @@ fn setup(stores: &Stores, json: bool, args: &OpenclawSetupArgs) -> Result<i32> {
         .with_fix(fix::login(name, None)));
     };
     let binary = this_binary()?;
-    let state_home = std::fs::canonicalize(stores.home()).unwrap_or(stores.home().to_path_buf());
-    let catalog = catalog::load()?;
-    let patch = openclaw::setup_patch(
-        &Setup {
-            names: &names,
-            binary: &binary,
-            state_home: &state_home,
-            base_url: &loaded.profile.base_url,
-            set_default: args.set_default,
-        },
-        &catalog,
-    );
+    let patch = setup_patch(stores, &names, &binary, &loaded.profile.base_url, args)?;
     let patch_file = save_patch(stores, &names.provider, "setup", &patch)?;
     let apply = format!(
         "openclaw config patch --file {}",
@@ -56,29 +46,7 @@ fn setup(stores: &Stores, json: bool, args: &OpenclawSetupArgs) -> Result<i32> {
         names.provider
     );
     let shadows = stored_credentials(&openclaw, &names.provider);
-    let already = openclaw
-        .config()
-        .is_some_and(|config| openclaw::contains(&config, &patch));
-    if already {
-        say!("OpenClaw's config already holds this setup; nothing to change.");
-    } else {
-        say!("Checking the patch with `openclaw config patch --dry-run`…");
-        expect_ok(
-            &openclaw,
-            &[
-                "config",
-                "patch",
-                "--file",
-                &path_arg(&patch_file),
-                "--dry-run",
-            ],
-        )?;
-        say!("Applying it with `openclaw config patch`…");
-        expect_ok(
-            &openclaw,
-            &["config", "patch", "--file", &path_arg(&patch_file)],
-        )?;
-    }
+    let already = apply_setup(&openclaw, &patch, &patch_file)?;
     say!("Validating with `openclaw config validate`…");
     validate(&openclaw)?;
     let service = if args.service {
@@ -98,10 +66,65 @@ fn setup(stores: &Stores, json: bool, args: &OpenclawSetupArgs) -> Result<i32> {
     Ok(0)
 }
 
+/// The setup's patch for the profile whose model base URL is `base_url`.
+fn setup_patch(
+    stores: &Stores,
+    names: &Names,
+    binary: &Path,
+    base_url: &str,
+    args: &OpenclawSetupArgs,
+) -> Result<Value> {
+    let state_home = std::fs::canonicalize(stores.home()).unwrap_or(stores.home().to_path_buf());
+    let catalog = catalog::load()?;
+    Ok(openclaw::setup_patch(
+        &SetupInputs {
+            names,
+            binary,
+            state_home: &state_home,
+            base_url,
+            set_default: args.set_default,
+        },
+        &catalog,
+    ))
+}
+
+/// Applies the patch (checked first with --dry-run) unless OpenClaw's
+/// config holds it already; true when it did.
+fn apply_setup(openclaw: &OpenClaw, patch: &Value, patch_file: &Path) -> Result<bool> {
+    let already = openclaw
+        .config()
+        .is_some_and(|config| openclaw::contains(&config, patch));
+    if already {
+        say!("OpenClaw's config already holds this setup; nothing to change.");
+        return Ok(true);
+    }
+    say!("Checking the patch with `openclaw config patch --dry-run`…");
+    expect_ok(
+        openclaw,
+        &[
+            "config",
+            "patch",
+            "--file",
+            &path_arg(patch_file),
+            "--dry-run",
+        ],
+    )?;
+    say!("Applying it with `openclaw config patch`…");
+    expect_ok(
+        openclaw,
+        &["config", "patch", "--file", &path_arg(patch_file)],
+    )?;
+    Ok(false)
+}
+
 /// Without OpenClaw (or with --dry-run): the patch and the command.
 fn print_plan(json: bool, dry_run: bool, patch: &Value, apply: &str) -> Result<i32> {
     if json {
-        print_json(&json!({"applied": false, "patch": patch, "command": apply}))?;
+        print_json(&OpenclawPlanOutput {
+            applied: false,
+            patch: patch.clone(),
+            command: apply.to_string(),
+        })?;
     } else {
         print_stdout(&format!(
             "{}\n",
@@ -133,16 +156,16 @@ fn report_setup(
         );
     }
     if json {
-        return print_json(&json!({
-            "applied": !already,
-            "already": already,
-            "profile_id": names.profile.profile_id(),
-            "provider": names.provider,
-            "secret_provider": names.secret_provider,
-            "command": binary,
-            "stored_credentials": shadows,
-            "service": service.as_ref().map(|s| &s.path),
-        }));
+        return print_json(&OpenclawSetupOutput {
+            applied: !already,
+            already,
+            profile_id: names.profile.profile_id(),
+            provider: names.provider.clone(),
+            secret_provider: names.secret_provider.clone(),
+            command: binary.to_path_buf(),
+            stored_credentials: shadows.to_vec(),
+            service: service.map(|s| s.path),
+        });
     }
     let mut text = format!(
         "✓ OpenClaw now gets {}'s token ({}) from {} token --profile {}.\n  \
@@ -191,31 +214,53 @@ fn remove(stores: &Stores, json: bool, args: &OpenclawSetupArgs) -> Result<i32> 
             || c.pointer(&format!("/secrets/providers/{}", names.secret_provider))
                 .is_some()
     });
+    let steps = if present {
+        remove_setup(stores, &openclaw, &names, &catalog, config.as_ref())?
+    } else {
+        0
+    };
+    report_removal(json, &names, present, steps)?;
+    Ok(0)
+}
+
+/// Takes the setup out of OpenClaw's config (the default model too when it
+/// is this provider's), and validates what is left. Returns how many
+/// patches it took.
+fn remove_setup(
+    stores: &Stores,
+    openclaw: &OpenClaw,
+    names: &Names,
+    catalog: &catalog::Catalog,
+    config: Option<&Value>,
+) -> Result<usize> {
+    let primary = primary_model(openclaw, config);
+    let ours = primary.is_some_and(|p| p.starts_with(&format!("{}/", names.provider)));
+    let edits = openclaw::removal_edits(names, catalog, ours);
+    let groups = match config {
+        Some(config) => openclaw::plan_removal(config, &edits),
+        None => vec![edits],
+    };
+    say!("Removing it with `openclaw config patch`…");
     let mut steps = 0;
-    if present {
-        let primary = primary_model(&openclaw, config.as_ref());
-        let ours = primary.is_some_and(|p| p.starts_with(&format!("{}/", names.provider)));
-        let edits = openclaw::removal_edits(&names, &catalog, ours);
-        let groups = match &config {
-            Some(config) => openclaw::plan_removal(config, &edits),
-            None => vec![edits],
-        };
-        say!("Removing it with `openclaw config patch`…");
-        for group in &groups {
-            steps += apply_edits(stores, &openclaw, &names, group)?;
-        }
-        say!("Validating with `openclaw config validate`…");
-        validate(&openclaw)?;
+    for group in &groups {
+        steps += apply_edits(stores, openclaw, names, group)?;
     }
+    say!("Validating with `openclaw config validate`…");
+    validate(openclaw)?;
+    Ok(steps)
+}
+
+/// What `--remove` did, and the watcher service when it is still there.
+fn report_removal(json: bool, names: &Names, present: bool, steps: usize) -> Result<()> {
     let unit = service_path();
     let unit_there = unit.as_ref().is_some_and(|p| p.exists());
     if json {
-        print_json(&json!({
-            "removed": present,
-            "patches": steps,
-            "provider": names.provider,
-            "service": unit.filter(|_| unit_there),
-        }))?;
+        print_json(&OpenclawRemoveOutput {
+            removed: present,
+            patches: steps,
+            provider: names.provider.clone(),
+            service: unit.filter(|_| unit_there),
+        })?;
     } else if present {
         print_stdout(&format!(
             "✓ Removed {} and its secret provider from OpenClaw's config.\n",
@@ -234,7 +279,7 @@ fn remove(stores: &Stores, json: bool, args: &OpenclawSetupArgs) -> Result<i32> 
             shell_quote(&path.display().to_string())
         );
     }
-    Ok(0)
+    Ok(())
 }
 
 /// Applies removal edits in one patch, or, when OpenClaw's size guard still

@@ -1,12 +1,12 @@
 use super::print_json;
 use crate::cli::RefreshArgs;
 use crate::error::Result;
+use crate::json::{RefreshOutput, RefreshRow};
 use crate::portal::refresh::HttpRefresher;
 use crate::profile::{ProfileName, now_ms};
 use crate::session::{OnFailure, Want, ensure_fresh};
 use crate::store::Stores;
 use crate::ui;
-use serde_json::{Value, json};
 
 /// How bad an exit code is, for "exit with the worst outcome".
 fn severity(code: i32) -> u8 {
@@ -37,7 +37,7 @@ pub fn run(stores: &Stores, json: bool, args: RefreshArgs) -> Result<i32> {
         Some(name) => vec![name],
         None => existing(stores)?,
     };
-    let mut reports: Vec<Value> = Vec::new();
+    let mut reports: Vec<RefreshRow> = Vec::new();
     let mut worst = 0;
     for name in names {
         let (report, code) = refresh_one(stores, &name, &want);
@@ -50,7 +50,10 @@ pub fn run(stores: &Stores, json: bool, args: RefreshArgs) -> Result<i32> {
         say!("No MiniMax profiles are stored; nothing to refresh.");
     }
     if json {
-        print_json(&json!({"profiles": reports, "exit_code": worst}))?;
+        print_json(&RefreshOutput {
+            profiles: reports,
+            exit_code: worst,
+        })?;
     }
     Ok(worst)
 }
@@ -65,7 +68,7 @@ fn existing(stores: &Stores) -> Result<Vec<ProfileName>> {
 }
 
 /// One profile's report row and exit code.
-fn refresh_one(stores: &Stores, name: &ProfileName, want: &Want) -> (Value, i32) {
+fn refresh_one(stores: &Stores, name: &ProfileName, want: &Want) -> (RefreshRow, i32) {
     match ensure_fresh(stores, &HttpRefresher, name, want) {
         Ok(fresh) => {
             say!(
@@ -74,30 +77,30 @@ fn refresh_one(stores: &Stores, name: &ProfileName, want: &Want) -> (Value, i32)
                 fresh.outcome.as_str().replace('_', " "),
                 ui::duration(fresh.profile.expires.saturating_sub(now_ms()))
             );
-            let row = json!({
-                "profile_id": name.profile_id(),
-                "outcome": fresh.outcome.as_str(),
-                "expires": fresh.profile.expires,
-                "store": fresh.store,
-                "message": null,
-                "fix": null,
-                "retry_after": null,
-                "warnings": fresh.warnings,
-            });
+            let row = RefreshRow {
+                profile_id: name.profile_id(),
+                outcome: fresh.outcome.as_str().to_string(),
+                expires: Some(fresh.profile.expires),
+                store: Some(fresh.store),
+                message: None,
+                fix: None,
+                retry_after: None,
+                warnings: fresh.warnings,
+            };
             (row, 0)
         }
         Err(e) => {
             say!("{}: {e}", name.profile_id());
-            let row = json!({
-                "profile_id": name.profile_id(),
-                "outcome": e.class.as_str(),
-                "expires": null,
-                "store": null,
-                "message": e.message,
-                "fix": e.fix,
-                "retry_after": e.retry_after.map(|d| d.as_secs()),
-                "warnings": [],
-            });
+            let row = RefreshRow {
+                profile_id: name.profile_id(),
+                outcome: e.class.as_str().to_string(),
+                expires: None,
+                store: None,
+                message: Some(e.message),
+                fix: e.fix,
+                retry_after: e.retry_after.map(|d| d.as_secs()),
+                warnings: Vec::new(),
+            };
             (row, e.class.exit_code())
         }
     }

@@ -5,42 +5,18 @@
 use super::print_json;
 use crate::api_key::ApiKeyProfile;
 use crate::cli::StatusArgs;
-use crate::error::{Class, Result};
+use crate::error::{Class, Error, Result};
 use crate::fix;
+use crate::json::{ApiKeyRow, StatusOutput, StatusRow};
 use crate::output::print_stdout;
 use crate::portal::http::Http;
 use crate::portal::refresh::HttpRefresher;
 use crate::profile::{Profile, ProfileName, now_ms};
 use crate::runtime::run_async;
 use crate::session::{self, OnFailure, Outcome, Want};
-use crate::store::Stores;
+use crate::store::{Loaded, Stores};
 use crate::ui::{duration, fit, mask};
-use serde::Serialize;
-use serde_json::{Value, json};
-
-/// One profile as `status --json` reports it.
-#[derive(Debug, Serialize)]
-pub struct Row {
-    pub profile_id: String,
-    pub name: String,
-    pub provider: String,
-    pub region: Option<crate::region::Region>,
-    pub expires: Option<i64>,
-    pub expires_in_seconds: Option<i64>,
-    /// valid, expiring, expired, needs_login, missing, unreadable,
-    /// store_unavailable.
-    pub state: String,
-    pub usable: bool,
-    pub default: bool,
-    pub store: Option<crate::store::StoreKind>,
-    pub base_url: Option<String>,
-    /// The account's group, when the token says.
-    pub group: Option<String>,
-    pub message: Option<String>,
-    pub fix: Option<String>,
-    /// With --check: what the online check found.
-    pub check: Option<String>,
-}
+use serde_json::Value;
 
 pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
     stores.sweep_all();
@@ -68,22 +44,34 @@ pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
     let all_usable = all_usable && rows.iter().all(|r| r.usable);
 
     if json {
-        print_json(&json!({
-            "profiles": rows,
-            "api_keys": key_rows,
-            "default_profile": default.as_str(),
-            "store_mode": stores.mode().as_str(),
-            "keyring_backend": stores.keyring_backend(),
-            "state_home": stores.home(),
-            "warnings": stores.warnings(),
-        }))?;
+        print_json(&StatusOutput {
+            profiles: rows,
+            api_keys: key_rows,
+            default_profile: default.as_str().to_string(),
+            store_mode: stores.mode().as_str().to_string(),
+            keyring_backend: stores.keyring_backend().to_string(),
+            state_home: stores.home().to_path_buf(),
+            warnings: stores.warnings(),
+        })?;
         return Ok(if all_usable { 0 } else { 1 });
     }
+    let text = render(stores, &blocks, &default);
+    if all_usable {
+        print_stdout(&text)?;
+    } else {
+        say!("{}", text.trim_end());
+    }
+    Ok(if all_usable { 0 } else { 1 })
+}
+
+/// The blocks for people, or how to sign in when there are none, and a
+/// note when no keyring answered; fitted to the terminal.
+fn render(stores: &Stores, blocks: &[String], default: &ProfileName) -> String {
     let mut text = blocks.join("\n");
     if blocks.is_empty() {
         text = format!(
             "You are not signed in to MiniMax.\n  fix: {}\n",
-            fix::login(&default, None)
+            fix::login(default, None)
         );
     }
     if !stores.warnings().is_empty() {
@@ -93,13 +81,7 @@ pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
             stores.home().display()
         ));
     }
-    let text = fit(&text, crate::ui::width());
-    if all_usable {
-        print_stdout(&text)?;
-    } else {
-        say!("{}", text.trim_end());
-    }
-    Ok(if all_usable { 0 } else { 1 })
+    fit(&text, crate::ui::width())
 }
 
 /// The block and JSON row of one profile; None for an implicit name with
@@ -110,9 +92,26 @@ fn profile_block(
     args: &StatusArgs,
     explicit: bool,
     default: &ProfileName,
-) -> Result<Option<(Row, String)>> {
+) -> Result<Option<(StatusRow, String)>> {
     let is_default = name == default;
-    let mut row = Row {
+    let row = blank_row(name, is_default);
+    let title = if is_default {
+        format!("{} (default)\n", name.profile_id())
+    } else {
+        format!("{}\n", name.profile_id())
+    };
+    let loaded = match stores.load(name) {
+        Ok(Some(loaded)) => loaded,
+        Ok(None) if !explicit => return Ok(None),
+        Ok(None) => return Ok(Some(missing_block(row, title, name))),
+        Err(e) => return Ok(Some(unreadable_block(row, title, &e))),
+    };
+    Ok(Some(loaded_block(stores, name, args, row, title, loaded)))
+}
+
+/// The row of a profile before anything is known of it.
+fn blank_row(name: &ProfileName, is_default: bool) -> StatusRow {
+    StatusRow {
         profile_id: name.profile_id(),
         name: name.as_str().to_string(),
         provider: crate::profile::PROVIDER.to_string(),
@@ -128,55 +127,51 @@ fn profile_block(
         message: None,
         fix: None,
         check: None,
+    }
+}
+
+/// A profile named with -p that is not stored.
+fn missing_block(mut row: StatusRow, title: String, name: &ProfileName) -> (StatusRow, String) {
+    row.state = "missing".into();
+    row.fix = Some(fix::login(name, None));
+    let lines = format!(
+        "{title}  ✗ Not signed in\n    fix: {}\n",
+        fix::login(name, None)
+    );
+    (row, lines)
+}
+
+/// A profile that could not be read, or whose store did not answer.
+fn unreadable_block(mut row: StatusRow, title: String, e: &Error) -> (StatusRow, String) {
+    row.state = match e.class {
+        Class::StoreUnavailable => "store_unavailable".into(),
+        _ => "unreadable".into(),
     };
-    let title = if is_default {
-        format!("{} (default)\n", name.profile_id())
-    } else {
-        format!("{}\n", name.profile_id())
-    };
-    let loaded = match stores.load(name) {
-        Ok(Some(loaded)) => loaded,
-        Ok(None) if !explicit => return Ok(None),
-        Ok(None) => {
-            row.state = "missing".into();
-            row.fix = Some(fix::login(name, None));
-            let lines = format!(
-                "{title}  ✗ Not signed in\n    fix: {}\n",
-                fix::login(name, None)
-            );
-            return Ok(Some((row, lines)));
-        }
-        Err(e) => {
-            row.state = match e.class {
-                Class::StoreUnavailable => "store_unavailable".into(),
-                _ => "unreadable".into(),
-            };
-            row.message = Some(e.message.clone());
-            row.fix = e.fix.clone();
-            let mut lines = format!("{title}  ✗ {}\n", e.message);
-            if let Some(fix) = &e.fix {
-                lines.push_str(&format!("    fix: {fix}\n"));
-            } else if let Some(hint) = &e.hint {
-                lines.push_str(&format!("    {hint}\n"));
-            }
-            return Ok(Some((row, lines)));
-        }
-    };
+    row.message = Some(e.message.clone());
+    row.fix = e.fix.clone();
+    let mut lines = format!("{title}  ✗ {}\n", e.message);
+    if let Some(fix) = &e.fix {
+        lines.push_str(&format!("    fix: {fix}\n"));
+    } else if let Some(hint) = &e.hint {
+        lines.push_str(&format!("    {hint}\n"));
+    }
+    (row, lines)
+}
+
+/// A stored profile: where it is signed in, how long its access token has
+/// (with --check, whether MiniMax takes it), where it is kept.
+fn loaded_block(
+    stores: &Stores,
+    name: &ProfileName,
+    args: &StatusArgs,
+    mut row: StatusRow,
+    title: String,
+    loaded: Loaded,
+) -> (StatusRow, String) {
     let store = loaded.stored.store;
     let profile = loaded.profile;
-    let now = now_ms();
-    let left = profile.expires_in_ms(now);
-    let margin_ms = i64::try_from(args.margin.duration().as_millis()).unwrap_or(i64::MAX);
-    row.state = if profile.needs_login {
-        "needs_login"
-    } else if left <= 0 {
-        "expired"
-    } else if left < margin_ms {
-        "expiring"
-    } else {
-        "valid"
-    }
-    .into();
+    let left = profile.expires_in_ms(now_ms());
+    row.state = state_of(&profile, left, args.margin.duration()).into();
     row.usable = !profile.needs_login;
     row.region = Some(profile.region);
     row.expires = Some(profile.expires);
@@ -190,42 +185,9 @@ fn profile_block(
         "  ✓ Signed in to MiniMax {}\n",
         profile.region.label()
     ));
-    match row.state.as_str() {
-        "needs_login" => {
-            let fix = fix::login(name, Some(profile.region));
-            let still = if left > 0 {
-                format!("; its access token still works for {}", duration(left))
-            } else {
-                String::new()
-            };
-            lines.push_str(&format!(
-                "  ✗ Must sign in again: the portal rejected its refresh token{still}\n    fix: {fix}\n"
-            ));
-            row.fix = Some(fix);
-        }
-        "expired" => lines.push_str(&format!(
-            "  ✓ Access token expired {} ago; refreshed on next use\n",
-            duration(left.saturating_neg())
-        )),
-        "expiring" => lines.push_str(&format!(
-            "  ✓ Access token valid for {}; refreshed on next use\n",
-            duration(left)
-        )),
-        _ => lines.push_str(&format!(
-            "  ✓ Access token valid for {}; refreshes automatically\n",
-            duration(left)
-        )),
-    }
+    lines.push_str(&token_state_lines(&mut row, name, &profile, left));
     if args.check && row.usable {
-        let (ok, detail) = check_online(stores, name, &profile, args);
-        lines.push_str(&format!("  {} {detail}\n", if ok { "✓" } else { "✗" }));
-        if !ok {
-            row.usable = false;
-            let fix = fix::login(name, Some(profile.region));
-            lines.push_str(&format!("    fix: {fix}\n"));
-            row.fix = Some(fix);
-        }
-        row.check = Some(detail);
+        lines.push_str(&online_check_lines(&mut row, stores, name, &profile, args));
     }
     lines.push_str(&format!("  - Store: {}\n", stores.describe(store, name)));
     let token = profile.access.secret();
@@ -238,7 +200,79 @@ fn profile_block(
     if let Some(group) = &row.group {
         lines.push_str(&format!("  - Group: {group}\n"));
     }
-    Ok(Some((row, lines)))
+    (row, lines)
+}
+
+/// needs_login, expired, expiring (less than `margin` left) or valid.
+fn state_of(profile: &Profile, left_ms: i64, margin: std::time::Duration) -> &'static str {
+    let margin_ms = i64::try_from(margin.as_millis()).unwrap_or(i64::MAX);
+    if profile.needs_login {
+        "needs_login"
+    } else if left_ms <= 0 {
+        "expired"
+    } else if left_ms < margin_ms {
+        "expiring"
+    } else {
+        "valid"
+    }
+}
+
+/// What the row's state means for the access token, with the fix when a
+/// new login is needed (also set in the row).
+fn token_state_lines(
+    row: &mut StatusRow,
+    name: &ProfileName,
+    profile: &Profile,
+    left: i64,
+) -> String {
+    match row.state.as_str() {
+        "needs_login" => {
+            let fix = fix::login(name, Some(profile.region));
+            let still = if left > 0 {
+                format!("; its access token still works for {}", duration(left))
+            } else {
+                String::new()
+            };
+            let lines = format!(
+                "  ✗ Must sign in again: the portal rejected its refresh token{still}\n    fix: {fix}\n"
+            );
+            row.fix = Some(fix);
+            lines
+        }
+        "expired" => format!(
+            "  ✓ Access token expired {} ago; refreshed on next use\n",
+            duration(left.saturating_neg())
+        ),
+        "expiring" => format!(
+            "  ✓ Access token valid for {}; refreshed on next use\n",
+            duration(left)
+        ),
+        _ => format!(
+            "  ✓ Access token valid for {}; refreshes automatically\n",
+            duration(left)
+        ),
+    }
+}
+
+/// `--check`'s line, and its fix when MiniMax does not take the token (the
+/// row then says the profile is not usable).
+fn online_check_lines(
+    row: &mut StatusRow,
+    stores: &Stores,
+    name: &ProfileName,
+    profile: &Profile,
+    args: &StatusArgs,
+) -> String {
+    let (ok, detail) = check_online(stores, name, profile, args);
+    let mut lines = format!("  {} {detail}\n", if ok { "✓" } else { "✗" });
+    if !ok {
+        row.usable = false;
+        let fix = fix::login(name, Some(profile.region));
+        lines.push_str(&format!("    fix: {fix}\n"));
+        row.fix = Some(fix);
+    }
+    row.check = Some(detail);
+    lines
 }
 
 /// `--check`: a refresh when one is due, else one cheap authenticated call.
@@ -299,7 +333,7 @@ fn group_of(profile: &Profile) -> Option<String> {
 }
 
 /// API-key profiles (`login --with-api-key`): listed, never printed.
-fn api_key_blocks(stores: &Stores) -> (Vec<Value>, Vec<String>) {
+fn api_key_blocks(stores: &Stores) -> (Vec<ApiKeyRow>, Vec<String>) {
     let Ok(key_stores) = Stores::open_api_keys(stores.mode(), stores.home()) else {
         return (Vec::new(), Vec::new());
     };
@@ -315,13 +349,17 @@ fn api_key_blocks(stores: &Stores) -> (Vec<Value>, Vec<String>) {
         let region = serde_json::from_slice::<ApiKeyProfile>(&stored.bytes)
             .ok()
             .map(|p| p.region);
-        let profile_id = format!("{}:{name}", crate::api_key::PROVIDER);
+        let profile_id = name.api_key_id();
         blocks.push(format!(
             "{profile_id} (API key)\n  ✓ MiniMax {}\n  - Store: {}\n",
             region.map_or("?", |r| r.label()),
             key_stores.describe(stored.store, &name)
         ));
-        rows.push(json!({"profile_id": profile_id, "region": region, "store": stored.store}));
+        rows.push(ApiKeyRow {
+            profile_id,
+            region,
+            store: stored.store,
+        });
     }
     (rows, blocks)
 }

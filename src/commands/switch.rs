@@ -2,6 +2,7 @@
 
 use crate::cli::SwitchArgs;
 use crate::error::Result;
+use crate::json::SwitchOutput;
 use crate::output::{print_json, print_stdout};
 use crate::settings::{PROFILE_ENV, Settings};
 use crate::store::Stores;
@@ -19,7 +20,9 @@ pub fn run(stores: &Stores, json: bool, args: SwitchArgs) -> Result<i32> {
         say!("note: {PROFILE_ENV} is set and wins over this choice while it is");
     }
     if json {
-        print_json(&serde_json::json!({"default_profile": name.as_str()}))?;
+        print_json(&SwitchOutput {
+            default_profile: name.as_str().to_string(),
+        })?;
     } else {
         print_stdout(&format!(
             "✓ {} is now the default profile.\n",

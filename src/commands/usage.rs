@@ -2,12 +2,13 @@ use super::print_json;
 use crate::cli::UsageArgs;
 use crate::error::Result;
 use crate::fix;
+use crate::json::{UsageOutput, Window};
 use crate::output::print_stdout;
 use crate::portal::http::Http;
 use crate::portal::refresh::HttpRefresher;
-use crate::portal::usage::{Endpoints, Window, fetch};
-use crate::profile::{ProfileName, now_ms};
-use crate::region::parse_base_url;
+use crate::portal::usage::{Endpoints, Usage, fetch};
+use crate::profile::{Profile, ProfileName, now_ms};
+use crate::region::{Region, parse_base_url};
 use crate::runtime::run_async;
 use crate::session::token_for_use;
 use crate::store::Stores;
@@ -18,11 +19,28 @@ const BAR_WIDTH: usize = 10;
 pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: UsageArgs) -> Result<i32> {
     let fresh = token_for_use(stores, &HttpRefresher, name, args.margin.duration())?;
     let profile = &fresh.profile;
+    let usage = read_usage(name, profile)?;
+    if json {
+        print_json(&UsageOutput {
+            profile_id: name.profile_id(),
+            region: profile.region,
+            plan: usage.plan.to_string(),
+            models: usage.models,
+        })?;
+    } else {
+        print_stdout(&render(name, profile.region, &usage))?;
+    }
+    Ok(0)
+}
+
+/// Asks MiniMax for the plan's usage with the profile's token; a refused
+/// token's fix is a new login.
+fn read_usage(name: &ProfileName, profile: &Profile) -> Result<Usage> {
     let at = Endpoints {
         model_base: parse_base_url(&profile.base_url).map_err(crate::error::Error::failed)?,
         api_base: profile.region.api_base()?,
     };
-    let usage = run_async(async {
+    run_async(async {
         let http = Http::new()?;
         fetch(&http, &at, profile.access.secret(), now_ms()).await
     })?
@@ -32,17 +50,11 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: UsageArgs) -> 
             crate::error::Class::NeedsLogin => e.with_fix(fix),
             _ => e,
         }
-    })?;
+    })
+}
 
-    if json {
-        print_json(&serde_json::json!({
-            "profile_id": name.profile_id(),
-            "region": profile.region,
-            "plan": usage.plan,
-            "models": usage.models,
-        }))?;
-        return Ok(0);
-    }
+/// The usage for people: a line per model and window, names aligned.
+fn render(name: &ProfileName, region: Region, usage: &Usage) -> String {
     let plan = match usage.plan {
         "token_plan" => "Token Plan",
         _ => "Coding Plan",
@@ -50,7 +62,7 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: UsageArgs) -> 
     let mut text = format!(
         "MiniMax {plan} usage of {} ({}):\n",
         name.profile_id(),
-        profile.region.label()
+        region.label()
     );
     if usage.models.is_empty() {
         text.push_str("  no usage windows reported\n");
@@ -75,8 +87,7 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: UsageArgs) -> 
             ));
         }
     }
-    print_stdout(&text)?;
-    Ok(0)
+    text
 }
 
 /// "[########--] 80% left (1200 of 1500), resets in 3 h 20 min"

@@ -19,7 +19,9 @@ use url::Url;
 /// Tokens and codes longer than this are not MiniMax's.
 const MAX_TOKEN_LEN: usize = 16 * 1024;
 
-/// A successful token answer, read leniently.
+/// A successful token answer, read leniently: the access token is always
+/// there; the rest is None when absent or unusable, with a warning saying
+/// what was odd. Every token in it is registered for scrubbing.
 #[derive(Debug, Clone)]
 pub struct Tokens {
     pub access: AccessToken,
@@ -36,7 +38,9 @@ pub struct Tokens {
     pub warnings: Vec<String>,
 }
 
-/// What a token endpoint said, in the terms the callers act on.
+/// What a token endpoint said, in the terms the callers act on. Only a
+/// definite refusal of the grant is `Rejected`; anything that may pass is
+/// `Transient` or `SlowDown`.
 #[derive(Debug)]
 pub enum TokenAnswer {
     Tokens(Tokens),
@@ -106,50 +110,14 @@ fn classify_failure(failure: Failure, now_ms: i64) -> TokenAnswer {
 
 fn classify_answer(answer: &Answer, now_ms: i64) -> TokenAnswer {
     redact::register_token_like(&answer.body);
+    if let Some(said) = classify_status(answer) {
+        return said;
+    }
     let status = answer.status;
     let retry_after = answer.retry_after;
-    match status {
-        300..=399 => {
-            return TokenAnswer::Failed(format!(
-                "the token endpoint answered with a redirect (HTTP {status}{}); OAuth requests \
-                 are never sent on after a redirect because the form would be lost",
-                answer
-                    .location
-                    .as_deref()
-                    .map(|l| format!(" to {}", clean(l, 200)))
-                    .unwrap_or_default()
-            ));
-        }
-        429 => return TokenAnswer::SlowDown { retry_after },
-        408 | 500..=599 => {
-            return TokenAnswer::Transient {
-                reason: format!(
-                    "the MiniMax portal is unavailable (HTTP {status}): {}",
-                    wire::failure_reason(&answer.body)
-                ),
-                retry_after,
-            };
-        }
-        _ => {}
-    }
     let success = (200..300).contains(&status);
     let Some(v) = json_object(&answer.body) else {
-        if success && let Some(tokens) = salvage(&answer.body, now_ms) {
-            return TokenAnswer::Tokens(tokens);
-        }
-        // A proxy's error page, an empty 401, a body cut short: nothing
-        // the portal said about the grant.
-        return TokenAnswer::Transient {
-            reason: if success {
-                "the portal's answer is not complete JSON".to_string()
-            } else {
-                format!(
-                    "the MiniMax portal answered HTTP {status} with {}",
-                    wire::failure_reason(&answer.body)
-                )
-            },
-            retry_after,
-        };
+        return classify_not_json(answer, now_ms);
     };
     if let Some(code) = field(&v, "error") {
         return classify_oauth_error(code, &v, retry_after);
@@ -168,6 +136,55 @@ fn classify_answer(answer: &Answer, now_ms: i64) -> TokenAnswer {
                 retry_after,
             },
         },
+    }
+}
+
+/// What the status code alone settles, whatever the body: a redirect, a
+/// rate limit, server trouble. None when the body must be read.
+fn classify_status(answer: &Answer) -> Option<TokenAnswer> {
+    let status = answer.status;
+    let retry_after = answer.retry_after;
+    match status {
+        300..=399 => Some(TokenAnswer::Failed(format!(
+            "the token endpoint answered with a redirect (HTTP {status}{}); OAuth requests \
+             are never sent on after a redirect because the form would be lost",
+            answer
+                .location
+                .as_deref()
+                .map(|l| format!(" to {}", clean(l, 200)))
+                .unwrap_or_default()
+        ))),
+        429 => Some(TokenAnswer::SlowDown { retry_after }),
+        408 | 500..=599 => Some(TokenAnswer::Transient {
+            reason: format!(
+                "the MiniMax portal is unavailable (HTTP {status}): {}",
+                wire::failure_reason(&answer.body)
+            ),
+            retry_after,
+        }),
+        _ => None,
+    }
+}
+
+/// A body that is not a JSON object: the tokens when a success still
+/// carries them, else passing trouble (a proxy's error page, an empty 401,
+/// a body cut short: nothing the portal said about the grant).
+fn classify_not_json(answer: &Answer, now_ms: i64) -> TokenAnswer {
+    let status = answer.status;
+    let success = (200..300).contains(&status);
+    if success && let Some(tokens) = salvage(&answer.body, now_ms) {
+        return TokenAnswer::Tokens(tokens);
+    }
+    TokenAnswer::Transient {
+        reason: if success {
+            "the portal's answer is not complete JSON".to_string()
+        } else {
+            format!(
+                "the MiniMax portal answered HTTP {status} with {}",
+                wire::failure_reason(&answer.body)
+            )
+        },
+        retry_after: answer.retry_after,
     }
 }
 

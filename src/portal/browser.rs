@@ -55,7 +55,7 @@ const MAX_CODE_LEN: usize = 4096;
 const MAX_REASON_CHARS: usize = 300;
 
 /// A listening loopback server and the authorize URL that leads to it.
-pub struct Started {
+pub struct Listening {
     pub authorize_url: Url,
     pub redirect_uri: String,
     listener: TcpListener,
@@ -110,7 +110,7 @@ pub async fn bind(port: Option<u16>) -> Result<TcpListener> {
 }
 
 /// Builds the authorize URL for a server listening on `listener`.
-pub fn start(region: Region, listener: TcpListener) -> Result<Started> {
+pub fn start(region: Region, listener: TcpListener) -> Result<Listening> {
     let port = listener
         .local_addr()
         .map_err(|e| Error::failed(format!("cannot read the loopback port: {e}")))?
@@ -131,7 +131,7 @@ pub fn start(region: Region, listener: TcpListener) -> Result<Started> {
         .add_scopes(SCOPE.split(' ').map(|s| Scope::new(s.to_string())))
         .set_pkce_challenge(challenge)
         .url();
-    Ok(Started {
+    Ok(Listening {
         authorize_url,
         redirect_uri,
         listener,
@@ -142,7 +142,7 @@ pub fn start(region: Region, listener: TcpListener) -> Result<Started> {
     })
 }
 
-impl Started {
+impl Listening {
     /// Starts answering the browser; the server runs until the session is
     /// dropped (or the runtime ends).
     pub fn serve(self) -> Session {
@@ -467,83 +467,89 @@ async fn serve_connection(mut stream: TcpStream, shared: &Shared) {
         // Silent, slow or gone: nothing to answer.
         Ok(Err(Unread::Closed)) | Err(_) => return,
     };
+    let returned = match callback_in(&head, &shared.state) {
+        Ok(returned) => returned,
+        Err(page) => return respond(&mut stream, &page).await,
+    };
+    // This tab is owed the outcome: the session waits for its page.
+    let owed = shared.owe();
+    let Some((ending, first)) = complete(shared, returned).await else {
+        return;
+    };
+    respond(&mut stream, &outcome_page(&ending, first)).await;
+    drop(owed);
+}
+
+/// What a request head brings: this login's callback, or the page that
+/// turns it away.
+fn callback_in(head: &str, state: &str) -> std::result::Result<Returned, Page> {
     let mut words = head.lines().next().unwrap_or_default().split(' ');
     let (method, target) = (words.next().unwrap_or_default(), words.next());
     let url = target
         .filter(|t| t.starts_with('/'))
         .and_then(|t| Url::parse(&format!("http://127.0.0.1{t}")).ok());
     let Some(url) = url else {
-        let page = Page::new(
+        return Err(Page::new(
             "400 Bad Request",
             "Bad request",
             "This is not a sign-in answer.",
-        );
-        return respond(&mut stream, &page).await;
+        ));
     };
     if method != "GET" {
-        let page = Page::new(
+        return Err(Page::new(
             "405 Method Not Allowed",
             "Not allowed",
             "This is not a sign-in answer.",
-        );
-        return respond(&mut stream, &page).await;
+        ));
     }
     if url.path() != CALLBACK_PATH {
-        let page = Page::new(
+        return Err(Page::new(
             "404 Not Found",
             "Not found",
             "This is not the sign-in page.",
-        );
-        return respond(&mut stream, &page).await;
+        ));
     }
-    let returned = match read_callback(&url, &shared.state) {
-        Callback::Returned(returned) => returned,
-        Callback::ForeignState => {
-            let page = Page::new(
-                "400 Bad Request",
-                "Sign-in answer ignored",
-                format!(
-                    "This answer does not belong to the sign-in that is waiting, so it was \
-                     ignored. {GOES_ON}"
-                ),
-            );
-            return respond(&mut stream, &page).await;
-        }
-        Callback::NoCode | Callback::Malformed => {
-            let page = Page::new(
-                "400 Bad Request",
-                "Sign-in answer ignored",
-                format!("This answer carries no usable code, so it was ignored. {GOES_ON}"),
-            );
-            return respond(&mut stream, &page).await;
-        }
-    };
-    // This tab is owed the outcome: the session waits for its page.
-    let owed = shared.owe();
-    let (ending, first) = if shared.claim() {
+    match read_callback(&url, state) {
+        Callback::Returned(returned) => Ok(returned),
+        Callback::ForeignState => Err(Page::new(
+            "400 Bad Request",
+            "Sign-in answer ignored",
+            format!(
+                "This answer does not belong to the sign-in that is waiting, so it was \
+                 ignored. {GOES_ON}"
+            ),
+        )),
+        Callback::NoCode | Callback::Malformed => Err(Page::new(
+            "400 Bad Request",
+            "Sign-in answer ignored",
+            format!("This answer carries no usable code, so it was ignored. {GOES_ON}"),
+        )),
+    }
+}
+
+/// The first callback goes to the session, and its tab hears how the
+/// sign-in ended (`true`); a later one hears how the first one's ended
+/// (`false`). None when the session is gone.
+async fn complete(shared: &Shared, returned: Returned) -> Option<(Ending, bool)> {
+    if shared.claim() {
         let (answer, outcome) = oneshot::channel();
         let arrival = Arrival { returned, answer };
-        if shared.arrivals.send(arrival).await.is_err() {
-            return;
-        }
+        shared.arrivals.send(arrival).await.ok()?;
         let ending = outcome
             .await
             .unwrap_or_else(|_| Ending::Failed("the sign-in was stopped".to_string()));
-        (ending, true)
-    } else {
-        // Another tab (or a pasted address) got here first: say how that ended.
-        let mut phase = shared.phase.subscribe();
-        let done = phase
-            .wait_for(|p| matches!(p, Phase::Done(_)))
-            .await
-            .map(|p| p.clone());
-        match done {
-            Ok(Phase::Done(ending)) => (ending, false),
-            _ => (Ending::Failed("the sign-in was stopped".to_string()), false),
-        }
-    };
-    respond(&mut stream, &outcome_page(&ending, first)).await;
-    drop(owed);
+        return Some((ending, true));
+    }
+    // Another tab (or a pasted address) got here first: say how that ended.
+    let mut phase = shared.phase.subscribe();
+    let done = phase
+        .wait_for(|p| matches!(p, Phase::Done(_)))
+        .await
+        .map(|p| p.clone());
+    match done {
+        Ok(Phase::Done(ending)) => Some((ending, false)),
+        _ => Some((Ending::Failed("the sign-in was stopped".to_string()), false)),
+    }
 }
 
 /// What the browser is told about the sign-in; `first` for the tab that

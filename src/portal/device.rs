@@ -17,13 +17,13 @@ const MAX_SLOW_DOWN_INTERVAL: Duration = Duration::from_secs(30);
 const MAX_POLL_FAILURES: u32 = 3;
 
 /// A code handed out by the portal, waiting for the user's approval.
-pub struct Started {
+pub struct PendingCode {
     pub code: DeviceCode,
     verifier: PkceCodeVerifier,
     client_id: String,
 }
 
-pub async fn start(http: &Http, region: Region) -> Result<Started> {
+pub async fn start(http: &Http, region: Region) -> Result<PendingCode> {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     crate::redact::register(verifier.secret());
     let state = CsrfToken::new_random();
@@ -46,7 +46,7 @@ pub async fn start(http: &Http, region: Region) -> Result<Started> {
     check_status(&answer, "ask for a user code")?;
     let code = wire::parse_device_code(&answer.body, state.secret(), now_ms())
         .map_err(|why| Error::failed(why).with_hint(RETRY_HINT))?;
-    Ok(Started {
+    Ok(PendingCode {
         code,
         verifier,
         client_id,
@@ -94,11 +94,11 @@ fn check_status(answer: &Answer, what: &str) -> Result<()> {
 pub async fn wait_for_approval(
     http: &Http,
     region: Region,
-    started: &Started,
+    pending: &PendingCode,
     on_trouble: &mut dyn FnMut(&str),
 ) -> Result<Tokens> {
     let url = region.token_url()?;
-    let code = &started.code;
+    let code = &pending.code;
     let mut interval = code.interval;
     let mut failures = 0;
     let mut first = true;
@@ -115,18 +115,7 @@ pub async fn wait_for_approval(
         if code.deadline_ms.saturating_sub(now_ms()) <= 0 {
             return Err(expired());
         }
-        let sent = http
-            .post_form(
-                &url,
-                &[
-                    ("grant_type", USER_CODE_GRANT),
-                    ("client_id", started.client_id.as_str()),
-                    ("user_code", &code.user_code),
-                    ("code_verifier", started.verifier.secret()),
-                ],
-            )
-            .await;
-        match answer::classify(sent, now_ms()) {
+        match poll_once(http, &url, pending).await {
             TokenAnswer::Pending => failures = 0,
             TokenAnswer::SlowDown { retry_after } => interval = slow_down(interval, retry_after),
             TokenAnswer::Transient { reason, .. } => {
@@ -139,16 +128,7 @@ pub async fn wait_for_approval(
                 }
                 on_trouble(&reason);
             }
-            TokenAnswer::Tokens(tokens) => {
-                if tokens.refresh.is_none() {
-                    return Err(Error::failed(
-                        "the portal approved the login but sent no usable refresh_token, so \
-                         the session could not be kept fresh",
-                    )
-                    .with_hint(RETRY_HINT));
-                }
-                return Ok(tokens);
-            }
+            TokenAnswer::Tokens(tokens) => return approved(tokens),
             TokenAnswer::Rejected(reason) | TokenAnswer::Failed(reason) => {
                 return Err(Error::failed(format!(
                     "the MiniMax portal refused the login: {reason}"
@@ -157,6 +137,34 @@ pub async fn wait_for_approval(
             }
         }
     }
+}
+
+/// One poll of the token endpoint with the code and its PKCE verifier.
+async fn poll_once(http: &Http, url: &url::Url, pending: &PendingCode) -> TokenAnswer {
+    let sent = http
+        .post_form(
+            url,
+            &[
+                ("grant_type", USER_CODE_GRANT),
+                ("client_id", pending.client_id.as_str()),
+                ("user_code", &pending.code.user_code),
+                ("code_verifier", pending.verifier.secret()),
+            ],
+        )
+        .await;
+    answer::classify(sent, now_ms())
+}
+
+/// The tokens of an approved login, which must include a refresh token.
+fn approved(tokens: Tokens) -> Result<Tokens> {
+    if tokens.refresh.is_none() {
+        return Err(Error::failed(
+            "the portal approved the login but sent no usable refresh_token, so \
+             the session could not be kept fresh",
+        )
+        .with_hint(RETRY_HINT));
+    }
+    Ok(tokens)
 }
 
 fn slow_down(interval: Duration, retry_after: Option<Duration>) -> Duration {

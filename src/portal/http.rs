@@ -68,6 +68,9 @@ impl Failure {
 pub const CERTIFICATE_HINT: &str = "if a proxy or private CA signs the portal's certificate, point \
 SSL_CERT_FILE at its CA file; otherwise check the system clock and MINIMAX_PORTAL_OAUTH_BASE_URL";
 
+/// The one HTTP client for the portal and the API: it never follows a
+/// redirect, bounds every request in time, and reads no answer larger than
+/// [`MAX_BODY_BYTES`].
 pub struct Http {
     client: reqwest::Client,
 }

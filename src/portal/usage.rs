@@ -6,8 +6,8 @@
 use super::http::Http;
 use super::wire::{clean, failure_reason};
 use crate::error::{Error, Result};
+pub use crate::json::{ModelUsage, Window};
 use crate::region::join;
-use serde::Serialize;
 use serde_json::Value;
 use url::Url;
 
@@ -16,26 +16,7 @@ const CODING_PLAN_PATH: &str = "v1/api/openplatform/coding_plan/remains";
 /// `current_interval_status` of a window the portal wants hidden.
 const HIDDEN: i64 = 3;
 
-/// One window (the current interval, or the week) of one model.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Window {
-    /// Requests (or prompts) left in the window.
-    pub remaining: Option<i64>,
-    pub total: Option<i64>,
-    /// Percent left, 0 to 100.
-    pub remaining_percent: Option<f64>,
-    /// When the window resets, epoch ms.
-    pub resets_at: Option<i64>,
-}
-
-/// One model's usage.
-#[derive(Debug, Clone, Serialize)]
-pub struct ModelUsage {
-    pub model_name: String,
-    pub interval: Window,
-    pub weekly: Option<Window>,
-}
-
+/// What the usage endpoint said: which plan, and each model's windows.
 pub struct Usage {
     /// "token_plan" or "coding_plan".
     pub plan: &'static str,

@@ -8,12 +8,13 @@
 
 use crate::error::{Error, Result};
 use crate::fix;
-use crate::portal::answer::TokenAnswer;
+use crate::portal::answer::{TokenAnswer, Tokens};
 use crate::portal::refresh::Refresher;
 use crate::profile::{Profile, ProfileName, now_ms};
-use crate::store::{Loaded, StoreKind, Stores};
+use crate::store::{Loaded, PreparedSave, StoreKind, Stores};
 use std::time::Duration;
 
+/// How a profile came to be usable now (`outcome` in `token --json`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// More than the margin was left: nothing was done.
@@ -38,7 +39,8 @@ impl Outcome {
     }
 }
 
-/// A profile whose access token may be used now.
+/// A profile whose access token may be used now: it has not expired (with
+/// `NotRefreshed`, it has at least 30 s left), and any new tokens are saved.
 #[derive(Debug)]
 pub struct Fresh {
     pub profile: Profile,
@@ -148,32 +150,22 @@ pub fn ensure_fresh(
         &current.profile.client_id,
         &current.profile.refresh,
     );
+    act_on_answer(stores, name, want, current, save, answer)
+}
+
+/// What the portal's answer to a refresh means for the profile, under its
+/// lock with the save prepared: new tokens saved, a rejection marked, or
+/// the refresh not done.
+fn act_on_answer(
+    stores: &Stores,
+    name: &ProfileName,
+    want: &Want,
+    current: Loaded,
+    save: PreparedSave,
+    answer: TokenAnswer,
+) -> Result<Fresh> {
     match answer {
-        TokenAnswer::Tokens(tokens) => {
-            let now = now_ms();
-            let (next, mut warnings) = current.profile.with_tokens(tokens, now);
-            let saved = stores.commit(name, save, &next.to_json()?, now)?;
-            warnings.extend(saved.warning);
-            for warning in &warnings {
-                crate::say!("warning: {}: {warning}", name.profile_id());
-            }
-            if next.expires_in_ms(now) <= 0 {
-                return Err(Error::failed(format!(
-                    "the portal issued {} an access token that had already expired",
-                    name.profile_id()
-                ))
-                .with_hint(
-                    "check this machine's clock (e.g. timedatectl set-ntp true); the new \
-                     refresh token was saved",
-                ));
-            }
-            Ok(Fresh {
-                profile: next,
-                store: saved.store,
-                outcome: Outcome::Refreshed,
-                warnings,
-            })
-        }
+        TokenAnswer::Tokens(tokens) => save_refreshed(stores, name, current, save, tokens),
         TokenAnswer::Rejected(reason) => {
             let now = now_ms();
             let marked_profile = current.profile.marked_needs_login(now);
@@ -208,6 +200,40 @@ pub fn ensure_fresh(
             not_refreshed(name, current, want, Error::failed(reason), None)
         }
     }
+}
+
+/// New tokens merged into the profile and saved. An access token that had
+/// already expired is an error, but its refresh token is kept.
+fn save_refreshed(
+    stores: &Stores,
+    name: &ProfileName,
+    current: Loaded,
+    save: PreparedSave,
+    tokens: Tokens,
+) -> Result<Fresh> {
+    let now = now_ms();
+    let (next, mut warnings) = current.profile.with_tokens(tokens, now);
+    let saved = stores.commit(name, save, &next.to_json()?, now)?;
+    warnings.extend(saved.warning);
+    for warning in &warnings {
+        crate::say!("warning: {}: {warning}", name.profile_id());
+    }
+    if next.expires_in_ms(now) <= 0 {
+        return Err(Error::failed(format!(
+            "the portal issued {} an access token that had already expired",
+            name.profile_id()
+        ))
+        .with_hint(
+            "check this machine's clock (e.g. timedatectl set-ntp true); the new \
+             refresh token was saved",
+        ));
+    }
+    Ok(Fresh {
+        profile: next,
+        store: saved.store,
+        outcome: Outcome::Refreshed,
+        warnings,
+    })
 }
 
 fn fresh(loaded: Loaded, outcome: Outcome, warnings: Vec<String>) -> Fresh {

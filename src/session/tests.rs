@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::portal::answer::Tokens;
-use crate::store::memory::MemoryStore;
-use crate::store::{StoreMode, Stores};
+use crate::store::StoreMode;
+use crate::store::memory::TestStores;
 use oauth2::{AccessToken, RefreshToken};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -73,31 +73,16 @@ fn transient() -> TokenAnswer {
     }
 }
 
-struct Setup {
-    _home: tempfile::TempDir,
-    keyring: Arc<MemoryStore>,
-    stores: Stores,
-}
-
 /// A keyring holding profile `default`, whose access token has
 /// `left_ms` to live.
-fn setup(mode: StoreMode, left_ms: i64) -> Setup {
-    let home = tempfile::tempdir().unwrap();
-    let keyring = MemoryStore::new();
-    let stores = Stores::open_with(
-        mode,
-        home.path(),
-        crate::profile::PROVIDER,
-        "profiles",
-        Box::new(Arc::clone(&keyring)),
-    )
-    .unwrap();
+fn setup(mode: StoreMode, left_ms: i64) -> TestStores {
+    let s = TestStores::open(mode);
     let mut profile = crate::profile::sample("default", 0, 0);
     profile.access = AccessToken::new("acc-old".into());
     profile.refresh = RefreshToken::new("ref-old".into());
     profile.updated_at = now_ms() - 3_600_000;
     profile.expires = now_ms() + left_ms;
-    stores
+    s.stores
         .save(
             &name(),
             None,
@@ -105,18 +90,14 @@ fn setup(mode: StoreMode, left_ms: i64) -> Setup {
             profile.updated_at,
         )
         .unwrap();
-    Setup {
-        _home: home,
-        keyring,
-        stores,
-    }
+    s
 }
 
 fn name() -> ProfileName {
     ProfileName::default()
 }
 
-fn stored(s: &Setup) -> Profile {
+fn stored(s: &TestStores) -> Profile {
     Profile::from_json(&s.keyring.get("default").unwrap()).unwrap()
 }
 

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 /// A profile file larger than this is not ours.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024;
 
+/// Profiles as private files in one folder, each replaced atomically: a
+/// reader sees the old copy or the new one, never half of one.
 pub struct FileStore {
     kind: StoreKind,
     dir: PathBuf,
@@ -107,18 +109,6 @@ impl ProfileStore for FileStore {
         PreparedFile::prepare(&self.path_of(name), size_hint)
             .map(Prepared::File)
             .map_err(StoreError::Failed)
-    }
-
-    fn commit(
-        &self,
-        name: &ProfileName,
-        prepared: Prepared,
-        bytes: &[u8],
-    ) -> Result<(), StoreError> {
-        match prepared {
-            Prepared::File(file) => file.commit(bytes).map_err(StoreError::Failed),
-            Prepared::Checked => self.write(name, bytes),
-        }
     }
 }
 

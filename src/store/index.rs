@@ -14,6 +14,7 @@ use std::path::PathBuf;
 /// An index larger than this is not ours.
 const MAX_INDEX_BYTES: u64 = 256 * 1024;
 
+/// The keyring index of one provider's profiles, in the state folder.
 pub struct KeyringIndex {
     home: PathBuf,
     provider: &'static str,

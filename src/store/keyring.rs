@@ -5,7 +5,7 @@
 //! locked keyring waiting on an unlock prompt, or a Secret Service that never
 //! answers, gives a clear error instead of a hang.
 
-use super::{Prepared, ProfileStore, StoreError, StoreKind};
+use super::{ProfileStore, StoreError, StoreKind};
 use crate::profile::ProfileName;
 use keyring_core::{CredentialStore, Entry};
 use std::io::{Read, Write};
@@ -41,7 +41,9 @@ impl std::fmt::Display for KeyringError {
 type Backend = Arc<CredentialStore>;
 
 /// The OS keyring as a profile store: one credential per profile, service
-/// `minimax-portal-auth`, account `<provider>:<name>`.
+/// `minimax-portal-auth`, account `<provider>:<name>`. Every call is bounded
+/// in time (a locked keyring fails instead of hanging), and a credential
+/// over the backend's size limit is compressed (Windows).
 pub struct KeyringStore {
     provider: &'static str,
     timeout: Duration,
@@ -93,7 +95,7 @@ impl KeyringStore {
     }
 
     fn account(&self, name: &ProfileName) -> String {
-        format!("{}:{name}", self.provider)
+        name.id_for(self.provider)
     }
 
     pub fn read_account(&self, account: &str) -> Result<Option<Vec<u8>>, KeyringError> {
@@ -190,23 +192,6 @@ impl ProfileStore for KeyringStore {
 
     fn remove(&self, name: &ProfileName) -> Result<bool, StoreError> {
         Ok(self.remove_account(&self.account(name))?)
-    }
-
-    /// Proves the keyring answers and takes writes now: it stores the
-    /// current profile again (same content), or, for a new one, reads.
-    fn prepare(
-        &self,
-        name: &ProfileName,
-        current: Option<&[u8]>,
-        _size_hint: usize,
-    ) -> Result<Prepared, StoreError> {
-        match current {
-            Some(bytes) => self.write(name, bytes)?,
-            None => {
-                self.read(name)?;
-            }
-        }
-        Ok(Prepared::Checked)
     }
 }
 

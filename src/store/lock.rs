@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 pub const LOCK_TIMEOUT_ENV: &str = "MINIMAX_PORTAL_AUTH_LOCK_TIMEOUT_MS";
 const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Held while the lock is held.
+/// A cross-process lock, held as long as this value lives; dropping it (or
+/// the process dying) releases it.
 #[derive(Debug)]
 pub struct FileLock {
     _file: File,

@@ -1,12 +1,13 @@
 //! An in-memory keyring for unit tests, with the faults a real keyring
 //! shows: it stops answering, or fails writes from some point on.
 
-use super::{Prepared, ProfileStore, StoreError, StoreKind};
+use super::{ProfileStore, StoreError, StoreKind, StoreMode, Stores};
 use crate::profile::ProfileName;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+/// A keyring in memory whose faults a test can switch on.
 #[derive(Default)]
 pub struct MemoryStore {
     items: Mutex<HashMap<String, Vec<u8>>>,
@@ -76,19 +77,41 @@ impl ProfileStore for Arc<MemoryStore> {
             .map(|mut items| items.remove(name.as_str()).is_some())
             .unwrap_or(false))
     }
+}
 
-    fn prepare(
-        &self,
-        name: &ProfileName,
-        current: Option<&[u8]>,
-        _size_hint: usize,
-    ) -> Result<Prepared, StoreError> {
-        match current {
-            Some(bytes) => self.write(name, bytes)?,
-            None => {
-                self.read(name)?;
-            }
+/// Stores over a [`MemoryStore`] keyring and a temporary state folder: what
+/// the unit tests of the stores and of the session work on.
+pub struct TestStores {
+    pub home: tempfile::TempDir,
+    pub keyring: Arc<MemoryStore>,
+    pub stores: Stores,
+}
+
+impl TestStores {
+    pub fn open(mode: StoreMode) -> TestStores {
+        let home = tempfile::tempdir().unwrap();
+        let keyring = MemoryStore::new();
+        let stores = open_over(mode, home.path(), &keyring);
+        TestStores {
+            home,
+            keyring,
+            stores,
         }
-        Ok(Prepared::Checked)
     }
+
+    /// A fresh handle on the same folder and keyring, as the next process has.
+    pub fn reopen(&self, mode: StoreMode) -> Stores {
+        open_over(mode, self.home.path(), &self.keyring)
+    }
+}
+
+fn open_over(mode: StoreMode, home: &std::path::Path, keyring: &Arc<MemoryStore>) -> Stores {
+    Stores::open_with(
+        mode,
+        home,
+        crate::profile::PROVIDER,
+        "profiles",
+        Box::new(Arc::clone(keyring)),
+    )
+    .unwrap()
 }

@@ -33,6 +33,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
+/// Where profiles may be kept, as `--store` (or MINIMAX_PORTAL_AUTH_STORE)
+/// says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum StoreMode {
     /// The OS keyring; a 0600 file only when no keyring answers (with a warning)
@@ -99,25 +101,42 @@ pub trait ProfileStore: Send + Sync {
     /// Removes the profile; false when there was none.
     fn remove(&self, name: &ProfileName) -> Result<bool, StoreError>;
     /// Proves now that a later write of about `size_hint` bytes will
-    /// succeed; `current` is what the store holds for the profile, if anything.
+    /// succeed; `current` is what the store holds for the profile, if
+    /// anything. By default it proves the store answers and takes writes
+    /// now: it stores the current profile again (same content), or, for a
+    /// new one, reads.
     fn prepare(
         &self,
         name: &ProfileName,
         current: Option<&[u8]>,
         size_hint: usize,
-    ) -> Result<Prepared, StoreError>;
+    ) -> Result<Prepared, StoreError> {
+        let _ = size_hint;
+        match current {
+            Some(bytes) => self.write(name, bytes)?,
+            None => {
+                self.read(name)?;
+            }
+        }
+        Ok(Prepared::Checked)
+    }
+    /// Writes what `prepare` made ready: a prepared file takes the bytes,
+    /// a checked store is written.
     fn commit(
         &self,
         name: &ProfileName,
         prepared: Prepared,
         bytes: &[u8],
     ) -> Result<(), StoreError> {
-        let _ = prepared;
-        self.write(name, bytes)
+        match prepared {
+            Prepared::File(file) => file.commit(bytes).map_err(StoreError::Failed),
+            Prepared::Checked => self.write(name, bytes),
+        }
     }
 }
 
-/// One stored copy of a profile.
+/// One stored copy of a profile, as bytes (not yet decoded), with the place
+/// it came from and its `updated_at`, by which copies are ranked.
 #[derive(Debug, Clone)]
 pub struct Stored {
     pub bytes: Vec<u8>,
@@ -153,7 +172,8 @@ impl Stored {
     }
 }
 
-/// An OAuth profile as loaded, with where it came from.
+/// An OAuth profile as loaded: decoded and checked ([`Profile::from_json`]),
+/// with the stored copy it came from (the newest there was).
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub profile: Profile,
@@ -167,7 +187,8 @@ pub struct Saved {
     pub warning: Option<String>,
 }
 
-/// A save proven possible, waiting for its content.
+/// A save proven possible ([`Stores::prepare_save`]), waiting for its
+/// content; [`Stores::commit`] writes it and never drops it silently.
 pub struct PreparedSave {
     target: StoreKind,
     prepared: Prepared,
@@ -183,6 +204,10 @@ struct Copies {
     keyring_down: bool,
 }
 
+/// The one way to profiles: reads, saves, locks and removes them across the
+/// keyring, the file and the recovery file by the rules above (one truth
+/// per profile, save before spend, no silent fallback from a keyring that
+/// holds the newest copy). One `Stores` serves one provider's profiles.
 pub struct Stores {
     mode: StoreMode,
     provider: &'static str,
@@ -275,6 +300,11 @@ impl Stores {
     }
 
     /// "keyring (Secret Service)", "file /path/default.json", ...
+    /// The id of profile `name` of this store's provider (`PROVIDER:NAME`).
+    pub fn id_of(&self, name: &ProfileName) -> String {
+        name.id_for(self.provider)
+    }
+
     pub fn describe(&self, kind: StoreKind, name: &ProfileName) -> String {
         match kind {
             StoreKind::Keyring => format!("keyring ({})", self.keyring_backend()),
@@ -407,8 +437,8 @@ impl Stores {
         {
             let why = self.keyring_down.get().cloned().unwrap_or_default();
             return Err(self.unavailable(&format!(
-                "{}:{name} is kept in the keyring, which does not answer: {why}",
-                self.provider
+                "{} is kept in the keyring, which does not answer: {why}",
+                self.id_of(name)
             )));
         }
         Ok(best)
@@ -481,8 +511,8 @@ impl Stores {
             match self.put(home, name, &chosen.bytes, chosen.updated_at) {
                 Ok(kind) => chosen.store = kind,
                 Err(e) => self.warn(format!(
-                    "new tokens for {}:{name} wait in the {}: {}",
-                    self.provider,
+                    "new tokens for {} wait in the {}: {}",
+                    self.id_of(name),
                     self.describe(StoreKind::Recovery, name),
                     e.message
                 )),
@@ -624,43 +654,56 @@ impl Stores {
             None => false,
         };
         match self.keyring.commit(name, save.prepared, bytes) {
-            Ok(()) => {
-                if let Err(e) = self.index.set(name, Some(updated_at)) {
-                    self.warn(format!("could not update the keyring index: {}", e.message));
-                }
-                let _ = self.recovery.remove(name);
-                if self.mode == StoreMode::Auto {
-                    // One truth per profile: drop an older plain-text copy.
-                    let _ = self.file.remove(name);
-                }
-                Ok(Saved {
-                    store: StoreKind::Keyring,
-                    warning: None,
-                })
-            }
-            Err(e) => {
-                let why = describe_error(&e);
-                if self.mode == StoreMode::Auto && self.file.write(name, bytes).is_ok() {
-                    let _ = self.recovery.remove(name);
-                    self.note_keyring_down(&why);
-                    return Ok(Saved {
-                        store: StoreKind::File,
-                        warning: Some(format!(
-                            "the keyring did not take the new tokens ({why}); they were saved \
-                             in the {} instead",
-                            self.describe(StoreKind::File, name)
-                        )),
-                    });
-                }
-                if journaled {
-                    return Ok(Saved {
-                        store: StoreKind::Recovery,
-                        warning: Some(self.recovery_note(name, &why)),
-                    });
-                }
-                self.rescue(name, bytes, &why)
-            }
+            Ok(()) => Ok(self.kept_in_keyring(name, updated_at)),
+            Err(e) => self.refused_by_keyring(name, bytes, journaled, &describe_error(&e)),
         }
+    }
+
+    /// After the keyring took a save: the index says so, and the recovery
+    /// file and (in `auto`) an older plain-text copy go.
+    fn kept_in_keyring(&self, name: &ProfileName, updated_at: i64) -> Saved {
+        if let Err(e) = self.index.set(name, Some(updated_at)) {
+            self.warn(format!("could not update the keyring index: {}", e.message));
+        }
+        let _ = self.recovery.remove(name);
+        if self.mode == StoreMode::Auto {
+            // One truth per profile: drop an older plain-text copy.
+            let _ = self.file.remove(name);
+        }
+        Saved {
+            store: StoreKind::Keyring,
+            warning: None,
+        }
+    }
+
+    /// The keyring refused a save (`why`): in `auto` the file takes it;
+    /// else the recovery file keeps it, `journaled` when it already does.
+    fn refused_by_keyring(
+        &self,
+        name: &ProfileName,
+        bytes: &[u8],
+        journaled: bool,
+        why: &str,
+    ) -> Result<Saved> {
+        if self.mode == StoreMode::Auto && self.file.write(name, bytes).is_ok() {
+            let _ = self.recovery.remove(name);
+            self.note_keyring_down(why);
+            return Ok(Saved {
+                store: StoreKind::File,
+                warning: Some(format!(
+                    "the keyring did not take the new tokens ({why}); they were saved \
+                     in the {} instead",
+                    self.describe(StoreKind::File, name)
+                )),
+            });
+        }
+        if journaled {
+            return Ok(Saved {
+                store: StoreKind::Recovery,
+                warning: Some(self.recovery_note(name, why)),
+            });
+        }
+        self.rescue(name, bytes, why)
     }
 
     /// The last place new tokens can go: the recovery file.
@@ -671,9 +714,9 @@ impl Stores {
                 warning: Some(self.recovery_note(name, why)),
             }),
             Err(e) => Err(Error::failed(format!(
-                "the portal issued new tokens for {}:{name}, but they could not be saved \
+                "the portal issued new tokens for {}, but they could not be saved \
                  ({why}; recovery file: {}). The previous refresh token may no longer work.",
-                self.provider,
+                self.id_of(name),
                 describe_error(&e)
             ))
             .with_fix(crate::fix::login(name, None))),
@@ -734,8 +777,9 @@ impl Stores {
         match keyring_error {
             Some(e) => Err(Error {
                 message: format!(
-                    "the keyring copy of {}:{name} could not be removed: {}",
-                    self.provider, e.message
+                    "the keyring copy of {} could not be removed: {}",
+                    self.id_of(name),
+                    e.message
                 ),
                 ..e
             }),

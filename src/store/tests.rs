@@ -1,46 +1,18 @@
 //! The store facade over an in-memory keyring with faults, and the real
 //! file store in a temporary folder.
 
-use super::memory::MemoryStore;
+use super::memory::TestStores;
 use super::*;
 use crate::profile::sample;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-struct Setup {
-    home: tempfile::TempDir,
-    keyring: Arc<MemoryStore>,
-    stores: Stores,
-}
-
-fn setup(mode: StoreMode) -> Setup {
-    let home = tempfile::tempdir().unwrap();
-    let keyring = MemoryStore::new();
-    let stores = Stores::open_with(
-        mode,
-        home.path(),
-        crate::profile::PROVIDER,
-        "profiles",
-        Box::new(Arc::clone(&keyring)),
-    )
-    .unwrap();
-    Setup {
-        home,
-        keyring,
-        stores,
-    }
+fn setup(mode: StoreMode) -> TestStores {
+    TestStores::open(mode)
 }
 
 /// A fresh handle on the same folder and keyring, as the next process has.
-fn next_run(s: &Setup, mode: StoreMode) -> Stores {
-    Stores::open_with(
-        mode,
-        s.home.path(),
-        crate::profile::PROVIDER,
-        "profiles",
-        Box::new(Arc::clone(&s.keyring)),
-    )
-    .unwrap()
+fn next_run(s: &TestStores, mode: StoreMode) -> Stores {
+    s.reopen(mode)
 }
 
 fn profile_bytes(refresh: &str, updated_at: i64) -> Vec<u8> {
@@ -52,6 +24,31 @@ fn profile_bytes(refresh: &str, updated_at: i64) -> Vec<u8> {
 
 fn name() -> ProfileName {
     ProfileName::default()
+}
+
+/// Saves `r-old`, then `r-new` through a keyring that takes the probe
+/// write of `prepare_save` and then stops answering.
+fn save_as_the_keyring_stalls(s: &TestStores) -> Saved {
+    s.stores
+        .save(&name(), None, &profile_bytes("r-old", 1), 1)
+        .unwrap();
+    let current = s.stores.read(&name()).unwrap().unwrap();
+    *s.keyring.writes_left.lock().unwrap() = Some(1);
+    let prepared = s.stores.prepare_save(&name(), Some(&current)).unwrap();
+    s.stores
+        .commit(&name(), prepared, &profile_bytes("r-new", 2), 2)
+        .unwrap()
+}
+
+/// `auto` stores whose keyring holds the profile (as the index says) and
+/// then stops answering.
+fn in_a_keyring_gone_down() -> TestStores {
+    let s = setup(StoreMode::Auto);
+    s.stores
+        .save(&name(), None, &profile_bytes("r-1", 5), 5)
+        .unwrap();
+    s.keyring.down.store(true, Ordering::SeqCst);
+    s
 }
 
 fn refresh_of(stored: &Stored) -> String {
@@ -84,17 +81,7 @@ fn auto_saves_to_the_keyring_and_reads_it_back() {
 #[test]
 fn a_keyring_that_stalls_at_the_save_leaves_no_stale_winner() {
     let s = setup(StoreMode::Auto);
-    s.stores
-        .save(&name(), None, &profile_bytes("r-old", 1), 1)
-        .unwrap();
-    let current = s.stores.read(&name()).unwrap().unwrap();
-    // The probe write succeeds, then the keyring stops answering.
-    *s.keyring.writes_left.lock().unwrap() = Some(1);
-    let prepared = s.stores.prepare_save(&name(), Some(&current)).unwrap();
-    let saved = s
-        .stores
-        .commit(&name(), prepared, &profile_bytes("r-new", 2), 2)
-        .unwrap();
+    let saved = save_as_the_keyring_stalls(&s);
     assert_eq!(saved.store, StoreKind::File);
     assert!(saved.warning.is_some());
 
@@ -112,16 +99,7 @@ fn a_keyring_that_stalls_at_the_save_leaves_no_stale_winner() {
 #[test]
 fn keyring_mode_keeps_new_tokens_in_the_recovery_file_then_moves_them() {
     let s = setup(StoreMode::Keyring);
-    s.stores
-        .save(&name(), None, &profile_bytes("r-old", 1), 1)
-        .unwrap();
-    let current = s.stores.read(&name()).unwrap().unwrap();
-    *s.keyring.writes_left.lock().unwrap() = Some(1);
-    let prepared = s.stores.prepare_save(&name(), Some(&current)).unwrap();
-    let saved = s
-        .stores
-        .commit(&name(), prepared, &profile_bytes("r-new", 2), 2)
-        .unwrap();
+    let saved = save_as_the_keyring_stalls(&s);
     assert_eq!(saved.store, StoreKind::Recovery);
     assert!(saved.warning.unwrap().contains("recovery file"));
     let recovery = s.stores.path_of(StoreKind::Recovery, &name()).unwrap();
@@ -151,11 +129,7 @@ fn a_folder_that_cannot_take_the_file_fails_before_anything_is_spent() {
 
 #[test]
 fn auto_with_the_keyring_down_is_exit_5_when_the_index_says_it_is_in_there() {
-    let s = setup(StoreMode::Auto);
-    s.stores
-        .save(&name(), None, &profile_bytes("r-1", 5), 5)
-        .unwrap();
-    s.keyring.down.store(true, Ordering::SeqCst);
+    let s = in_a_keyring_gone_down();
     let err = next_run(&s, StoreMode::Auto).read(&name()).unwrap_err();
     assert_eq!(err.class, Class::StoreUnavailable);
     // Another profile that was never in the keyring: simply absent.
@@ -178,11 +152,7 @@ fn auto_with_the_keyring_down_is_exit_5_when_the_index_says_it_is_in_there() {
 
 #[test]
 fn logout_with_the_keyring_down_keeps_the_index_entry() {
-    let s = setup(StoreMode::Auto);
-    s.stores
-        .save(&name(), None, &profile_bytes("r-1", 5), 5)
-        .unwrap();
-    s.keyring.down.store(true, Ordering::SeqCst);
+    let s = in_a_keyring_gone_down();
     let stores = next_run(&s, StoreMode::Auto);
     let held = stores.lock(&name()).unwrap();
     let err = stores.delete(&name(), &held).unwrap_err();

@@ -239,12 +239,12 @@ impl Drop for Login {
 }
 
 /// One HTTP answer as a browser gets it.
-struct Page {
+struct BrowserPage {
     status: u16,
     text: String,
 }
 
-impl std::fmt::Display for Page {
+impl std::fmt::Display for BrowserPage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "HTTP {}\n{}", self.status, self.text)
     }
@@ -252,7 +252,7 @@ impl std::fmt::Display for Page {
 
 /// What a browser does when the portal redirects it back: one GET of
 /// `path_and_query` at the redirect URI's port.
-fn browser_get(port: u16, path_and_query: &str) -> Page {
+fn browser_get(port: u16, path_and_query: &str) -> BrowserPage {
     send_raw(
         port,
         format!(
@@ -264,7 +264,7 @@ fn browser_get(port: u16, path_and_query: &str) -> Page {
 
 /// Sends `request` as is and reads the answer until the server closes.
 /// The read is bounded generously, against a hang only.
-fn send_raw(port: u16, request: &[u8]) -> Page {
+fn send_raw(port: u16, request: &[u8]) -> BrowserPage {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the callback");
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
@@ -278,7 +278,7 @@ fn send_raw(port: u16, request: &[u8]) -> Page {
         .and_then(|rest| rest.get(..3))
         .and_then(|code| code.parse().ok())
         .unwrap_or(0);
-    Page { status, text }
+    BrowserPage { status, text }
 }
 
 /// A free port on 127.0.0.1 (free a moment ago).

@@ -98,7 +98,7 @@ impl Harness {
     }
 
     /// Starts oidc-provider on a free port of 127.0.0.1 with our client.
-    fn server(&self) -> Server {
+    fn server(&self) -> OidcProvider {
         let script = self.fixtures.join("server.mjs");
         let mut child = self
             .node_command(&[
@@ -132,7 +132,7 @@ impl Harness {
                 let _ = tx.send(line);
             }
         });
-        let mut server = Server {
+        let mut server = OidcProvider {
             child,
             _stdin: stdin,
             events,
@@ -225,7 +225,7 @@ fn find_node() -> Option<PathBuf> {
 }
 
 /// oidc-provider, running; killed when dropped.
-struct Server {
+struct OidcProvider {
     child: Child,
     _stdin: Option<ChildStdin>,
     /// Its stderr: one JSON event per line.
@@ -233,7 +233,7 @@ struct Server {
     issuer: String,
 }
 
-impl Server {
+impl OidcProvider {
     /// Its `token` events (one per token request), in order.
     fn token_requests(&self) -> Vec<Value> {
         lock(&self.events)
@@ -248,7 +248,7 @@ impl Server {
     }
 }
 
-impl Drop for Server {
+impl Drop for OidcProvider {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -256,7 +256,7 @@ impl Drop for Server {
 }
 
 /// A plugin pointed at the server as the portal, as its client.
-fn plugin_for(server: &Server) -> Plugin {
+fn plugin_for(server: &OidcProvider) -> Plugin {
     let mut plugin = Plugin::new(&server.issuer);
     plugin.set("MINIMAX_PORTAL_CLIENT_ID", CLIENT);
     plugin

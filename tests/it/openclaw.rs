@@ -7,9 +7,10 @@
 use crate::support::cli::{Plugin, Run, finish};
 use crate::support::http_server::Portal;
 use crate::support::minimax::{MiniMax, MiniMaxState};
-use crate::support::openclaw::{self, OpenClaw, last_credentials, model_reply};
+use crate::support::openclaw::{self, IsolatedOpenClaw, last_credentials, model_reply};
 use crate::support::profile::{stored, write_profile};
 use crate::support::{self, now_ms};
+use minimax_portal_auth::json;
 use serde_json::json;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -36,7 +37,7 @@ fn make_due(plugin: &Plugin, name: &str) {
     write_profile(plugin, name, &serde_json::to_vec(&profile).expect("JSON"));
 }
 
-fn agent_turn(oc: &OpenClaw, plugin: &Plugin, local: bool) -> Run {
+fn agent_turn(oc: &IsolatedOpenClaw, plugin: &Plugin, local: bool) -> Run {
     let mut args = vec!["agent"];
     if local {
         args.push("--local");
@@ -73,7 +74,7 @@ fn openclaw_sends_our_fresh_token_and_eight_processes_refresh_once() {
     let (portal, mm) = portal_and_model();
     let plugin = Plugin::new(&portal.url());
     plugin.login(&[]).expect_code(0);
-    let mut oc = OpenClaw::new(&program);
+    let mut oc = IsolatedOpenClaw::new(&program);
     oc.set("MINIMAX_PORTAL_AUTH_STORE", "file");
 
     // OpenClaw's own stored credential for the provider is reported.
@@ -197,7 +198,7 @@ fn a_gateway_gets_the_refreshed_token_from_the_watcher() {
     let (portal, mm) = portal_and_model();
     let plugin = Plugin::new(&portal.url());
     plugin.login(&[]).expect_code(0);
-    let mut oc = OpenClaw::new(&program);
+    let mut oc = IsolatedOpenClaw::new(&program);
     oc.set("MINIMAX_PORTAL_AUTH_STORE", "file");
     oc.plugin_run(&plugin, &setup_args(&program, &["--set-default"]))
         .expect_code(0);
@@ -268,7 +269,7 @@ fn every_catalog_model_passes_openclaws_unknown_model_check() {
         "default",
         &serde_json::to_vec(&profile).expect("JSON"),
     );
-    let mut oc = OpenClaw::new(&program);
+    let mut oc = IsolatedOpenClaw::new(&program);
     oc.set("MINIMAX_PORTAL_AUTH_STORE", "file");
     oc.plugin_run(&plugin, &setup_args(&program, &[]))
         .expect_code(0);
@@ -313,7 +314,7 @@ fn the_secret_service_store_reaches_openclaw_through_pass_env() {
     plugin.set("MINIMAX_PORTAL_AUTH_STORE", "keyring");
     let name = format!("oc{}", std::process::id());
     plugin.login(&["--profile", &name]).expect_code(0);
-    let mut oc = OpenClaw::new(&program);
+    let mut oc = IsolatedOpenClaw::new(&program);
     oc.set("MINIMAX_PORTAL_AUTH_STORE", "keyring");
     // Another profile: its own provider, made the default model.
     let setup = oc.plugin_run(
@@ -417,7 +418,10 @@ fn two_profiles_in_two_regions_get_two_providers() {
         "--profile",
         "work",
     ]);
-    let providers = |run: &Run| run.expect_code(0).json()["patch"]["models"]["providers"].clone();
+    let providers = |run: &Run| {
+        let plan = run.expect_code(0).json_as::<json::OpenclawPlanOutput>();
+        plan["patch"]["models"]["providers"].clone()
+    };
     assert_eq!(
         providers(&default)["minimax-portal"]["baseUrl"],
         format!("{}/anthropic", global.url()).as_str()

@@ -1,11 +1,16 @@
 //! The README documents one example per `--json` shape; this holds each
-//! example to what the real binary prints, key by key.
+//! example to what the real binary prints, key by key, and both to the
+//! library's struct for that shape (`minimax_portal_auth::json`): each is
+//! read into the struct, unknown keys refused, and must come back out of it
+//! unchanged, so no key is missing either.
 
 use crate::support::cli::{Plugin, Run};
 use crate::support::dead_url;
+use crate::support::fits;
 use crate::support::http_server::{Portal, Reply};
 use crate::support::minimax::MiniMax;
 use crate::support::profile::write_profile;
+use minimax_portal_auth::json;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -80,6 +85,22 @@ fn same_shape(doc: &Value, real: &Value, at: &str) -> Result<(), String> {
     }
 }
 
+/// The shape's struct in `minimax_portal_auth::json`, checked by [`fits`].
+fn matches_struct(shape: &str, value: &Value) -> Result<(), String> {
+    match shape {
+        "login" => fits::<json::LoginOutput>(value),
+        "login-api-key" => fits::<json::ApiKeyLoginOutput>(value),
+        "token" => fits::<json::TokenOutput>(value),
+        "refresh" => fits::<json::RefreshOutput>(value),
+        "status" => fits::<json::StatusOutput>(value),
+        "logout" => fits::<json::LogoutRow>(value),
+        "usage" => fits::<json::UsageOutput>(value),
+        "doctor" => fits::<json::DoctorOutput>(value),
+        "error" => fits::<json::ErrorOutput>(value),
+        _ => Err(format!("no struct is named for shape {shape}")),
+    }
+}
+
 /// Runs every command once and collects its `--json` output.
 fn actual() -> BTreeMap<String, Value> {
     let mm = MiniMax::new().build();
@@ -139,6 +160,14 @@ fn every_json_shape_in_the_readme_matches_the_binary() {
         if let Err(why) = same_shape(doc, real, doc_name) {
             panic!("{name}: {why}\nREADME: {doc}\nbinary: {real}");
         }
+        if let Err(why) = matches_struct(doc_name, real) {
+            panic!("{name}: the binary's output does not fit its struct: {why}\nbinary: {real}");
+        }
+    }
+    for (name, doc) in &documented {
+        if let Err(why) = matches_struct(name, doc) {
+            panic!("README example {name} does not fit its struct: {why}\nREADME: {doc}");
+        }
     }
     let undocumented_or_untested: Vec<&String> = documented
         .keys()
@@ -147,6 +176,34 @@ fn every_json_shape_in_the_readme_matches_the_binary() {
     assert!(
         undocumented_or_untested.is_empty(),
         "README shapes not checked: {undocumented_or_untested:?}"
+    );
+}
+
+#[test]
+fn the_struct_check_can_fail() {
+    let token = serde_json::json!({
+        "profile_id": "minimax-portal:default", "access_token": "a", "expires": 1,
+        "base_url": "https://x", "outcome": "valid"
+    });
+    assert!(matches_struct("token", &token).is_ok());
+    let mut extra = token.clone();
+    extra["scope"] = serde_json::json!("x");
+    assert!(matches_struct("token", &extra).is_err(), "an unknown key");
+    let mut missing = token.clone();
+    missing.as_object_mut().unwrap().remove("expires");
+    assert!(matches_struct("token", &missing).is_err(), "a missing key");
+    let status = serde_json::json!({
+        "profiles": [], "api_keys": [], "default_profile": "default", "store_mode": "auto",
+        "keyring_backend": "Secret Service", "state_home": "/x", "warnings": []
+    });
+    assert!(matches_struct("status", &status).is_ok());
+    let mut no_fix = serde_json::json!({"error": {"class": "failed", "exit_code": 1,
+        "message": "m", "fix": null, "hint": null, "retry_after": null}});
+    assert!(matches_struct("error", &no_fix).is_ok());
+    no_fix["error"].as_object_mut().unwrap().remove("fix");
+    assert!(
+        matches_struct("error", &no_fix).is_err(),
+        "a missing null key"
     );
 }
 

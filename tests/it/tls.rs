@@ -80,16 +80,16 @@ fn make_certs(dir: &std::path::Path) {
     );
 }
 
-struct Server(Child);
+struct TlsServer(Child);
 
-impl Drop for Server {
+impl Drop for TlsServer {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
 }
 
-fn start_server(dir: &std::path::Path) -> (Server, u16) {
+fn start_server(dir: &std::path::Path) -> (TlsServer, u16) {
     let port = url::Url::parse(&dead_url())
         .expect("dead_url is a URL")
         .port()
@@ -112,7 +112,7 @@ fn start_server(dir: &std::path::Path) -> (Server, u16) {
         .stderr(Stdio::null())
         .spawn()
         .expect("openssl s_server");
-    let server = Server(child);
+    let server = TlsServer(child);
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(

@@ -7,6 +7,7 @@ use crate::support::http_server::{Portal, Reply};
 use crate::support::minimax::{MiniMax, TOKEN_PATH, USER_CODE};
 use crate::support::profile::{seed, stored};
 use crate::support::tty::{Tty, modes_after};
+use minimax_portal_auth::json;
 use serde_json::json;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -103,6 +104,9 @@ fn env_prints_lines_a_shell_evaluates() {
     let ps = plugin.run(&["env", "--shell", "powershell"]);
     ps.expect_code(0)
         .stdout_has("$env:ANTHROPIC_AUTH_TOKEN = 'acc-old'");
+    let as_json = plugin.run(&["env", "--json"]);
+    let vars = as_json.expect_code(0).json_as::<json::EnvOutput>();
+    assert_eq!(vars["ANTHROPIC_AUTH_TOKEN"], "acc-old");
 }
 
 #[test]
@@ -148,6 +152,9 @@ fn switch_and_the_environment_choose_the_default_profile() {
         .cloned()
         .expect("a default row");
     assert_eq!(default_row["name"], "work");
+    let chosen = plugin.run(&["switch", "work", "--json"]);
+    let chosen = chosen.expect_code(0).json_as::<json::SwitchOutput>();
+    assert_eq!(chosen["default_profile"], "work");
     plugin.set("MINIMAX_PORTAL_AUTH_PROFILE", "default");
     assert_eq!(plugin.run(&["token"]).stdout, "acc-old\n");
 
@@ -184,7 +191,8 @@ fn logout_all_removes_every_profile() {
     );
     let run = plugin.run(&["logout", "--all", "--json"]);
     run.expect_code(0);
-    assert_eq!(run.json()["profiles"].as_array().map(Vec::len), Some(2));
+    let out = run.json_as::<json::LogoutAllOutput>();
+    assert_eq!(out["profiles"].as_array().map(Vec::len), Some(2));
     plugin
         .run(&["status"])
         .expect_code(1)

@@ -3,9 +3,11 @@
 //! exit 0, and ends with exit 3 when a new login is needed.
 
 use crate::support::cli::{Plugin, finish};
+use crate::support::fits;
 use crate::support::http_server::{Portal, Reply};
 use crate::support::minimax::{MiniMax, TOKEN_PATH};
 use crate::support::profile::{seed, stored};
+use minimax_portal_auth::json::WatchLine;
 use std::io::{BufRead, BufReader};
 use std::process::Child;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,11 +26,19 @@ fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
     rx
 }
 
-/// Waits for a line containing `text`.
+/// Waits for a line containing `text`; every line must fit
+/// `minimax_portal_auth::json::WatchLine`.
 fn wait_line(rx: &mpsc::Receiver<String>, text: &str, within: Duration) -> String {
     let started = Instant::now();
     loop {
-        match rx.recv_timeout(Duration::from_millis(200)) {
+        let line = rx.recv_timeout(Duration::from_millis(200));
+        if let Ok(line) = &line {
+            let value = serde_json::from_str(line).expect("a JSON line");
+            if let Err(why) = fits::<WatchLine>(&value) {
+                panic!("{line} does not fit WatchLine: {why}");
+            }
+        }
+        match line {
             Ok(line) if line.contains(text) => return line,
             _ => assert!(
                 started.elapsed() < within,

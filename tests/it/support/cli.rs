@@ -47,6 +47,20 @@ impl Run {
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{self}"))
     }
 
+    /// stdout's JSON, checked against its struct in
+    /// `minimax_portal_auth::json` (see `support::fits`).
+    #[track_caller]
+    pub fn json_as<T: serde::Serialize + serde::de::DeserializeOwned>(&self) -> Value {
+        let value = self.json();
+        if let Err(why) = super::fits::<T>(&value) {
+            panic!(
+                "stdout does not fit {}: {why}\n{self}",
+                std::any::type_name::<T>()
+            );
+        }
+        value
+    }
+
     /// The value at `pointer` (RFC 6901, e.g. `/profiles/0/state`) in
     /// stdout's JSON; null when there is none, as `json()[..][..]` gives.
     #[track_caller]

@@ -268,13 +268,13 @@ fn reason(status: u16) -> &'static str {
 
 type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
 
-struct Shared {
+struct ServerState {
     handler: Box<Handler>,
     requests: Mutex<Vec<Request>>,
     shutdown: AtomicBool,
 }
 
-impl Shared {
+impl ServerState {
     fn is_shut_down(&self) -> bool {
         self.shutdown.load(Ordering::SeqCst)
     }
@@ -305,7 +305,7 @@ impl Shared {
 /// connection. Dropping it stops accepting and releases hung connections.
 pub struct Portal {
     addr: SocketAddr,
-    shared: Arc<Shared>,
+    shared: Arc<ServerState>,
     acceptor: Option<JoinHandle<()>>,
 }
 
@@ -316,7 +316,7 @@ impl Portal {
         let addr = listener
             .local_addr()
             .expect("test portal: local address of the listener");
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(ServerState {
             handler: Box::new(handler),
             requests: Mutex::new(Vec::new()),
             shutdown: AtomicBool::new(false),
@@ -375,7 +375,7 @@ impl Drop for Portal {
     }
 }
 
-fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+fn accept_loop(listener: TcpListener, shared: Arc<ServerState>) {
     for stream in listener.incoming() {
         if shared.is_shut_down() {
             break;
@@ -497,7 +497,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-fn serve(shared: &Shared, mut stream: TcpStream) {
+fn serve(shared: &ServerState, mut stream: TcpStream) {
     if shared.is_shut_down() {
         return;
     }
@@ -524,7 +524,7 @@ fn serve(shared: &Shared, mut stream: TcpStream) {
     deliver(shared, stream, reply);
 }
 
-fn deliver(shared: &Shared, mut stream: TcpStream, reply: Reply) {
+fn deliver(shared: &ServerState, mut stream: TcpStream, reply: Reply) {
     if !shared.sleep(reply.delay) {
         return;
     }

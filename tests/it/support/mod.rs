@@ -12,6 +12,21 @@ use std::net::TcpListener;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// Reads a `--json` output into its struct in `minimax_portal_auth::json`
+/// (which refuses unknown keys) and writes it back: the two must be equal,
+/// so the output has every key of the struct and no other.
+pub fn fits<T: serde::Serialize + serde::de::DeserializeOwned>(
+    value: &serde_json::Value,
+) -> Result<(), String> {
+    let read: T = serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
+    let back = serde_json::to_value(&read).map_err(|e| e.to_string())?;
+    if &back == value {
+        Ok(())
+    } else {
+        Err(format!("it reads back as {back}"))
+    }
+}
+
 /// Locks `m` even if a panicking holder poisoned it: a handler that panicked
 /// must not take the whole test portal down with it.
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

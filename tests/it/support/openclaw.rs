@@ -53,16 +53,16 @@ pub fn command() -> Option<PathBuf> {
 }
 
 /// One OpenClaw in its own temporary home, state folder and config.
-pub struct OpenClaw {
+pub struct IsolatedOpenClaw {
     pub program: PathBuf,
     dir: tempfile::TempDir,
     vars: Vec<(String, String)>,
 }
 
-impl OpenClaw {
-    pub fn new(program: &Path) -> OpenClaw {
+impl IsolatedOpenClaw {
+    pub fn new(program: &Path) -> IsolatedOpenClaw {
         let dir = tempfile::tempdir().expect("temp dir for OpenClaw");
-        let mut oc = OpenClaw {
+        let mut oc = IsolatedOpenClaw {
             program: program.to_path_buf(),
             dir,
             vars: Vec::new(),
@@ -84,7 +84,7 @@ impl OpenClaw {
         oc
     }
 
-    pub fn set(&mut self, name: &str, value: &str) -> &mut OpenClaw {
+    pub fn set(&mut self, name: &str, value: &str) -> &mut IsolatedOpenClaw {
         self.vars.retain(|(n, _)| n != name);
         self.vars.push((name.to_string(), value.to_string()));
         self

@@ -1,0 +1,323 @@
+//! Every `--json` shape the command line prints, as one struct each. The
+//! commands build their output from these, and the README test reads each
+//! README example back into the same struct (unknown keys refused), so the
+//! README, the binary and these types cannot drift apart.
+//!
+//! Keys are always present: a field that does not apply is `null`, never
+//! left out. Field order is the order printed.
+
+use crate::region::Region;
+use crate::store::StoreKind;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// `login --json`: the OAuth profile just saved and the host's config patch.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginOutput {
+    pub profile_id: String,
+    pub provider: String,
+    pub region: Region,
+    /// When the access token expires, epoch ms.
+    pub expires: i64,
+    pub store: StoreKind,
+    pub base_url: String,
+    /// `provider/model` of the catalog's default model.
+    pub default_model: String,
+    /// What MiniMax asked to be shown at sign-in, if anything.
+    pub notification_message: Option<String>,
+    /// The patch a host merges into its config (`catalog::config_patch`).
+    pub config_patch: Value,
+}
+
+/// `login --with-api-key --json`: the API-key profile just saved and the
+/// host's config patch.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyLoginOutput {
+    pub profile_id: String,
+    pub provider: String,
+    pub region: Region,
+    pub store: StoreKind,
+    pub base_url: String,
+    pub default_model: String,
+    pub config_patch: Value,
+}
+
+/// `token --json`: a fresh access token and where to use it.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenOutput {
+    pub profile_id: String,
+    pub access_token: String,
+    pub expires: i64,
+    pub base_url: String,
+    /// valid, refreshed, refreshed_elsewhere or not_refreshed.
+    pub outcome: String,
+}
+
+/// `refresh --json`: one row per profile and the worst exit code.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshOutput {
+    pub profiles: Vec<RefreshRow>,
+    pub exit_code: i32,
+}
+
+/// One profile's refresh: its outcome, or the error class and its fix.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRow {
+    pub profile_id: String,
+    /// A session outcome on success, else the error class.
+    pub outcome: String,
+    pub expires: Option<i64>,
+    pub store: Option<StoreKind>,
+    pub message: Option<String>,
+    pub fix: Option<String>,
+    /// Seconds the portal asked to wait (HTTP 429 `Retry-After`).
+    pub retry_after: Option<u64>,
+    pub warnings: Vec<String>,
+}
+
+/// `status --json`: every profile, the API-key profiles, and the stores.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusOutput {
+    pub profiles: Vec<StatusRow>,
+    pub api_keys: Vec<ApiKeyRow>,
+    pub default_profile: String,
+    pub store_mode: String,
+    pub keyring_backend: String,
+    pub state_home: PathBuf,
+    pub warnings: Vec<String>,
+}
+
+/// One OAuth profile as `status --json` reports it.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusRow {
+    pub profile_id: String,
+    pub name: String,
+    pub provider: String,
+    pub region: Option<Region>,
+    pub expires: Option<i64>,
+    pub expires_in_seconds: Option<i64>,
+    /// valid, expiring, expired, needs_login, missing, unreadable,
+    /// store_unavailable.
+    pub state: String,
+    pub usable: bool,
+    pub default: bool,
+    pub store: Option<StoreKind>,
+    pub base_url: Option<String>,
+    /// The account's group, when the token says.
+    pub group: Option<String>,
+    pub message: Option<String>,
+    pub fix: Option<String>,
+    /// With --check: what the online check found.
+    pub check: Option<String>,
+}
+
+/// One API-key profile in `status --json` (never the key).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyRow {
+    pub profile_id: String,
+    /// None when the stored profile cannot be read.
+    pub region: Option<Region>,
+    pub store: StoreKind,
+}
+
+/// `logout --json` for one profile, and each row of `logout --all --json`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutRow {
+    pub profile_id: String,
+    pub removed: bool,
+    /// Where copies were removed from.
+    pub stores: Vec<StoreKind>,
+}
+
+/// `logout --all --json`: the profiles that were removed.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutAllOutput {
+    pub profiles: Vec<LogoutRow>,
+}
+
+/// `usage --json`: the plan's usage windows per model.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageOutput {
+    pub profile_id: String,
+    pub region: Region,
+    /// Which endpoint answered: token_plan or coding_plan.
+    pub plan: String,
+    pub models: Vec<ModelUsage>,
+}
+
+/// One model's usage.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelUsage {
+    pub model_name: String,
+    pub interval: Window,
+    /// None when the plan has no weekly window.
+    pub weekly: Option<Window>,
+}
+
+/// One window (the current interval, or the week) of one model.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    /// Requests (or prompts) left in the window.
+    pub remaining: Option<i64>,
+    pub total: Option<i64>,
+    /// Percent left, 0 to 100.
+    pub remaining_percent: Option<f64>,
+    /// When the window resets, epoch ms.
+    pub resets_at: Option<i64>,
+}
+
+/// `doctor --json`: every check, and whether none failed.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoctorOutput {
+    pub ok: bool,
+    pub checks: Vec<Check>,
+}
+
+/// One check of `doctor`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    pub name: String,
+    pub status: CheckStatus,
+    pub detail: String,
+    /// A bare command that fixes it.
+    pub fix: Option<String>,
+    /// Advice in words, when a command alone does not say it.
+    pub hint: Option<String>,
+}
+
+/// How a `doctor` check went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    Pass,
+    Fail,
+    Skip,
+}
+
+/// What any command prints with --json when it fails.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorOutput {
+    pub error: ErrorBody,
+}
+
+/// An error as `--json` reports it, scrubbed of secrets.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    /// failed, usage, needs_login, transient, store_unavailable, cancelled.
+    pub class: String,
+    pub exit_code: i32,
+    pub message: String,
+    pub fix: Option<String>,
+    pub hint: Option<String>,
+    /// Seconds the portal asked to wait (HTTP 429 `Retry-After`).
+    pub retry_after: Option<u64>,
+}
+
+/// `switch --json`: the profile now used without -p.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SwitchOutput {
+    pub default_profile: String,
+}
+
+/// `env --json`: the two variables Anthropic-compatible tools read.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvOutput {
+    #[serde(rename = "ANTHROPIC_BASE_URL")]
+    pub base_url: String,
+    #[serde(rename = "ANTHROPIC_AUTH_TOKEN")]
+    pub auth_token: String,
+}
+
+/// `openclaw setup --json` once OpenClaw's config holds the setup.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenclawSetupOutput {
+    /// Whether this run changed OpenClaw's config.
+    pub applied: bool,
+    /// Whether the config held the setup already.
+    pub already: bool,
+    pub profile_id: String,
+    pub provider: String,
+    pub secret_provider: String,
+    /// The binary OpenClaw runs for a token.
+    pub command: PathBuf,
+    /// OpenClaw's own stored credentials for the provider, which shadow
+    /// the exec reference.
+    pub stored_credentials: Vec<String>,
+    /// The watcher service file, with --service.
+    pub service: Option<PathBuf>,
+}
+
+/// `openclaw setup [--remove] --json` without OpenClaw (or with --dry-run):
+/// the patch and the command that applies it.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenclawPlanOutput {
+    /// Always false: nothing was applied.
+    pub applied: bool,
+    pub patch: Value,
+    pub command: String,
+}
+
+/// `openclaw setup --remove --json`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenclawRemoveOutput {
+    /// Whether OpenClaw's config held the setup (and now does not).
+    pub removed: bool,
+    /// How many `openclaw config patch` runs it took.
+    pub patches: usize,
+    pub provider: String,
+    /// The watcher service file, when it is still installed.
+    pub service: Option<PathBuf>,
+}
+
+/// One line of `refresh --watch --json`: an event, for which profile, when.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WatchLine {
+    /// started, stopped, a session outcome, or an error class.
+    pub event: String,
+    pub profile_id: Option<String>,
+    /// When it happened, epoch ms.
+    pub at: i64,
+    #[serde(flatten)]
+    pub detail: WatchDetail,
+}
+
+/// What a watch event says beyond its name (its keys sit beside `event`).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum WatchDetail {
+    /// `started`: the profiles watched.
+    Started { profiles: Vec<String> },
+    /// The access token changed: its expiry, and whether `--then` ran well
+    /// (null without `--then`).
+    Announced { expires: i64, then_ok: Option<bool> },
+    /// A passing failure: the next try is this many seconds away.
+    Retrying { retry_in: u64 },
+    /// `stopped`: nothing more to say. (Before `Ended`, whose one key may be
+    /// missing when read back.)
+    Stopped {},
+    /// A new login is needed (or the call was wrong): the watch ends.
+    Ended { fix: Option<String> },
+}
