@@ -173,8 +173,25 @@ fn is_wsl() -> bool {
 
 /// Opens the link without waiting for the browser (a launcher that blocks
 /// must not stall the login).
-pub fn open_browser(url: &str) -> std::result::Result<(), String> {
-    open::that_detached(url).map_err(|e| e.to_string())
+pub fn open_browser(url: &str) -> std::result::Result<(), &'static str> {
+    open::that_detached(url).map_err(|e| launch_failure(&e))
+}
+
+/// Why the browser could not be launched, in words (the launcher's own
+/// error is a debug dump with an exit status).
+fn launch_failure(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            "Could not open a browser: no program that opens one (such as xdg-open) was found"
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            "Could not open a browser: the program that opens one may not be run"
+        }
+        _ => {
+            "Could not open a browser: the program that opens one (such as xdg-open) \
+             reported a failure"
+        }
+    }
 }
 
 /// A spinner on stderr (hidden when stderr is not a terminal).
@@ -299,6 +316,18 @@ pub fn local_time(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn launch_failures_are_told_in_words() {
+        let raw = std::io::Error::other(
+            "Launcher Command { program: \"xdg-open\" } failed with ExitStatus(unix_wait_status(512))",
+        );
+        let said = launch_failure(&raw);
+        assert!(!said.contains("ExitStatus"), "{said}");
+        assert!(said.contains("xdg-open"), "{said}");
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        assert!(launch_failure(&missing).contains("no program"));
+    }
 
     #[test]
     fn lines_fit_the_terminal() {

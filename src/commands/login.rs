@@ -374,7 +374,7 @@ fn offer_browser(link: &str, no_browser: bool, where_to_open: &str) {
     } else if let Some(why) = ui::remote_session() {
         say!("Not opening a browser here ({why}): open the link {where_to_open}.");
     } else if let Err(why) = ui::open_browser(link) {
-        say!("Could not open a browser ({why}): open the link yourself.");
+        say!("{why}: open the link {where_to_open} yourself.");
     } else {
         say!("Opened your browser. If nothing appeared, open the link yourself.");
     }

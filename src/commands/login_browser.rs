@@ -265,50 +265,14 @@ fn offer_browser(link: &str, no_browser: bool) -> bool {
         say!("Not opening a browser here ({why}): open the link in a browser yourself.");
         return true;
     }
-    match open::that_detached(link) {
+    match ui::open_browser(link) {
         Ok(()) => {
             say!("Opened your browser. If nothing appeared, open the link yourself.");
             false
         }
-        Err(e) => {
-            say!(
-                "{}: open the link in a browser yourself.",
-                launch_failure(&e)
-            );
+        Err(why) => {
+            say!("{why}: open the link in a browser yourself.");
             true
         }
-    }
-}
-
-/// Why the browser could not be launched, in words (the launcher's own
-/// error is a debug dump with an exit status).
-fn launch_failure(e: &std::io::Error) -> &'static str {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => {
-            "Could not open a browser: no program that opens one (such as xdg-open) was found"
-        }
-        std::io::ErrorKind::PermissionDenied => {
-            "Could not open a browser: the program that opens one may not be run"
-        }
-        _ => {
-            "Could not open a browser: the program that opens one (such as xdg-open) reported a failure"
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn launch_failures_are_told_in_words() {
-        let raw = std::io::Error::other(
-            "Launcher Command { program: \"xdg-open\" } failed with ExitStatus(unix_wait_status(512))",
-        );
-        let said = launch_failure(&raw);
-        assert!(!said.contains("ExitStatus"), "{said}");
-        assert!(said.contains("xdg-open"), "{said}");
-        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
-        assert!(launch_failure(&missing).contains("no program"));
     }
 }
