@@ -142,7 +142,9 @@ fn portal_with_usage() -> Portal {
 fn login_on_a_terminal() -> String {
     let (portal, _mm) = MiniMax::new().pending(1).start();
     let plugin = plugin(&portal);
-    let mut tty = Tty::spawn(&plugin, &["login", "--no-browser"], 80);
+    // No echo: an Enter typed before the prompt takes the terminal (a busy
+    // machine) must not add a line to the screen.
+    let mut tty = Tty::spawn_after(&plugin, &["login", "--no-browser"], 80, "stty -echo");
     tty.wait_for("Which MiniMax region", Duration::from_secs(20));
     tty.type_keys(b"\r");
     let (code, raw) = tty.finish(Duration::from_secs(30));

@@ -25,6 +25,12 @@ fn quote(s: &str) -> String {
 impl Tty {
     /// Starts `minimax-portal-auth ARGS` on a terminal `cols` wide.
     pub fn spawn(plugin: &Plugin, args: &[&str], cols: u16) -> Tty {
+        Tty::spawn_after(plugin, args, cols, "true")
+    }
+
+    /// As `spawn`, with a shell command run first (e.g. `stty -echo`, so
+    /// keys typed before a prompt takes the terminal are not echoed).
+    pub fn spawn_after(plugin: &Plugin, args: &[&str], cols: u16, first: &str) -> Tty {
         let command: Vec<String> = std::iter::once(BIN)
             .chain(args.iter().copied())
             .map(quote)
@@ -32,7 +38,7 @@ impl Tty {
         // A trapped SIGINT lets the shell report after Ctrl-C; the plugin
         // itself gets the default disposition back on exec.
         let line = format!(
-            "trap true INT; stty cols {cols} rows 40; echo SHELL=$$; {}; code=$?; echo; \
+            "trap true INT; stty cols {cols} rows 40; {first}; echo SHELL=$$; {}; code=$?; echo; \
              echo EXIT=$code; stty -a; exit $code",
             command.join(" ")
         );
