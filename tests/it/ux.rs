@@ -109,26 +109,24 @@ fn env_prints_lines_a_shell_evaluates() {
     assert_eq!(vars["ANTHROPIC_AUTH_TOKEN"], "acc-old");
 }
 
-#[test]
-fn switch_and_the_environment_choose_the_default_profile() {
-    let (portal, _mm) = MiniMax::new().start();
-    let mut plugin = Plugin::new(&portal.url());
+/// Two valid profiles: `default` (Global) and `work` (CN).
+fn seed_two(plugin: &Plugin, portal: &Portal) {
     seed(
-        &plugin,
+        plugin,
         "default",
-        &token_url(&portal),
+        &token_url(portal),
         "ref-a",
         3_600_000,
         "global",
     );
-    seed(
-        &plugin,
-        "work",
-        &token_url(&portal),
-        "ref-b",
-        3_600_000,
-        "cn",
-    );
+    seed(plugin, "work", &token_url(portal), "ref-b", 3_600_000, "cn");
+}
+
+#[test]
+fn switch_and_the_environment_choose_the_default_profile() {
+    let (portal, _mm) = MiniMax::new().start();
+    let mut plugin = Plugin::new(&portal.url());
+    seed_two(&plugin, &portal);
     let mut work = stored(&plugin, "work");
     work["access"] = json!("acc-work");
     crate::support::profile::write_profile(
@@ -173,22 +171,7 @@ fn switch_and_the_environment_choose_the_default_profile() {
 fn logout_all_removes_every_profile() {
     let (portal, _mm) = MiniMax::new().start();
     let plugin = Plugin::new(&portal.url());
-    seed(
-        &plugin,
-        "default",
-        &token_url(&portal),
-        "ref-a",
-        3_600_000,
-        "global",
-    );
-    seed(
-        &plugin,
-        "work",
-        &token_url(&portal),
-        "ref-b",
-        3_600_000,
-        "cn",
-    );
+    seed_two(&plugin, &portal);
     let run = plugin.run(&["logout", "--all", "--json"]);
     run.expect_code(0);
     let out = run.json_as::<json::LogoutAllOutput>();
