@@ -78,19 +78,28 @@ pub(crate) struct Login {
     pub(crate) query: HashMap<String, String>,
 }
 
+/// A browser sign-in that opens no browser: the test plays the browser.
+const BROWSER_LOGIN: [&str; 6] = [
+    "login",
+    "--region",
+    "global",
+    "--flow",
+    "browser",
+    "--no-browser",
+];
+
+/// [`BROWSER_LOGIN`] with `extra` after it.
+fn browser_login_with<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = BROWSER_LOGIN.to_vec();
+    args.extend_from_slice(extra);
+    args
+}
+
 impl Login {
-    /// Starts `login --region global --flow browser --no-browser --json
-    /// EXTRA...` and reads the authorize URL it prints.
+    /// Starts [`BROWSER_LOGIN`] `--json EXTRA...` and reads the authorize
+    /// URL it prints.
     pub(crate) fn start(plugin: &Plugin, extra: &[&str]) -> Login {
-        let mut args = vec![
-            "login",
-            "--region",
-            "global",
-            "--flow",
-            "browser",
-            "--no-browser",
-            "--json",
-        ];
+        let mut args = browser_login_with(&["--json"]);
         args.extend_from_slice(extra);
         Login::spawn(plugin, &args)
     }
@@ -565,16 +574,7 @@ fn port_picks_the_port_and_a_taken_one_is_named() {
 
     let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
     let taken_port = taken.local_addr().expect("address").port().to_string();
-    let run = plugin.run(&[
-        "login",
-        "--region",
-        "global",
-        "--flow",
-        "browser",
-        "--no-browser",
-        "--port",
-        &taken_port,
-    ]);
+    let run = plugin.run(&browser_login_with(&["--port", &taken_port]));
     run.expect_code(1);
     run.stderr_has(&format!("port {taken_port} on 127.0.0.1 is taken"));
     run.stderr_has("fix: minimax-portal-auth login --region global --flow browser");
@@ -630,20 +630,8 @@ fn a_pasted_address_of_another_sign_in_or_a_bare_code_is_refused() {
 fn ctrl_c_while_waiting_exits_130_and_frees_the_port() {
     let (_portal, _challenge, plugin) = setup(Duration::ZERO);
     let port = free_port();
-    let mut tty = Tty::spawn(
-        &plugin,
-        &[
-            "login",
-            "--region",
-            "global",
-            "--flow",
-            "browser",
-            "--no-browser",
-            "--port",
-            &port.to_string(),
-        ],
-        200,
-    );
+    let port_arg = port.to_string();
+    let mut tty = Tty::spawn(&plugin, &browser_login_with(&["--port", &port_arg]), 200);
     // The countdown to the deadline.
     tty.wait_for("min left", Duration::from_secs(20));
     assert!(

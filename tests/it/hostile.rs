@@ -1,35 +1,30 @@
 //! Never lose a session: the real binary against a hostile portal, a full
 //! disk, a read-only folder, a hanging keyring and another local user.
 
+use crate::support;
 use crate::support::cli::{BIN, Plugin, finish};
 use crate::support::http_server::Reply;
-use crate::support::minimax::{CLIENT_ID, MiniMax, TOKEN_PATH};
-use crate::support::profile::write_profile;
-use crate::support::{self, now_ms};
+use crate::support::minimax::{MiniMax, TOKEN_PATH};
+use crate::support::profile::{login_json, stored, write_profile};
 use serde_json::{Value, json};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// Writes a profile of `default` into the file store, issued by `base`, its
-/// access token living `left_ms` more. Returns the bytes written.
+/// access token living `left_ms` more. Returns the bytes written. The access
+/// token is long enough that a leak of it is unmistakable.
 fn seed(plugin: &Plugin, base: &str, refresh: &str, left_ms: i64) -> Vec<u8> {
-    let profile = json!({
-        "schema": 1, "type": "oauth", "provider": "minimax-portal",
-        "profile_id": "minimax-portal:default", "region": "global",
-        "access": "acc-old-0123456789", "refresh": refresh,
-        "expires": now_ms() as i64 + left_ms,
-        "token_endpoint": format!("{base}{TOKEN_PATH}"),
-        "client_id": CLIENT_ID,
-        "base_url": "https://api.minimax.io/anthropic",
-        "updated_at": now_ms() as i64 - 3_600_000,
-    });
+    let mut profile = login_json(
+        "default",
+        &format!("{base}{TOKEN_PATH}"),
+        refresh,
+        left_ms,
+        "global",
+    );
+    profile["access"] = json!("acc-old-0123456789");
     let bytes = serde_json::to_vec(&profile).expect("profile JSON");
     write_profile(plugin, "default", &bytes);
     bytes
-}
-
-fn stored(plugin: &Plugin) -> Value {
-    serde_json::from_slice(&std::fs::read(plugin.profile_file("default")).unwrap()).unwrap()
 }
 
 /// What a refresh answer must do to `token` and `refresh`.
@@ -256,11 +251,11 @@ fn hostile_refresh_answers_never_lose_the_session_or_leak_a_token() {
             problems.push(format!("profile changed: {}", after != before));
         }
         if let Some(refresh) = row.keeps
-            && stored(&plugin)["refresh"] != refresh
+            && stored(&plugin, "default")["refresh"] != refresh
         {
             problems.push(format!(
                 "stored refresh {} (want {refresh})",
-                stored(&plugin)["refresh"]
+                stored(&plugin, "default")["refresh"]
             ));
         }
         for secret in &secrets {
@@ -268,7 +263,7 @@ fn hostile_refresh_answers_never_lose_the_session_or_leak_a_token() {
                 problems.push(format!("refresh leaked {secret}"));
             }
         }
-        let marked = stored(&plugin)["needs_login"] == true;
+        let marked = stored(&plugin, "default")["needs_login"] == true;
         if marked != (row.code == 3) {
             problems.push(format!("needs_login is {marked}"));
         }
@@ -553,7 +548,7 @@ fn overflowing_numbers_and_closed_streams_never_panic() {
     seed(&plugin, &portal.url(), "ref-seed-0123456789", 3_600_000);
     let run = plugin.run(&["status", "--margin", "18446744073709551615"]);
     assert!(run.code == 0 || run.code == 1, "{run:?}");
-    let mut profile = stored(&plugin);
+    let mut profile = stored(&plugin, "default");
     profile["expires"] = json!(i64::MIN);
     std::fs::write(
         plugin.profile_file("default"),

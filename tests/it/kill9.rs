@@ -5,13 +5,9 @@
 //! loads is checked by the suite (refresh tests).
 
 use crate::support::cli::Plugin;
-use crate::support::minimax::{MiniMax, TOKEN_PATH};
-use crate::support::profile;
+use crate::support::minimax::MiniMax;
+use crate::support::profile::seed_default;
 use std::time::{Duration, Instant};
-
-fn seed(plugin: &Plugin, token_url: &str, refresh: &str) {
-    profile::seed(plugin, "default", token_url, refresh, -1000, "global");
-}
 
 /// A small xorshift generator: the kill moments differ per run but need no crate.
 struct Moments(u64);
@@ -29,8 +25,7 @@ impl Moments {
 fn kill9_rounds(rounds: u64) -> (u64, u64, u64) {
     let (portal, mm) = MiniMax::new().refresh_token("ref-seed").start();
     let plugin = Plugin::new(&portal.url());
-    let token_url = format!("{}{TOKEN_PATH}", portal.url());
-    seed(&plugin, &token_url, "ref-seed");
+    seed_default(&plugin, &portal.url(), "ref-seed", -1000);
 
     // How long an uninterrupted refresh takes here: kills land anywhere in it.
     let mut spans = Vec::new();
@@ -65,7 +60,7 @@ fn kill9_rounds(rounds: u64) -> (u64, u64, u64) {
             lost += 1;
             let fresh = format!("ref-revived-{lost}");
             mm.add_refresh_token(&fresh);
-            seed(&plugin, &token_url, &fresh);
+            seed_default(&plugin, &portal.url(), &fresh, -1000);
             let _ = std::fs::remove_dir_all(plugin.home().join("recovery"));
         }
     }

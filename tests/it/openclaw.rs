@@ -29,6 +29,19 @@ fn portal_and_model() -> (Portal, Arc<MiniMaxState>) {
     (portal, mm)
 }
 
+/// The usual start: signed in with the file store, and an isolated
+/// OpenClaw told to use that store too.
+fn signed_in_beside_openclaw(
+    program: &Path,
+) -> (Portal, Arc<MiniMaxState>, Plugin, IsolatedOpenClaw) {
+    let (portal, mm) = portal_and_model();
+    let plugin = Plugin::new(&portal.url());
+    plugin.login(&[]).expect_code(0);
+    let mut oc = IsolatedOpenClaw::new(program);
+    oc.set("MINIMAX_PORTAL_AUTH_STORE", "file");
+    (portal, mm, plugin, oc)
+}
+
 /// Makes the stored profile due: an hour old, a minute left.
 fn make_due(plugin: &Plugin, name: &str) {
     let mut profile = stored(plugin, name);
@@ -71,11 +84,7 @@ fn openclaw_sends_our_fresh_token_and_eight_processes_refresh_once() {
         return;
     };
     let _turn = openclaw::one_at_a_time();
-    let (portal, mm) = portal_and_model();
-    let plugin = Plugin::new(&portal.url());
-    plugin.login(&[]).expect_code(0);
-    let mut oc = IsolatedOpenClaw::new(&program);
-    oc.set("MINIMAX_PORTAL_AUTH_STORE", "file");
+    let (portal, mm, plugin, oc) = signed_in_beside_openclaw(&program);
 
     // OpenClaw's own stored credential for the provider is reported.
     let mut paste = oc.command(
@@ -195,11 +204,7 @@ fn a_gateway_gets_the_refreshed_token_from_the_watcher() {
         return;
     };
     let _turn = openclaw::one_at_a_time();
-    let (portal, mm) = portal_and_model();
-    let plugin = Plugin::new(&portal.url());
-    plugin.login(&[]).expect_code(0);
-    let mut oc = IsolatedOpenClaw::new(&program);
-    oc.set("MINIMAX_PORTAL_AUTH_STORE", "file");
+    let (portal, mm, plugin, mut oc) = signed_in_beside_openclaw(&program);
     oc.plugin_run(&plugin, &setup_args(&program, &["--set-default"]))
         .expect_code(0);
     let gateway = oc.start_gateway(&plugin, openclaw::free_port());
@@ -258,9 +263,7 @@ fn every_catalog_model_passes_openclaws_unknown_model_check() {
         return;
     };
     let _turn = openclaw::one_at_a_time();
-    let (portal, _mm) = portal_and_model();
-    let plugin = Plugin::new(&portal.url());
-    plugin.login(&[]).expect_code(0);
+    let (_portal, _mm, plugin, oc) = signed_in_beside_openclaw(&program);
     // OpenClaw skips the check for a loopback base URL: use the real one.
     let mut profile = stored(&plugin, "default");
     profile["base_url"] = json!("https://api.minimax.io/anthropic");
@@ -269,8 +272,6 @@ fn every_catalog_model_passes_openclaws_unknown_model_check() {
         "default",
         &serde_json::to_vec(&profile).expect("JSON"),
     );
-    let mut oc = IsolatedOpenClaw::new(&program);
-    oc.set("MINIMAX_PORTAL_AUTH_STORE", "file");
     oc.plugin_run(&plugin, &setup_args(&program, &[]))
         .expect_code(0);
 

@@ -2,28 +2,12 @@
 //! portal whose refresh tokens rotate and die on first use.
 
 use crate::support::cli::{Plugin, finish};
-use crate::support::http_server::{Portal, Reply};
-use crate::support::minimax::{MiniMax, TOKEN_PATH};
-use crate::support::profile::{seed, stored, stored_bytes};
+use crate::support::http_server::Reply;
+use crate::support::minimax::{MiniMax, TOKEN_PATH, token_url};
+use crate::support::profile::{seed, seed_default, stored, stored_bytes};
 use crate::support::{dead_url, now_ms};
 use serde_json::json;
 use std::time::Duration;
-
-/// The common case: profile `default`, Global, issued by the portal at `base`.
-fn seed_default(plugin: &Plugin, base: &str, refresh: &str, expires_in_ms: i64) -> Vec<u8> {
-    seed(
-        plugin,
-        "default",
-        &format!("{base}{TOKEN_PATH}"),
-        refresh,
-        expires_in_ms,
-        "global",
-    )
-}
-
-fn token_url(portal: &Portal) -> String {
-    format!("{}{TOKEN_PATH}", portal.url())
-}
 
 #[test]
 fn twenty_processes_refresh_once_and_agree_on_the_token() {
@@ -202,14 +186,7 @@ fn nothing_due_touches_no_network() {
 fn the_margin_is_settable() {
     let (portal, mm) = MiniMax::new().refresh_token("ref-seed").start();
     let plugin = Plugin::new(&portal.url());
-    seed(
-        &plugin,
-        "default",
-        &token_url(&portal),
-        "ref-seed",
-        20 * 60_000,
-        "global",
-    );
+    seed_default(&plugin, &portal.url(), "ref-seed", 20 * 60_000);
     assert_eq!(plugin.run(&["token"]).stdout, "acc-old\n");
     assert_eq!(mm.refresh_count(), 0);
     let run = plugin.run(&["token", "--margin", "1800"]);

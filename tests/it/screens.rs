@@ -5,9 +5,9 @@
 
 use crate::support::cli::{Plugin, Run, finish};
 use crate::support::http_server::{Portal, Reply};
-use crate::support::minimax::{MiniMax, TOKEN_PATH};
+use crate::support::minimax::{MiniMax, token_url};
 use crate::support::now_ms;
-use crate::support::profile::{seed, stored, write_profile};
+use crate::support::profile::{seed, seed_default, stored, write_profile};
 use crate::support::screen::render;
 use crate::support::tty::Tty;
 use serde_json::json;
@@ -105,10 +105,6 @@ fn private(plugin: &Plugin) {
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
 }
 
-fn token_url(portal: &Portal) -> String {
-    format!("{}{TOKEN_PATH}", portal.url())
-}
-
 fn out(run: &Run) -> &str {
     if run.stdout.is_empty() {
         &run.stderr
@@ -188,14 +184,7 @@ fn shots() -> Vec<(&'static str, String)> {
     ));
 
     let one = plugin(&portal);
-    seed(
-        &one,
-        "default",
-        &token_url(&portal),
-        "ref-a",
-        THREE_HOURS_TWELVE,
-        "global",
-    );
+    seed_default(&one, &portal.url(), "ref-a", THREE_HOURS_TWELVE);
     private(&one);
     let run = one.run(&["status"]);
     shots.push((
@@ -221,14 +210,7 @@ fn shots() -> Vec<(&'static str, String)> {
     ));
 
     let expired = plugin(&portal);
-    seed(
-        &expired,
-        "default",
-        &token_url(&portal),
-        "ref-a",
-        -(5 * 60_000 + 30_000),
-        "global",
-    );
+    seed_default(&expired, &portal.url(), "ref-a", -(5 * 60_000 + 30_000));
     let run = expired.run(&["status"]);
     shots.push((
         "status, an expired access token (it refreshes on next use)",
@@ -240,14 +222,7 @@ fn shots() -> Vec<(&'static str, String)> {
 
     let usage_portal = portal_with_usage();
     let usage = plugin(&usage_portal);
-    seed(
-        &usage,
-        "default",
-        &format!("{}{TOKEN_PATH}", usage_portal.url()),
-        "ref-a",
-        THREE_HOURS_TWELVE,
-        "global",
-    );
+    seed_default(&usage, &usage_portal.url(), "ref-a", THREE_HOURS_TWELVE);
     let mut profile = stored(&usage, "default");
     profile["base_url"] = json!(format!("{}/anthropic", usage_portal.url()));
     write_profile(

@@ -4,8 +4,8 @@
 
 use crate::support::cli::{BIN, Plugin, finish};
 use crate::support::http_server::{Portal, Reply};
-use crate::support::minimax::{MiniMax, TOKEN_PATH, USER_CODE};
-use crate::support::profile::{seed, stored};
+use crate::support::minimax::{MiniMax, USER_CODE, token_url};
+use crate::support::profile::{seed, seed_default, stored};
 use crate::support::tty::{Tty, modes_after};
 use minimax_portal_auth::json;
 use serde_json::json;
@@ -13,23 +13,12 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn token_url(portal: &Portal) -> String {
-    format!("{}{TOKEN_PATH}", portal.url())
-}
-
 #[test]
 fn exec_gives_the_child_a_fresh_token_and_hands_on_its_exit_code() {
     let (portal, mm) = MiniMax::new().refresh_token("ref-seed").start();
     let plugin = Plugin::new(&portal.url());
     // Due: exec refreshes first.
-    seed(
-        &plugin,
-        "default",
-        &token_url(&portal),
-        "ref-seed",
-        60_000,
-        "global",
-    );
+    seed_default(&plugin, &portal.url(), "ref-seed", 60_000);
     let run = plugin.run(&[
         "exec",
         "--",
@@ -77,14 +66,7 @@ fn exec_gives_the_child_a_fresh_token_and_hands_on_its_exit_code() {
 fn env_prints_lines_a_shell_evaluates() {
     let (portal, _mm) = MiniMax::new().start();
     let plugin = Plugin::new(&portal.url());
-    seed(
-        &plugin,
-        "default",
-        &token_url(&portal),
-        "ref-seed",
-        3_600_000,
-        "global",
-    );
+    seed_default(&plugin, &portal.url(), "ref-seed", 3_600_000);
     let mut sh = Command::new("sh");
     sh.arg("-c")
         .arg(format!(
@@ -111,14 +93,7 @@ fn env_prints_lines_a_shell_evaluates() {
 
 /// Two valid profiles: `default` (Global) and `work` (CN).
 fn seed_two(plugin: &Plugin, portal: &Portal) {
-    seed(
-        plugin,
-        "default",
-        &token_url(portal),
-        "ref-a",
-        3_600_000,
-        "global",
-    );
+    seed_default(plugin, &portal.url(), "ref-a", 3_600_000);
     seed(plugin, "work", &token_url(portal), "ref-b", 3_600_000, "cn");
 }
 
@@ -354,14 +329,7 @@ fn the_keyring_fallback_is_said_once_and_never_by_token() {
         )
         .set("MINIMAX_PORTAL_AUTH_KEYRING_TIMEOUT_MS", "300");
     let token_first = {
-        seed(
-            &plugin,
-            "default",
-            &token_url(&portal),
-            "ref-a",
-            3_600_000,
-            "global",
-        );
+        seed_default(&plugin, &portal.url(), "ref-a", 3_600_000);
         plugin.run(&["token"])
     };
     token_first.expect_code(0).stderr_lacks("warning");

@@ -5,8 +5,8 @@
 use crate::support::cli::{Plugin, finish};
 use crate::support::fits;
 use crate::support::http_server::{Portal, Reply};
-use crate::support::minimax::{MiniMax, TOKEN_PATH};
-use crate::support::profile::{seed, stored};
+use crate::support::minimax::{MiniMax, TOKEN_PATH, token_url};
+use crate::support::profile::{seed, seed_default, stored};
 use minimax_portal_auth::json::WatchLine;
 use std::io::{BufRead, BufReader};
 use std::process::Child;
@@ -97,14 +97,7 @@ fn the_watcher_rides_out_a_failing_portal() {
         state.handle(r)
     });
     let plugin = Plugin::new(&portal.url());
-    seed(
-        &plugin,
-        "default",
-        &format!("{}{TOKEN_PATH}", portal.url()),
-        "ref-seed",
-        60_000,
-        "global",
-    );
+    seed_default(&plugin, &portal.url(), "ref-seed", 60_000);
     let mut child = plugin.spawn(&["refresh", "--watch", "--json"]);
     let rx = lines_of(&mut child);
     let trouble = wait_line(&rx, "\"transient\"", Duration::from_secs(15));
@@ -122,7 +115,7 @@ fn the_watcher_ends_with_3_when_a_new_login_is_needed() {
     seed(
         &plugin,
         "default",
-        &format!("{}{TOKEN_PATH}", portal.url()),
+        &token_url(&portal),
         "ref-dead",
         60_000,
         "cn",

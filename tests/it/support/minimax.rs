@@ -52,6 +52,11 @@ pub const USER_CODE: &str = "TUE3-FXNG";
 pub const VERIFICATION_URI: &str =
     "https://platform.minimax.io/oauth-authorize?user_code=TUE3-FXNG&client=OpenClaw";
 
+/// The token endpoint of a fake portal, as a profile records it.
+pub fn token_url(portal: &Portal) -> String {
+    format!("{}{TOKEN_PATH}", portal.url())
+}
+
 #[derive(Clone, Debug)]
 enum StateEcho {
     Echo,

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::cli::Plugin;
-use super::minimax::CLIENT_ID;
+use super::minimax::{CLIENT_ID, TOKEN_PATH};
 use super::now_ms;
 
 /// The bytes of the stored profile `name`, to compare byte for byte.
@@ -29,20 +29,18 @@ pub fn write_profile(plugin: &Plugin, name: &str, bytes: &[u8]) {
     std::fs::write(&path, bytes).expect("write the profile file");
 }
 
-/// Stores profile `name` as a login at `token_endpoint` in `region` would
-/// have, an hour ago: access token `acc-old`, refresh token `refresh`,
-/// expiring `expires_in_ms` from now (negative: already expired). Returns
-/// the bytes written.
-pub fn seed(
-    plugin: &Plugin,
+/// Profile `name` as a login at `token_endpoint` in `region` would have
+/// stored it an hour ago: access token `acc-old`, refresh token `refresh`,
+/// expiring `expires_in_ms` from now (negative: already expired).
+pub fn login_json(
     name: &str,
     token_endpoint: &str,
     refresh: &str,
     expires_in_ms: i64,
     region: &str,
-) -> Vec<u8> {
+) -> Value {
     let now = i64::try_from(now_ms()).expect("epoch milliseconds fit in i64");
-    let profile = json!({
+    json!({
         "schema": 1, "type": "oauth", "provider": "minimax-portal",
         "profile_id": format!("minimax-portal:{name}"), "region": region,
         "access": "acc-old", "refresh": refresh,
@@ -51,8 +49,33 @@ pub fn seed(
         "client_id": CLIENT_ID,
         "base_url": "https://api.minimax.io/anthropic",
         "updated_at": now - 3_600_000,
-    });
+    })
+}
+
+/// Stores [`login_json`] as profile `name`. Returns the bytes written.
+pub fn seed(
+    plugin: &Plugin,
+    name: &str,
+    token_endpoint: &str,
+    refresh: &str,
+    expires_in_ms: i64,
+    region: &str,
+) -> Vec<u8> {
+    let profile = login_json(name, token_endpoint, refresh, expires_in_ms, region);
     let bytes = serde_json::to_vec(&profile).expect("a serde_json::Value always serializes");
     write_profile(plugin, name, &bytes);
     bytes
+}
+
+/// The common case of [`seed`]: profile `default`, Global, issued by the
+/// portal at `base`.
+pub fn seed_default(plugin: &Plugin, base: &str, refresh: &str, expires_in_ms: i64) -> Vec<u8> {
+    seed(
+        plugin,
+        "default",
+        &format!("{base}{TOKEN_PATH}"),
+        refresh,
+        expires_in_ms,
+        "global",
+    )
 }
