@@ -78,9 +78,35 @@ pub fn scrub(text: &str) -> String {
     out
 }
 
+/// Bytes that may hold secrets (a portal answer, a stored profile). They
+/// read as `[u8]`; Debug prints only their length.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecretBytes(pub Vec<u8>);
+
+impl std::ops::Deref for SecretBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[redacted {} bytes]", self.0.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_bytes_debug_shows_only_the_length() {
+        let bytes = SecretBytes(br#"{"access_token":"acc-0123456789"}"#.to_vec());
+        assert_eq!(format!("{bytes:?}"), "[redacted 33 bytes]");
+        assert_eq!(bytes.len(), 33);
+    }
 
     #[test]
     fn registered_secrets_are_scrubbed() {

@@ -427,6 +427,7 @@ fn resource_url(text: &str) -> Result<Url, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::redact::SecretBytes;
     use serde_json::json;
 
     const NOW: i64 = 1_800_000_000_000;
@@ -436,7 +437,7 @@ mod tests {
             Ok(Answer {
                 status,
                 date: None,
-                body: body.as_bytes().to_vec(),
+                body: SecretBytes(body.as_bytes().to_vec()),
                 retry_after: None,
                 location: None,
             }),
@@ -633,7 +634,7 @@ mod tests {
             Err(Failure::NoAnswer {
                 why: "connection closed".into(),
                 status: Some(200),
-                partial: partial.to_vec(),
+                partial: SecretBytes(partial.to_vec()),
             }),
             NOW,
         );

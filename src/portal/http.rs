@@ -2,6 +2,7 @@
 //! its form body), a timeout on every request, and bounded response bodies.
 
 use crate::error::{Error, Result};
+use crate::redact::SecretBytes;
 use std::time::Duration;
 use url::Url;
 
@@ -17,7 +18,7 @@ pub struct Answer {
     pub status: u16,
     /// The `Date` header, for clock-skew checks.
     pub date: Option<String>,
-    pub body: Vec<u8>,
+    pub body: SecretBytes,
     pub retry_after: Option<Duration>,
     pub location: Option<String>,
 }
@@ -33,7 +34,7 @@ pub enum Failure {
     NoAnswer {
         why: String,
         status: Option<u16>,
-        partial: Vec<u8>,
+        partial: SecretBytes,
     },
     /// The answer was larger than `MAX_BODY_BYTES`.
     TooLarge,
@@ -151,7 +152,7 @@ impl Http {
                         Failure::NoAnswer { why, .. } => Failure::NoAnswer {
                             why,
                             status: Some(status),
-                            partial: body,
+                            partial: SecretBytes(body),
                         },
                         other => other,
                     });
@@ -165,7 +166,7 @@ impl Http {
         Ok(Answer {
             status,
             date,
-            body,
+            body: SecretBytes(body),
             retry_after,
             location,
         })
@@ -212,7 +213,7 @@ fn no_answer(why: String) -> Failure {
     Failure::NoAnswer {
         why,
         status: None,
-        partial: Vec::new(),
+        partial: SecretBytes::default(),
     }
 }
 

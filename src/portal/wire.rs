@@ -340,7 +340,7 @@ mod tests {
             let answer = crate::portal::http::Answer {
                 status,
                 date: None,
-                body: body.clone(),
+                body: crate::redact::SecretBytes(body.clone()),
                 retry_after: None,
                 location: None,
             };

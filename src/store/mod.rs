@@ -23,6 +23,7 @@ pub mod memory;
 
 use crate::error::{Class, Error, Result};
 use crate::profile::{Profile, ProfileName};
+use crate::redact::SecretBytes;
 use crate::safe_fs::{self, PreparedFile};
 use file::FileStore;
 use index::KeyringIndex;
@@ -139,7 +140,7 @@ pub trait ProfileStore: Send + Sync {
 /// it came from and its `updated_at`, by which copies are ranked.
 #[derive(Debug, Clone)]
 pub struct Stored {
-    pub bytes: Vec<u8>,
+    pub bytes: SecretBytes,
     pub store: StoreKind,
     /// When this copy was written, epoch ms; None when it cannot be read.
     pub updated_at: Option<i64>,
@@ -155,7 +156,7 @@ impl Stored {
             .ok()
             .map(|s| s.updated_at);
         Stored {
-            bytes,
+            bytes: SecretBytes(bytes),
             store,
             updated_at,
         }
@@ -590,7 +591,7 @@ impl Stores {
         if target == StoreKind::Keyring {
             let in_keyring = current
                 .filter(|c| c.store == StoreKind::Keyring)
-                .map(|c| c.bytes.as_slice());
+                .map(|c| &c.bytes[..]);
             match self.keyring.prepare(name, in_keyring, size) {
                 Ok(prepared) => {
                     let journal = PreparedFile::prepare(&self.recovery.path_of(name), size)?;
