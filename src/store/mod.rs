@@ -374,7 +374,8 @@ impl Stores {
         }
         crate::say!(
             "warning: no OS keyring answered; profiles are kept in 0600 files in {}.\n  \
-             `minimax-portal-auth doctor` says why; `--store file` says you meant it.",
+             `minimax-portal-auth doctor` says why. This is said once; to choose the files \
+             on purpose, set MINIMAX_PORTAL_AUTH_STORE=file.",
             self.home.display()
         );
         settings.file_store_announced = true;
