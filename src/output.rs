@@ -9,8 +9,14 @@ use std::io::Write;
 #[macro_export]
 macro_rules! say {
     ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        #[cfg(not(test))]
+        {
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), $($arg)*);
+        }
+        // In unit tests libtest captures eprintln!, so a passing test is quiet.
+        #[cfg(test)]
+        eprintln!($($arg)*);
     }};
 }
 
