@@ -118,15 +118,19 @@ fn portal_with_usage() -> Portal {
     let mm = MiniMax::new().build();
     Portal::start(move |r| {
         if r.path == "/v1/token_plan/remains" {
+            // Resets half a minute inside "3 h 19 min", not on its edge: at
+            // exactly 3 h 20 min the shown minute depended on a few ms of
+            // clock (seen once in CI).
             let now = now_ms() as i64;
+            let resets = now + 12_000_000 - 30_000;
             return Reply::json(
                 200,
                 json!({"model_remains": [
-                    {"model_name": "MiniMax-M3", "end_time": now + 12_000_000,
+                    {"model_name": "MiniMax-M3", "end_time": resets,
                      "current_interval_total_count": 1500, "current_interval_usage_count": 1200,
                      "current_weekly_total_count": 15000, "current_weekly_usage_count": 13400,
                      "weekly_end_time": now + 400_000_000},
-                    {"model_name": "MiniMax-M2.7", "end_time": now + 12_000_000,
+                    {"model_name": "MiniMax-M2.7", "end_time": resets,
                      "current_interval_total_count": 1500, "current_interval_usage_count": 300}],
                  "base_resp": {"status_code": 0, "status_msg": "success"}}),
             );
