@@ -259,19 +259,49 @@ pub enum OpenclawCommand {
     /// Make OpenClaw get its MiniMax token from this tool, always fresh
     #[command(long_about = "Make OpenClaw get its MiniMax token from this tool.\n\n\
 OpenClaw signs in to MiniMax itself but never refreshes the token, so its sessions die at \
-expiry. This adds to OpenClaw's config, through OpenClaw's own `openclaw config patch`, an exec \
-secret provider that runs `minimax-portal-auth token --profile NAME`, the provider that uses it \
-(the profile's model base URL, the model catalog, aliases), and with --set-default the default \
-model. Every OpenClaw process then asks for a fresh token; a long-running Gateway reads it once, \
-so keep it fresh with `refresh --watch --then openclaw secrets reload` (or --service).\n\n\
-The default profile becomes OpenClaw's provider `minimax-portal`; another profile gets its own \
-provider `minimax-portal-NAME`, so profiles in different regions never share a base URL.\n\n\
+expiry. By default (--route plugin) this installs our small OpenClaw plugin, \
+minimax-portal-keyring, through `openclaw plugins install`: on every turn it asks this tool for \
+the token (refreshed ahead of expiry, one refresh across all processes), and `openclaw onboard \
+--auth-choice minimax-portal` signs in through this tool. A running Gateway needs no restart and \
+no watcher. With a stored profile it also sets the provider's model base URL and aliases through \
+`openclaw config patch`, and with --set-default makes minimax-portal/MiniMax-M3 the default model.\n\n\
+--route exec adds instead an exec secret provider that runs `minimax-portal-auth token --profile \
+NAME` (no plugin code in OpenClaw); a Gateway reads that once, so keep it fresh with `refresh \
+--watch --then openclaw secrets reload` (or --service). There the default profile is OpenClaw's \
+provider `minimax-portal` and another profile gets its own provider `minimax-portal-NAME`.\n\n\
 Examples:\n  minimax-portal-auth openclaw setup --set-default\n  \
-minimax-portal-auth openclaw setup -p work\n  \
-minimax-portal-auth openclaw setup --dry-run   # print the patch only\n  \
-minimax-portal-auth openclaw setup --service   # and the watcher service\n  \
+minimax-portal-auth openclaw setup --dry-run   # say what would change\n  \
+minimax-portal-auth openclaw setup --route exec --service\n  \
 minimax-portal-auth openclaw setup --remove")]
     Setup(OpenclawSetupArgs),
+
+    /// The plugin's question on every turn: the tokens to hand OpenClaw
+    #[command(hide = true)]
+    Credentials,
+
+    /// The plugin's sign-in for `openclaw onboard --auth-choice minimax-portal`
+    #[command(hide = true)]
+    Onboard(OpenclawOnboardArgs),
+}
+
+/// How OpenClaw gets the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Route {
+    /// Our OpenClaw plugin hands OpenClaw the token on every turn
+    Plugin,
+    /// OpenClaw's exec secret provider runs `token` (no plugin code in
+    /// OpenClaw; a Gateway needs the watcher)
+    Exec,
+}
+
+#[derive(Debug, Args)]
+pub struct OpenclawOnboardArgs {
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+
+    /// No terminal: read OpenClaw's config on stdin, print the new one
+    #[arg(long)]
+    pub non_interactive: bool,
 }
 
 #[derive(Debug, Args)]
@@ -282,6 +312,11 @@ pub struct OpenclawSetupArgs {
     /// Also make the profile's default model OpenClaw's default model
     #[arg(long, conflicts_with = "remove")]
     pub set_default: bool,
+
+    /// plugin: our OpenClaw plugin hands OpenClaw the token on every turn;
+    /// exec: OpenClaw runs `token` as an exec secret provider
+    #[arg(long, value_enum, default_value = "plugin")]
+    pub route: Route,
 
     /// OpenClaw's command (default: `openclaw` on PATH)
     #[arg(long, value_name = "PATH")]

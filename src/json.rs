@@ -292,6 +292,39 @@ pub struct OpenclawRemoveOutput {
     pub service: Option<PathBuf>,
 }
 
+/// `openclaw setup --json` by the plugin route (the default).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenclawPluginSetupOutput {
+    /// Whether OpenClaw was changed (false with --dry-run or without OpenClaw).
+    pub applied: bool,
+    /// Whether anything was different before (false: already set up).
+    pub changed: bool,
+    /// `plugin`.
+    pub route: String,
+    /// The plugin's id in OpenClaw.
+    pub plugin: String,
+    /// Where OpenClaw loads the plugin from.
+    pub plugin_dir: PathBuf,
+    pub profile_id: String,
+    /// With --set-default: OpenClaw's new default model.
+    pub default_model: Option<String>,
+    /// With --dry-run: the config patch that would be merged (none before a login).
+    pub patch: Option<serde_json::Value>,
+}
+
+/// `openclaw setup --remove --json` when the plugin route was set up.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenclawPluginRemoveOutput {
+    pub removed: bool,
+    /// How many `openclaw config patch` runs it took.
+    pub patches: usize,
+    /// Whether the plugin itself went (no other profile uses it).
+    pub plugin_removed: bool,
+    pub profile_id: String,
+}
+
 /// One line of `refresh --watch --json`: an event, for which profile, when.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct WatchLine {

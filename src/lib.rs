@@ -37,6 +37,8 @@ pub mod manifest;
 #[doc(hidden)]
 pub mod openclaw;
 #[doc(hidden)]
+pub mod openclaw_plugin;
+#[doc(hidden)]
 pub mod paths;
 #[doc(hidden)]
 pub mod portal;

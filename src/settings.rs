@@ -26,6 +26,9 @@ pub struct Settings {
     /// The keyring fallback of `auto` was announced once already.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub file_store_announced: bool,
+    /// The profiles OpenClaw's plugin hands out (`openclaw setup`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub openclaw_profiles: Vec<String>,
 }
 
 fn path(home: &Path) -> PathBuf {
@@ -64,6 +67,21 @@ impl Settings {
     }
 }
 
+/// The profiles OpenClaw's plugin serves: those `openclaw setup` connected,
+/// else the default one.
+pub fn openclaw_profiles(home: &Path) -> Vec<ProfileName> {
+    let names: Vec<ProfileName> = Settings::load(home)
+        .openclaw_profiles
+        .iter()
+        .filter_map(|name| ProfileName::parse(name).ok())
+        .collect();
+    if names.is_empty() {
+        vec![ProfileName::default()]
+    } else {
+        names
+    }
+}
+
 /// The profile a command works on without -p: MINIMAX_PORTAL_AUTH_PROFILE,
 /// else the one `switch` chose, else `default`.
 pub fn default_profile(home: &Path) -> Result<ProfileName> {
@@ -94,6 +112,7 @@ mod tests {
             profile: Some("work".into()),
             region: Some(Region::Cn),
             file_store_announced: true,
+            ..Settings::default()
         };
         settings.save(home.path()).unwrap();
         let back = Settings::load(home.path());

@@ -7,6 +7,7 @@ pub mod login;
 pub mod login_browser;
 pub mod logout;
 pub mod openclaw;
+pub mod openclaw_plugin;
 pub mod refresh;
 pub mod status;
 pub mod switch;

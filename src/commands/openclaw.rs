@@ -1,7 +1,8 @@
 //! `openclaw setup`: connect a profile to the real OpenClaw (docs/openclaw.md).
 
+use super::openclaw_plugin;
 use crate::catalog;
-use crate::cli::{OpenclawCommand, OpenclawSetupArgs};
+use crate::cli::{OpenclawCommand, OpenclawSetupArgs, Route};
 use crate::error::{Error, Result};
 use crate::fix;
 use crate::json::{OpenclawPlanOutput, OpenclawRemoveOutput, OpenclawSetupOutput};
@@ -15,7 +16,12 @@ use std::path::{Path, PathBuf};
 pub fn run(stores: &Stores, json: bool, command: OpenclawCommand) -> Result<i32> {
     match command {
         OpenclawCommand::Setup(args) if args.remove => remove(stores, json, &args),
+        OpenclawCommand::Setup(args) if args.route == Route::Plugin => {
+            openclaw_plugin::setup(stores, json, &args)
+        }
         OpenclawCommand::Setup(args) => setup(stores, json, &args),
+        OpenclawCommand::Credentials => openclaw_plugin::credentials(stores),
+        OpenclawCommand::Onboard(args) => openclaw_plugin::onboard(stores, args),
     }
 }
 
@@ -90,7 +96,7 @@ fn setup_patch(
 
 /// Applies the patch (checked first with --dry-run) unless OpenClaw's
 /// config holds it already; true when it did.
-fn apply_setup(openclaw: &OpenClaw, patch: &Value, patch_file: &Path) -> Result<bool> {
+pub(super) fn apply_setup(openclaw: &OpenClaw, patch: &Value, patch_file: &Path) -> Result<bool> {
     let already = openclaw
         .config()
         .is_some_and(|config| openclaw::contains(&config, patch));
@@ -208,12 +214,21 @@ fn remove(stores: &Stores, json: bool, args: &OpenclawSetupArgs) -> Result<i32> 
         return print_plan(json, args.dry_run, &all.patch, &patch_command(&file, &all));
     };
     let config = openclaw.config();
-    let present = config.as_ref().is_none_or(|c| {
+    let plugin = openclaw_plugin::remove(stores, json, &openclaw, config.as_ref(), &names.profile)?;
+    let config = if plugin.is_some() {
+        openclaw.config()
+    } else {
+        config
+    };
+    let present = config.as_ref().is_some_and(|c| {
         c.pointer(&format!("/models/providers/{}", names.provider))
             .is_some()
             || c.pointer(&format!("/secrets/providers/{}", names.secret_provider))
                 .is_some()
     });
+    if plugin.is_some() && !present {
+        return Ok(0);
+    }
     let steps = if present {
         remove_setup(stores, &openclaw, &names, &catalog, config.as_ref())?
     } else {
@@ -243,7 +258,7 @@ fn remove_setup(
     say!("Removing it with `openclaw config patch`…");
     let mut steps = 0;
     for group in &groups {
-        steps += apply_edits(stores, openclaw, names, group)?;
+        steps += apply_edits(stores, openclaw, &names.provider, group)?;
     }
     say!("Validating with `openclaw config validate`…");
     validate(openclaw)?;
@@ -284,14 +299,14 @@ fn report_removal(json: bool, names: &Names, present: bool, steps: usize) -> Res
 
 /// Applies removal edits in one patch, or, when OpenClaw's size guard still
 /// refuses it ("size-drop"), in halves. Returns how many patches it took.
-fn apply_edits(
+pub(super) fn apply_edits(
     stores: &Stores,
     openclaw: &OpenClaw,
-    names: &Names,
+    provider: &str,
     edits: &[Edit],
 ) -> Result<usize> {
     let combined = openclaw::combine(edits);
-    let file = save_patch(stores, &names.provider, "remove", &combined.patch)?;
+    let file = save_patch(stores, provider, "remove", &combined.patch)?;
     let mut args = vec![
         "config".to_string(),
         "patch".into(),
@@ -309,8 +324,8 @@ fn apply_edits(
     let said = out.said();
     if said.contains("size-drop") && edits.len() > 1 {
         let (first, second) = edits.split_at(edits.len() / 2);
-        return Ok(apply_edits(stores, openclaw, names, first)?
-            + apply_edits(stores, openclaw, names, second)?);
+        return Ok(apply_edits(stores, openclaw, provider, first)?
+            + apply_edits(stores, openclaw, provider, second)?);
     }
     Err(
         Error::failed(format!("openclaw config patch failed:\n    {said}"))
@@ -386,7 +401,7 @@ fn json_in(text: &str) -> Option<Value> {
     serde_json::from_str(&text[start..]).ok()
 }
 
-fn expect_ok(openclaw: &OpenClaw, args: &[&str]) -> Result<()> {
+pub(super) fn expect_ok(openclaw: &OpenClaw, args: &[&str]) -> Result<()> {
     let out = openclaw.run(args)?;
     if out.ok {
         return Ok(());
@@ -399,7 +414,7 @@ fn expect_ok(openclaw: &OpenClaw, args: &[&str]) -> Result<()> {
     )))
 }
 
-fn validate(openclaw: &OpenClaw) -> Result<()> {
+pub(super) fn validate(openclaw: &OpenClaw) -> Result<()> {
     let out = openclaw.run(&["config", "validate", "--json"])?;
     let verdict = json_in(&out.stdout);
     if out.ok && verdict.as_ref().is_some_and(|v| v["valid"] == true) {
@@ -418,7 +433,12 @@ fn validate(openclaw: &OpenClaw) -> Result<()> {
 
 /// Saves a patch (no secrets in it) in the state folder, for OpenClaw to read
 /// and for the user to apply by hand.
-fn save_patch(stores: &Stores, provider: &str, what: &str, patch: &Value) -> Result<PathBuf> {
+pub(super) fn save_patch(
+    stores: &Stores,
+    provider: &str,
+    what: &str,
+    patch: &Value,
+) -> Result<PathBuf> {
     let path = stores
         .home()
         .join("openclaw")
@@ -435,7 +455,7 @@ fn path_arg(path: &Path) -> String {
 
 /// This binary's real path, as OpenClaw will run it: it refuses a symlink,
 /// a file another user owns, or one others may write to.
-fn this_binary() -> Result<PathBuf> {
+pub(super) fn this_binary() -> Result<PathBuf> {
     let exe = std::env::current_exe()
         .and_then(std::fs::canonicalize)
         .map_err(|e| Error::failed(format!("cannot find this program's own path: {e}")))?;

@@ -14,6 +14,7 @@ mod latency;
 mod login;
 mod manifest;
 mod openclaw;
+mod openclaw_plugin;
 mod portal_selftest;
 mod proxy;
 mod readme;

@@ -71,6 +71,8 @@ fn setup_args<'a>(program: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "openclaw",
         "setup",
+        "--route",
+        "exec",
         "--openclaw",
         program.to_str().expect("utf-8"),
     ];
@@ -352,7 +354,17 @@ fn setup_refuses_a_binary_openclaw_would_refuse_and_uses_the_real_path() {
     let run_copy = |program: &Path| {
         finish(
             plugin
-                .command_for(program, &["openclaw", "setup", "--dry-run", "--json"])
+                .command_for(
+                    program,
+                    &[
+                        "openclaw",
+                        "setup",
+                        "--route",
+                        "exec",
+                        "--dry-run",
+                        "--json",
+                    ],
+                )
                 .spawn()
                 .expect("run the copy"),
         )
@@ -410,10 +422,19 @@ fn two_profiles_in_two_regions_get_two_providers() {
             "work",
         ])
         .expect_code(0);
-    let default = plugin.run(&["openclaw", "setup", "--dry-run", "--json"]);
+    let default = plugin.run(&[
+        "openclaw",
+        "setup",
+        "--route",
+        "exec",
+        "--dry-run",
+        "--json",
+    ]);
     let work = plugin.run(&[
         "openclaw",
         "setup",
+        "--route",
+        "exec",
         "--dry-run",
         "--json",
         "--profile",

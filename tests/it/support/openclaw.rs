@@ -84,6 +84,16 @@ impl IsolatedOpenClaw {
         oc
     }
 
+    /// Its environment (home, state folder, config).
+    pub fn vars(&self) -> &[(String, String)] {
+        &self.vars
+    }
+
+    /// The folder that holds its home, state and config.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
     pub fn set(&mut self, name: &str, value: &str) -> &mut IsolatedOpenClaw {
         self.vars.retain(|(n, _)| n != name);
         self.vars.push((name.to_string(), value.to_string()));

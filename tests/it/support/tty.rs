@@ -16,6 +16,8 @@ pub struct Tty {
     stdin: Option<ChildStdin>,
     output: mpsc::Receiver<Vec<u8>>,
     screen: Vec<u8>,
+    /// How far `wait_next` has read.
+    seen: usize,
 }
 
 fn quote(s: &str) -> String {
@@ -31,7 +33,20 @@ impl Tty {
     /// As `spawn`, with a shell command run first (e.g. `stty -echo`, so
     /// keys typed before a prompt takes the terminal are not echoed).
     pub fn spawn_after(plugin: &Plugin, args: &[&str], cols: u16, first: &str) -> Tty {
-        let command: Vec<String> = std::iter::once(BIN)
+        Tty::spawn_program(plugin, BIN, args, cols, first, &[])
+    }
+
+    /// Another program (with the plugin's environment and `env`), such as
+    /// OpenClaw running the plugin.
+    pub fn spawn_program(
+        plugin: &Plugin,
+        program: &str,
+        args: &[&str],
+        cols: u16,
+        first: &str,
+        env: &[(String, String)],
+    ) -> Tty {
+        let command: Vec<String> = std::iter::once(program)
             .chain(args.iter().copied())
             .map(quote)
             .collect();
@@ -47,6 +62,7 @@ impl Tty {
             .args(["-qfec", &format!("sh -c {}", quote(&line)), "/dev/null"])
             .env("TERM", "xterm");
         plugin.apply_env(&mut script);
+        script.envs(env.iter().map(|(n, v)| (n, v)));
         let mut child = script
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -68,6 +84,7 @@ impl Tty {
             child,
             output: rx,
             screen: Vec::new(),
+            seen: 0,
         }
     }
 
@@ -88,6 +105,27 @@ impl Tty {
                 panic!("the terminal never showed {text:?}:\n{}", self.screen());
             }
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until output after the last text waited for this way shows
+    /// `text` (prompts that repeat words are told apart).
+    pub fn wait_next(&mut self, text: &str, within: Duration) {
+        let started = Instant::now();
+        loop {
+            let screen = self.screen();
+            if let Some(at) = screen.get(self.seen..).and_then(|rest| rest.find(text)) {
+                self.seen += at + text.len();
+                return;
+            }
+            if started.elapsed() > within {
+                let _ = self.child.kill();
+                panic!(
+                    "the terminal never showed {text:?} next:\n{}",
+                    self.screen()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 

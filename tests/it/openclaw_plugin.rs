@@ -1,0 +1,333 @@
+//! The plugin route into the real OpenClaw (2026.9.6 from the npm
+//! registry, offline): `openclaw setup` installs our plugin through
+//! OpenClaw's own commands, `openclaw onboard --auth-choice minimax-portal`
+//! signs in through this tool, every turn carries our token, a running
+//! Gateway gets the refreshed one with no restart, eight OpenClaw processes
+//! cause one refresh, a revoked grant shows our fix, and no token lands in
+//! OpenClaw's files.
+
+use crate::support::cli::{Plugin, Run, finish};
+use crate::support::http_server::Portal;
+use crate::support::minimax::{MiniMax, MiniMaxState};
+use crate::support::now_ms;
+use crate::support::openclaw::{self, IsolatedOpenClaw, free_port, model_reply};
+use crate::support::profile::{stored, write_profile};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn portal_and_model() -> (Portal, Arc<MiniMaxState>) {
+    let mm = MiniMax::new()
+        .refresh_delay(Duration::from_millis(300))
+        .build();
+    let state = Arc::clone(&mm);
+    let portal = Portal::start(move |r| model_reply(r).unwrap_or_else(|| state.handle(r)));
+    (portal, mm)
+}
+
+const ONBOARD: &[&str] = &[
+    "onboard",
+    "--non-interactive",
+    "--accept-risk",
+    "--skip-health",
+    "--skip-daemon",
+    "--skip-bootstrap",
+    "--skip-channels",
+    "--skip-skills",
+    "--skip-search",
+    "--skip-ui",
+    "--auth-choice",
+    "minimax-portal",
+];
+
+/// Our binary and an isolated OpenClaw that share a file store, with the
+/// plugin installed by `openclaw setup` before any login.
+fn set_up(program: &Path) -> (Portal, Arc<MiniMaxState>, Plugin, IsolatedOpenClaw) {
+    let (portal, mm) = portal_and_model();
+    let plugin = Plugin::new(&portal.url());
+    let mut oc = IsolatedOpenClaw::new(program);
+    oc.set("MINIMAX_PORTAL_REGION", "global");
+    let setup = oc.plugin_run(
+        &plugin,
+        &[
+            "openclaw",
+            "setup",
+            "--openclaw",
+            program.to_str().expect("utf-8"),
+            "--json",
+        ],
+    );
+    setup.expect_code(0);
+    assert_eq!(setup.json()["route"], "plugin");
+    assert_eq!(setup.json()["plugin"], "minimax-portal-keyring");
+    (portal, mm, plugin, oc)
+}
+
+fn turn(oc: &IsolatedOpenClaw, plugin: &Plugin, local: bool) -> Run {
+    let mut args = vec!["agent"];
+    if local {
+        args.push("--local");
+    }
+    args.extend(["--agent", "main", "--message", "ping", "--json"]);
+    oc.run(plugin, &args)
+}
+
+/// The last model request: its bearer token and `max_tokens`.
+fn last_model_request(portal: &Portal) -> (String, Value) {
+    let request = portal
+        .requests()
+        .into_iter()
+        .rev()
+        .find(|r| r.path.ends_with("/v1/messages"))
+        .expect("a model request");
+    let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+    (
+        request.header("authorization").unwrap_or("").to_string(),
+        body["max_tokens"].clone(),
+    )
+}
+
+fn make_due(plugin: &Plugin) {
+    let mut profile = stored(plugin, "default");
+    profile["expires"] = json!(now_ms() as i64 + 60_000);
+    profile["updated_at"] = json!(now_ms() as i64 - 3_600_000);
+    write_profile(
+        plugin,
+        "default",
+        &serde_json::to_vec(&profile).expect("JSON"),
+    );
+}
+
+/// Every file under `dir` that contains `needle`.
+fn files_with(dir: &Path, needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_with(&path, needle));
+        } else if let Ok(bytes) = std::fs::read(&path)
+            && bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+        {
+            found.push(path.display().to_string());
+        }
+    }
+    found
+}
+
+#[test]
+fn onboard_signs_in_through_us_and_every_turn_carries_our_token() {
+    let Some(program) = openclaw::command() else {
+        return;
+    };
+    let _turn = openclaw::one_at_a_time();
+    let (portal, mm, plugin, oc) = set_up(&program);
+
+    // OpenClaw's own onboarding signs in through this tool.
+    let onboard = oc.run(&plugin, ONBOARD);
+    onboard.expect_code(0);
+    onboard.stderr_has("open this link and confirm the code");
+    let profile = stored(&plugin, "default");
+    assert_eq!(profile["access"], "acc-1");
+    let config = oc.config();
+    assert_eq!(
+        config["agents"]["defaults"]["model"]["primary"], "minimax-portal/MiniMax-M3",
+        "{config}"
+    );
+    assert_eq!(
+        config["models"]["providers"]["minimax-portal"]["baseUrl"],
+        format!("{}/anthropic", portal.url())
+    );
+    oc.run(&plugin, &["plugins", "doctor"]).expect_code(0);
+
+    // A turn sends exactly our token; the models are the bundled plugin's
+    // (the provider lists none of its own), with its max_tokens.
+    assert_eq!(
+        config["models"]["providers"]["minimax-portal"]["models"],
+        json!([])
+    );
+    turn(&oc, &plugin, true).expect_code(0);
+    let (bearer, max_tokens) = last_model_request(&portal);
+    assert_eq!(bearer, "Bearer acc-1");
+    assert!(
+        max_tokens.as_u64().is_some_and(|n| n > 0 && n < 131_072),
+        "{max_tokens}"
+    );
+
+    // Due: the next turn refreshes (once) and carries the new token.
+    make_due(&plugin);
+    turn(&oc, &plugin, true).expect_code(0);
+    assert_eq!(last_model_request(&portal).0, "Bearer acc-2");
+    assert_eq!(mm.refresh_count(), 1);
+
+    // No token reached OpenClaw's files (config, auth store, logs).
+    let profile = stored(&plugin, "default");
+    for token in [
+        "acc-1",
+        "acc-2",
+        profile["refresh"].as_str().unwrap_or("refresh"),
+    ] {
+        assert_eq!(
+            files_with(oc.root(), token),
+            Vec::<String>::new(),
+            "{token}"
+        );
+    }
+
+    // The grant is revoked: OpenClaw's output carries our fix. A new
+    // login, and the next turn works without touching OpenClaw.
+    mm.revoke_refresh_token(profile["refresh"].as_str().expect("refresh token"));
+    make_due(&plugin);
+    let mut expired = stored(&plugin, "default");
+    expired["expires"] = json!(now_ms() as i64 - 1_000);
+    write_profile(
+        &plugin,
+        "default",
+        &serde_json::to_vec(&expired).expect("JSON"),
+    );
+    let dead = turn(&oc, &plugin, true);
+    assert_ne!(dead.code, 0);
+    assert!(
+        dead.all_output().contains("fix: minimax-portal-auth login"),
+        "{}",
+        dead.all_output()
+    );
+    plugin.login(&["--yes"]).expect_code(0);
+    turn(&oc, &plugin, true).expect_code(0);
+    assert_eq!(
+        last_model_request(&portal).0,
+        format!(
+            "Bearer {}",
+            stored(&plugin, "default")["access"].as_str().unwrap_or("")
+        )
+    );
+
+    // And out again: a config that validates, no plugin entry.
+    let removed = oc.plugin_run(
+        &plugin,
+        &[
+            "openclaw",
+            "setup",
+            "--remove",
+            "--openclaw",
+            program.to_str().expect("utf-8"),
+            "--json",
+        ],
+    );
+    removed.expect_code(0);
+    assert_eq!(removed.json()["removed"], true);
+    let config = oc.config();
+    assert!(
+        config
+            .pointer("/plugins/entries/minimax-portal-keyring")
+            .is_none(),
+        "{config}"
+    );
+    oc.run(&plugin, &["config", "validate", "--json"])
+        .expect_code(0);
+}
+
+#[test]
+fn a_running_gateway_gets_the_refreshed_token_and_eight_processes_refresh_once() {
+    let Some(program) = openclaw::command() else {
+        return;
+    };
+    let _turn = openclaw::one_at_a_time();
+    let (portal, mm, plugin, mut oc) = set_up(&program);
+    plugin.login(&[]).expect_code(0);
+    // Set up again, now with a profile: the provider and the auth store.
+    oc.plugin_run(
+        &plugin,
+        &[
+            "openclaw",
+            "setup",
+            "--set-default",
+            "--openclaw",
+            program.to_str().expect("utf-8"),
+        ],
+    )
+    .expect_code(0);
+
+    let port = free_port();
+    let gateway = oc.start_gateway(&plugin, port);
+    turn(&oc, &plugin, false).expect_code(0);
+    assert_eq!(last_model_request(&portal).0, "Bearer acc-1");
+
+    // The token falls due while the Gateway runs: within a minute the
+    // plugin refreshes ahead, and a turn carries the new token.
+    make_due(&plugin);
+    let started = Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_secs(10));
+        turn(&oc, &plugin, false).expect_code(0);
+        if last_model_request(&portal).0 == "Bearer acc-2" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(150),
+            "the Gateway never sent the refreshed token"
+        );
+    }
+    assert_eq!(mm.refresh_count(), 1);
+    assert_eq!(gateway.stop(), Some(0));
+
+    // Eight OpenClaw processes at once on a due profile: one refresh.
+    // (`models status --probe` asks the plugin and sends one model request.)
+    make_due(&plugin);
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            oc.command(&plugin, &["models", "status", "--probe", "--json"])
+                .spawn()
+                .expect("openclaw models status")
+        })
+        .collect();
+    for run in children.into_iter().map(finish) {
+        run.expect_code(0);
+    }
+    assert_eq!(mm.refresh_count(), 2, "eight processes, one refresh");
+}
+
+#[test]
+fn interactive_onboard_on_a_terminal_signs_in_through_us() {
+    use crate::support::tty::Tty;
+    let Some(program) = openclaw::command() else {
+        return;
+    };
+    let _turn = openclaw::one_at_a_time();
+    let (portal, _mm, plugin, oc) = set_up(&program);
+    let args = [
+        "onboard",
+        "--accept-risk",
+        "--flow",
+        "quickstart",
+        "--skip-health",
+        "--skip-daemon",
+        "--skip-bootstrap",
+        "--skip-channels",
+        "--skip-skills",
+        "--skip-search",
+        "--skip-ui",
+        "--skip-hooks",
+        "--auth-choice",
+        "minimax-portal",
+    ];
+    let mut tty = Tty::spawn_program(
+        &plugin,
+        program.to_str().expect("utf-8"),
+        &args,
+        100,
+        "true",
+        oc.vars(),
+    );
+    let step = Duration::from_secs(120);
+    tty.wait_next("open this link and confirm the code", step);
+    tty.wait_next("Signed in to MiniMax Global", step);
+    let (code, screen) = tty.finish(Duration::from_secs(180));
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(stored(&plugin, "default")["access"], "acc-1");
+    turn(&oc, &plugin, true).expect_code(0);
+    assert_eq!(last_model_request(&portal).0, "Bearer acc-1");
+}
