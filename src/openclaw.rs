@@ -389,6 +389,14 @@ impl OpenClaw {
     /// The active config, when OpenClaw wrote it as JSON (a hand-written
     /// JSON5 file is not read: OpenClaw's own commands then decide).
     pub fn config(&self) -> Option<Value> {
+        let path = self.config_file()?;
+        let bytes = crate::safe_fs::read_capped(&path, 8 * 1024 * 1024).ok()??;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Where OpenClaw keeps its config (`openclaw config file`), which need
+    /// not exist yet.
+    pub fn config_file(&self) -> Option<PathBuf> {
         let out = self.run(&["config", "file"]).ok().filter(|o| o.ok)?;
         let path = out
             .stdout
@@ -397,12 +405,10 @@ impl OpenClaw {
             .find(|l| !l.trim().is_empty())?
             .trim()
             .to_string();
-        let path = match path.strip_prefix("~/") {
-            Some(rest) => PathBuf::from(std::env::var_os("HOME")?).join(rest),
-            None => PathBuf::from(path),
-        };
-        let bytes = crate::safe_fs::read_capped(&path, 8 * 1024 * 1024).ok()??;
-        serde_json::from_slice(&bytes).ok()
+        match path.strip_prefix("~/") {
+            Some(rest) => Some(PathBuf::from(std::env::var_os("HOME")?).join(rest)),
+            None => Some(PathBuf::from(path)),
+        }
     }
 }
 

@@ -24,6 +24,26 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LogoutArgs) ->
         removed.push(remove(stores, name)?);
     }
 
+    // Only profiles `openclaw setup` connected (not the plugin's fallback).
+    let served: Vec<ProfileName> = crate::settings::Settings::load(stores.home())
+        .openclaw_profiles
+        .iter()
+        .filter_map(|n| ProfileName::parse(n).ok())
+        .collect();
+    for served in served.iter().filter(|n| {
+        removed
+            .iter()
+            .any(|r| r.removed && r.profile_id == stores.id_of(n))
+    }) {
+        say!(
+            "note: OpenClaw's plugin hands out {id}: OpenClaw's next turn will ask you to sign \
+             in.\n  Sign in again: minimax-portal-auth login{flag} (or, in OpenClaw: openclaw \
+             onboard --auth-choice minimax-portal)\n  Or take it out of OpenClaw: \
+             minimax-portal-auth openclaw setup --remove{flag}",
+            id = stores.id_of(served),
+            flag = crate::fix::profile_flag(served),
+        );
+    }
     if !json {
         print_stdout(&said(&removed, args.all))?;
     } else if args.all {

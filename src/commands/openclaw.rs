@@ -213,6 +213,11 @@ fn remove(stores: &Stores, json: bool, args: &OpenclawSetupArgs) -> Result<i32> 
         let file = save_patch(stores, &names.provider, "remove", &all.patch)?;
         return print_plan(json, args.dry_run, &all.patch, &patch_command(&file, &all));
     };
+    if openclaw.config_file().is_some_and(|file| !file.exists()) {
+        // Nothing to look at, and no config file to create by trying.
+        report_removal(json, &names, false, 0)?;
+        return Ok(0);
+    }
     let config = openclaw.config();
     let plugin = openclaw_plugin::remove(stores, json, &openclaw, config.as_ref(), &names.profile)?;
     let config = if plugin.is_some() {

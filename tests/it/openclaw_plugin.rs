@@ -331,3 +331,57 @@ fn interactive_onboard_on_a_terminal_signs_in_through_us() {
     turn(&oc, &plugin, true).expect_code(0);
     assert_eq!(last_model_request(&portal).0, "Bearer acc-1");
 }
+
+/// The plugin's own commands, without OpenClaw: the sign-in it starts, the
+/// answer on every turn, and what logout says about a profile OpenClaw uses.
+#[test]
+fn the_plugin_commands_answer_and_logout_warns_about_openclaw() {
+    let (portal, mm) = portal_and_model();
+    let mut plugin = Plugin::new(&portal.url());
+    plugin.set("MINIMAX_PORTAL_REGION", "global");
+
+    // A non-interactive sign-in: OpenClaw's config in, the new one out.
+    let config = br#"{"gateway": {"mode": "local"}}"#;
+    let onboard = plugin.run_with_stdin(&["openclaw", "onboard", "--non-interactive"], config);
+    onboard.expect_code(0);
+    let out = onboard.json();
+    assert_eq!(out["config"]["gateway"]["mode"], "local");
+    assert_eq!(
+        out["config"]["agents"]["defaults"]["model"]["primary"],
+        "minimax-portal/MiniMax-M3"
+    );
+    let placeholder = &out["profiles"][0]["credential"];
+    assert_eq!(placeholder["expires"], 0);
+    assert!(
+        !onboard.stdout.contains("acc-1"),
+        "no token for OpenClaw's store"
+    );
+
+    // Every turn: the token, until a minute before it expires.
+    let answer = plugin.run(&["openclaw", "credentials"]);
+    answer.expect_code(0);
+    let answer = answer.json();
+    assert_eq!(answer["profiles"][0]["credential"]["access"], "acc-1");
+    assert_ne!(
+        answer["profiles"][0]["credential"]["refresh"],
+        stored(&plugin, "default")["refresh"]
+    );
+    let expires = stored(&plugin, "default")["expires"].as_i64().unwrap_or(0);
+    assert_eq!(answer["reuse_until"], expires - 60_000);
+
+    // Due within the lead: the answer comes refreshed (once).
+    make_due(&plugin);
+    let answer = plugin.run(&["openclaw", "credentials"]).json();
+    assert_eq!(answer["profiles"][0]["credential"]["access"], "acc-2");
+    assert_eq!(mm.refresh_count(), 1);
+
+    // Logging out a profile OpenClaw uses says what OpenClaw will do.
+    let logout = plugin.run(&["logout"]);
+    logout.expect_code(0);
+    logout.stderr_has("OpenClaw's next turn will ask you to sign in");
+    logout.stderr_has("openclaw setup --remove");
+    let answer = plugin.run(&["openclaw", "credentials"]);
+    answer.expect_code(0);
+    let error = answer.json()["error"].as_str().unwrap_or("").to_string();
+    assert!(error.contains("fix: minimax-portal-auth login"), "{error}");
+}
