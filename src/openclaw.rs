@@ -67,8 +67,23 @@ impl Names {
                 alias_suffix: String::new(),
             });
         }
+        // OpenClaw's ids are lowercase (secret providers match
+        // ^[a-z][a-z0-9_-]{0,63}$). Only lowercase names are connected, so
+        // each provider id belongs to one profile: `Work` would otherwise
+        // share (and take over) `work`'s.
         let lower = profile.as_str().to_ascii_lowercase();
-        // OpenClaw: secret provider ids match ^[a-z][a-z0-9_-]{0,63}$.
+        if lower != profile.as_str() {
+            return Err(Error::usage(format!(
+                "the profile name {profile} has capital letters, but OpenClaw's provider ids \
+                 are lowercase: it would share {}-{lower} with the profile {lower}; use a \
+                 lowercase profile name for OpenClaw",
+                crate::profile::PROVIDER
+            ))
+            .with_hint(
+                "sign in under a lowercase name (`minimax-portal-auth login -p NAME`) \
+                        and connect that one",
+            ));
+        }
         if lower.len() > 40 {
             return Err(Error::usage(format!(
                 "the profile name {profile} is too long for OpenClaw's provider ids (40 at most)"
@@ -446,7 +461,8 @@ mod tests {
 
     #[test]
     fn another_profile_gets_its_own_provider_and_aliases() {
-        let (names, patch) = setup_for("Work");
+        assert!(Names::of(&ProfileName::parse("Work").unwrap()).is_err());
+        let (names, patch) = setup_for("work");
         assert_eq!(names.provider, "minimax-portal-work");
         assert_eq!(names.secret_provider, "minimax-portal-auth-work");
         assert_eq!(
