@@ -98,6 +98,16 @@ impl Names {
     }
 }
 
+/// True for an id OpenClaw itself would accept as a credential reference
+/// (`^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,255}$`): only such an id is put into
+/// a command for the user to paste.
+pub fn is_ref_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && id.len() <= 256
+        && chars.all(|c| c.is_ascii_alphanumeric() || "._:/#-".contains(c))
+}
+
 /// Everything the setup writes.
 pub struct SetupInputs<'a> {
     pub names: &'a Names,
@@ -471,6 +481,25 @@ mod tests {
         );
         assert!(patch["agents"]["defaults"].get("model").is_none());
         assert!(Names::of(&ProfileName::parse(&"x".repeat(41)).unwrap()).is_err());
+    }
+
+    #[test]
+    fn only_plain_ids_count_as_ref_ids() {
+        assert!(is_ref_id("minimax-portal:default"));
+        assert!(is_ref_id("a/b#c.d_e-f"));
+        assert!(is_ref_id(&"a".repeat(256)));
+        assert!(!is_ref_id(&"a".repeat(257)));
+        for bad in [
+            "",
+            "-x",
+            "x; curl e | sh; #",
+            "x y",
+            "\u{1b}[2J",
+            "a\u{202e}b",
+            "a$b",
+        ] {
+            assert!(!is_ref_id(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -147,11 +147,24 @@ fn report_setup(
     shadows: &[String],
     service: Option<Service>,
 ) -> Result<()> {
-    for id in shadows {
+    // The ids come from OpenClaw: shown cleaned, and put into a command
+    // only when they are plainly ids.
+    let shown: Vec<String> = shadows
+        .iter()
+        .map(|id| crate::portal::wire::clean(id, 300))
+        .collect();
+    for (id, shown) in shadows.iter().zip(&shown) {
+        let fix = if openclaw::is_ref_id(id) {
+            format!("fix: openclaw models auth logout {id} --yes")
+        } else {
+            "Its id holds characters no command should carry: remove it with OpenClaw's \
+             `openclaw models auth list` and `openclaw models auth logout`."
+                .to_string()
+        };
         say!(
-            "warning: OpenClaw also holds its own stored credential {id} for {}. OpenClaw's \
+            "warning: OpenClaw also holds its own stored credential {shown} for {}. OpenClaw's \
              audit counts it as taking precedence, and it keeps a plaintext token on disk.\n  \
-             fix: openclaw models auth logout {id} --yes",
+             {fix}",
             names.provider
         );
     }
@@ -163,7 +176,7 @@ fn report_setup(
             provider: names.provider.clone(),
             secret_provider: names.secret_provider.clone(),
             command: binary.to_path_buf(),
-            stored_credentials: shadows.to_vec(),
+            stored_credentials: shown,
             service: service.map(|s| s.path),
         });
     }
