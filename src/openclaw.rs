@@ -6,10 +6,10 @@
 //! live in SQLite, so nothing here edits its files.
 
 use crate::catalog::{self, Catalog};
+use crate::child::{self, Collected};
 use crate::error::{Error, Result};
 use crate::profile::ProfileName;
 use serde_json::{Map, Value, json};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -21,6 +21,8 @@ const EXEC_TIMEOUT_MS: u64 = 60_000;
 const CLI_TIMEOUT: Duration = Duration::from_secs(180);
 /// More output than this from OpenClaw is cut.
 const MAX_OUTPUT: u64 = 1024 * 1024;
+/// How long OpenClaw's output is still read after it exited.
+const OUTPUT_GRACE: Duration = Duration::from_secs(2);
 
 /// What the exec command needs from OpenClaw's environment to reach the
 /// store: OpenClaw passes it nothing else. `MINIMAX_PORTAL_AUTH_HOME` is
@@ -354,60 +356,48 @@ impl OpenClaw {
             .map(|program| OpenClaw { program })
     }
 
-    /// Runs `openclaw ARGS`, bounded in time and output, without stdin.
+    /// Runs `openclaw ARGS`, bounded in time and output, without stdin. It
+    /// runs in a process group of its own, stopped whole when it overruns;
+    /// once it has exited, its output is read for a moment more only (a
+    /// process it started may hold the pipes open).
     pub fn run(&self, args: &[&str]) -> Result<Output> {
-        let mut child = Command::new(&self.program)
+        let mut command = Command::new(&self.program);
+        command
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                Error::failed(format!("cannot run {}: {e}", self.program.display()))
-                    .with_hint("pass the path of OpenClaw's command with --openclaw PATH")
-            })?;
-        let read = |stream: Option<Box<dyn Read + Send>>| {
-            std::thread::spawn(move || {
-                let mut text = Vec::new();
-                if let Some(stream) = stream {
-                    let _ = stream.take(MAX_OUTPUT).read_to_end(&mut text);
-                }
-                String::from_utf8_lossy(&text).into_owned()
-            })
-        };
-        let out = read(
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        );
-        let err = read(
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        );
+            .stderr(Stdio::piped());
+        let mut child = child::in_own_group(&mut command).spawn().map_err(|e| {
+            Error::failed(format!("cannot run {}: {e}", self.program.display()))
+                .with_hint("pass the path of OpenClaw's command with --openclaw PATH")
+        })?;
+        let out = Collected::start(child.stdout.take(), MAX_OUTPUT);
+        let err = Collected::start(child.stderr.take(), MAX_OUTPUT);
         let started = Instant::now();
         let status = loop {
-            if let Some(status) = child.try_wait().map_err(|e| Error::failed(e.to_string()))? {
-                break status;
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if started.elapsed() > CLI_TIMEOUT => {
+                    child::stop_group(&mut child, child::STOP_GRACE);
+                    return Err(Error::transient(format!(
+                        "openclaw {} did not finish within {} s",
+                        args.first().copied().unwrap_or(""),
+                        CLI_TIMEOUT.as_secs()
+                    )));
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                Err(e) => {
+                    child::stop_group(&mut child, Duration::ZERO);
+                    return Err(Error::failed(e.to_string()));
+                }
             }
-            if started.elapsed() > CLI_TIMEOUT {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(Error::transient(format!(
-                    "openclaw {} did not finish within {} s",
-                    args.first().copied().unwrap_or(""),
-                    CLI_TIMEOUT.as_secs()
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(50));
         };
+        let deadline = Instant::now() + OUTPUT_GRACE;
         Ok(Output {
             ok: status.success(),
             code: status.code(),
-            stdout: out.join().unwrap_or_default(),
-            stderr: err.join().unwrap_or_default(),
+            stdout: out.finish(deadline),
+            stderr: err.finish(deadline),
         })
     }
 
