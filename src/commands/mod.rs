@@ -8,6 +8,7 @@ pub mod login_browser;
 pub mod logout;
 pub mod openclaw;
 pub mod refresh;
+pub mod service;
 pub mod status;
 pub mod switch;
 pub mod token;
