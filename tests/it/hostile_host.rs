@@ -48,14 +48,7 @@ fn credentials(ids: &[&str]) -> serde_json::Value {
 }
 
 fn setup_with(plugin: &Plugin, openclaw: &Path, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "openclaw",
-        "setup",
-        "--openclaw",
-        openclaw.to_str().expect("utf-8"),
-    ];
-    args.extend_from_slice(extra);
-    plugin.run(&args)
+    plugin.run(&crate::openclaw::setup_args(openclaw, extra))
 }
 
 fn signed_in() -> (crate::support::http_server::Portal, Plugin) {
