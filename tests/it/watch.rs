@@ -246,3 +246,26 @@ fn a_failing_then_is_tried_again_later_each_time() {
     assert!(first.contains("\"then_retry_in\":5"), "{first}");
     assert!(second.contains("\"then_retry_in\":10"), "{second}");
 }
+
+#[test]
+fn a_profile_logged_out_meanwhile_is_dropped_and_the_others_watched() {
+    let (portal, mm) = MiniMax::new().refresh_token("ref-a").start();
+    mm.add_refresh_token("ref-b");
+    let plugin = Plugin::new(&portal.url());
+    let endpoint = token_url(&portal);
+    // With a 60 s margin, `a` falls due in 5 s; `b` in an hour.
+    seed(&plugin, "a", &endpoint, "ref-a", 65_000, "global");
+    seed(&plugin, "b", &endpoint, "ref-b", 3_660_000, "global");
+    let mut child = plugin.spawn(&["refresh", "--watch", "--all", "--json", "--margin", "60"]);
+    let rx = lines_of(&mut child);
+    wait_line(&rx, "\"started\"", Duration::from_secs(10));
+    plugin.run(&["logout", "-p", "a"]).expect_code(0);
+    let dropped = wait_line(&rx, "\"needs_login\"", Duration::from_secs(30));
+    assert!(dropped.contains("minimax-portal:a"), "{dropped}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(child.try_wait().expect("wait").is_none(), "the watch ended");
+    sigterm(&child);
+    let status = ended_within(&mut child, Duration::from_secs(20)).expect("stops");
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(mm.refresh_count(), 0);
+}
