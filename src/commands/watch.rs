@@ -184,7 +184,7 @@ impl Watch<'_> {
         };
         match current {
             Ok(fresh) => self.fresh(w, &fresh),
-            Err(e) if matches!(e.class, Class::NeedsLogin | Class::Usage) => self.drop(w, &e),
+            Err(e) if matches!(e.class, Class::NeedsLogin | Class::Usage) => self.give_up(w, e),
             Err(e) => {
                 self.back_off(w, &e);
                 Turn::Next
@@ -212,12 +212,13 @@ impl Watch<'_> {
     }
 
     /// A profile that cannot be kept fresh any more: said, and dropped.
-    fn drop(&self, w: &Watched, e: &Error) -> Turn {
+    fn give_up(&self, w: &Watched, mut e: Error) -> Turn {
+        e.message = format!("{}; no longer watched", e.message);
         report(
             self.json,
             e.class.as_str(),
             Some(&w.name),
-            &format!("{e}\n  {} is no longer watched", w.name.profile_id()),
+            &e.to_string(),
             WatchDetail::Ended { fix: e.fix.clone() },
         );
         Turn::Drop(e.class.exit_code())
