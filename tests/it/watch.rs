@@ -216,10 +216,12 @@ fn sigterm_stops_a_running_then_with_its_children_and_no_refresh_follows() {
     let grandchild = std::fs::read_to_string(&pid_file).expect("pid");
     let grandchild = grandchild.trim();
     assert!(alive(grandchild));
+    let asked = Instant::now();
     sigterm(&child);
     // Well before --then's own 120 s limit.
     let status = ended_within(&mut child, Duration::from_secs(30))
         .expect("SIGTERM ends the watch while --then runs");
+    eprintln!("stopped {:?} after SIGTERM", asked.elapsed());
     assert_eq!(status.code(), Some(0));
     let started = Instant::now();
     while alive(grandchild) && started.elapsed() < Duration::from_secs(10) {
