@@ -5,7 +5,7 @@
 use crate::support::cli::{Plugin, finish};
 use crate::support::fits;
 use crate::support::http_server::{Portal, Reply};
-use crate::support::minimax::{MiniMax, TOKEN_PATH, token_url};
+use crate::support::minimax::{MiniMax, MiniMaxState, TOKEN_PATH, token_url};
 use crate::support::profile::{seed, seed_default, stored};
 use minimax_portal_auth::json::WatchLine;
 use std::io::{BufRead, BufReader};
@@ -187,14 +187,21 @@ fn one_dead_profile_does_not_stop_the_others() {
     assert_eq!(mm.refresh_count(), 2, "one for default, one rejected");
 }
 
-#[test]
-fn sigterm_stops_a_running_then_with_its_children_and_no_refresh_follows() {
+/// Profiles `a` and `b`, both live, whose access tokens expire in the
+/// given times.
+fn profiles_a_and_b(a_ms: i64, b_ms: i64) -> (Portal, Arc<MiniMaxState>, Plugin) {
     let (portal, mm) = MiniMax::new().refresh_token("ref-a").start();
     mm.add_refresh_token("ref-b");
     let plugin = Plugin::new(&portal.url());
     let endpoint = token_url(&portal);
-    seed(&plugin, "a", &endpoint, "ref-a", 60_000, "global");
-    seed(&plugin, "b", &endpoint, "ref-b", 60_000, "global");
+    seed(&plugin, "a", &endpoint, "ref-a", a_ms, "global");
+    seed(&plugin, "b", &endpoint, "ref-b", b_ms, "global");
+    (portal, mm, plugin)
+}
+
+#[test]
+fn sigterm_stops_a_running_then_with_its_children_and_no_refresh_follows() {
+    let (_portal, mm, plugin) = profiles_a_and_b(60_000, 60_000);
     let marks = tempfile::tempdir().expect("temp dir");
     let pid_file = marks.path().join("pid");
     // A reload that starts a grandchild and hangs.
@@ -251,13 +258,8 @@ fn a_failing_then_is_tried_again_later_each_time() {
 
 #[test]
 fn a_profile_logged_out_meanwhile_is_dropped_and_the_others_watched() {
-    let (portal, mm) = MiniMax::new().refresh_token("ref-a").start();
-    mm.add_refresh_token("ref-b");
-    let plugin = Plugin::new(&portal.url());
-    let endpoint = token_url(&portal);
     // With a 60 s margin, `a` falls due in 5 s; `b` in an hour.
-    seed(&plugin, "a", &endpoint, "ref-a", 65_000, "global");
-    seed(&plugin, "b", &endpoint, "ref-b", 3_660_000, "global");
+    let (_portal, mm, plugin) = profiles_a_and_b(65_000, 3_660_000);
     let mut child = plugin.spawn(&["refresh", "--watch", "--all", "--json", "--margin", "60"]);
     let rx = lines_of(&mut child);
     wait_line(&rx, "\"started\"", Duration::from_secs(10));
