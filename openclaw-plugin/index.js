@@ -1,7 +1,7 @@
 // OpenClaw's side of minimax-portal-auth. It decides nothing: it asks the
 // binary that `minimax-portal-auth openclaw setup` recorded in install.json
 // (beside this file) and hands OpenClaw the answers. Why and how: README.md
-// ("OpenClaw") and docs/openclaw.md ("The plugin route").
+// ("OpenClaw") and docs/openclaw-plugin.md.
 import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 

@@ -164,8 +164,8 @@ all with --force. One report per profile; the exit code is the worst outcome. Wi
 makes no network request. This is the start-up hook of hosts that run plugins.\n\n\
 With --watch it stays in the foreground and refreshes each profile before it expires, running \
 the --then command after each refresh: for a host that reads the token once, such as an \
-OpenClaw Gateway. SIGTERM or Ctrl-C end it (exit 0); a profile that needs a new login ends it \
-with exit 3.\n\n\
+OpenClaw Gateway. SIGTERM or Ctrl-C end it (exit 0), stopping a running --then; a profile \
+that needs a new login is dropped and the others kept fresh (exit 3 once none is left).\n\n\
 Examples:\n  minimax-portal-auth refresh\n  minimax-portal-auth refresh -p work --force\n  \
 minimax-portal-auth refresh --watch --then openclaw secrets reload"
     )]

@@ -343,9 +343,15 @@ pub struct WatchLine {
 pub enum WatchDetail {
     /// `started`: the profiles watched.
     Started { profiles: Vec<String> },
-    /// The access token changed: its expiry, and whether `--then` ran well
-    /// (null without `--then`).
-    Announced { expires: i64, then_ok: Option<bool> },
+    /// The access token changed: its expiry, whether `--then` ran well
+    /// (null without `--then`), and after a failed `--then` in how many
+    /// seconds it runs again.
+    Announced {
+        expires: i64,
+        then_ok: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        then_retry_in: Option<u64>,
+    },
     /// A passing failure: the next try is this many seconds away.
     Retrying { retry_in: u64 },
     /// `stopped`: nothing more to say. (Before `Ended`, whose one key may be

@@ -25,6 +25,8 @@ pub mod output;
 pub mod api_key;
 pub mod catalog;
 #[doc(hidden)]
+pub mod child;
+#[doc(hidden)]
 pub mod cli;
 #[doc(hidden)]
 pub mod commands;

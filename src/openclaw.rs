@@ -6,10 +6,10 @@
 //! live in SQLite, so nothing here edits its files.
 
 use crate::catalog::{self, Catalog};
+use crate::child::{self, Collected};
 use crate::error::{Error, Result};
 use crate::profile::ProfileName;
 use serde_json::{Map, Value, json};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -21,6 +21,8 @@ const EXEC_TIMEOUT_MS: u64 = 60_000;
 const CLI_TIMEOUT: Duration = Duration::from_secs(180);
 /// More output than this from OpenClaw is cut.
 const MAX_OUTPUT: u64 = 1024 * 1024;
+/// How long OpenClaw's output is still read after it exited.
+const OUTPUT_GRACE: Duration = Duration::from_secs(2);
 
 /// What the exec command needs from OpenClaw's environment to reach the
 /// store: OpenClaw passes it nothing else. `MINIMAX_PORTAL_AUTH_HOME` is
@@ -67,8 +69,23 @@ impl Names {
                 alias_suffix: String::new(),
             });
         }
+        // OpenClaw's ids are lowercase (secret providers match
+        // ^[a-z][a-z0-9_-]{0,63}$). Only lowercase names are connected, so
+        // each provider id belongs to one profile: `Work` would otherwise
+        // share (and take over) `work`'s.
         let lower = profile.as_str().to_ascii_lowercase();
-        // OpenClaw: secret provider ids match ^[a-z][a-z0-9_-]{0,63}$.
+        if lower != profile.as_str() {
+            return Err(Error::usage(format!(
+                "the profile name {profile} has capital letters, but OpenClaw's provider ids \
+                 are lowercase: it would share {}-{lower} with the profile {lower}; use a \
+                 lowercase profile name for OpenClaw",
+                crate::profile::PROVIDER
+            ))
+            .with_hint(
+                "sign in under a lowercase name (`minimax-portal-auth login -p NAME`) \
+                        and connect that one",
+            ));
+        }
         if lower.len() > 40 {
             return Err(Error::usage(format!(
                 "the profile name {profile} is too long for OpenClaw's provider ids (40 at most)"
@@ -81,6 +98,16 @@ impl Names {
             alias_suffix: format!("-{lower}"),
         })
     }
+}
+
+/// True for an id OpenClaw itself would accept as a credential reference
+/// (`^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,255}$`): only such an id is put into
+/// a command for the user to paste.
+pub fn is_ref_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && id.len() <= 256
+        && chars.all(|c| c.is_ascii_alphanumeric() || "._:/#-".contains(c))
 }
 
 /// Everything the setup writes.
@@ -329,60 +356,48 @@ impl OpenClaw {
             .map(|program| OpenClaw { program })
     }
 
-    /// Runs `openclaw ARGS`, bounded in time and output, without stdin.
+    /// Runs `openclaw ARGS`, bounded in time and output, without stdin. It
+    /// runs in a process group of its own, stopped whole when it overruns;
+    /// once it has exited, its output is read for a moment more only (a
+    /// process it started may hold the pipes open).
     pub fn run(&self, args: &[&str]) -> Result<Output> {
-        let mut child = Command::new(&self.program)
+        let mut command = Command::new(&self.program);
+        command
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                Error::failed(format!("cannot run {}: {e}", self.program.display()))
-                    .with_hint("pass the path of OpenClaw's command with --openclaw PATH")
-            })?;
-        let read = |stream: Option<Box<dyn Read + Send>>| {
-            std::thread::spawn(move || {
-                let mut text = Vec::new();
-                if let Some(stream) = stream {
-                    let _ = stream.take(MAX_OUTPUT).read_to_end(&mut text);
-                }
-                String::from_utf8_lossy(&text).into_owned()
-            })
-        };
-        let out = read(
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        );
-        let err = read(
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        );
+            .stderr(Stdio::piped());
+        let mut child = child::in_own_group(&mut command).spawn().map_err(|e| {
+            Error::failed(format!("cannot run {}: {e}", self.program.display()))
+                .with_hint("pass the path of OpenClaw's command with --openclaw PATH")
+        })?;
+        let out = Collected::start(child.stdout.take(), MAX_OUTPUT);
+        let err = Collected::start(child.stderr.take(), MAX_OUTPUT);
         let started = Instant::now();
         let status = loop {
-            if let Some(status) = child.try_wait().map_err(|e| Error::failed(e.to_string()))? {
-                break status;
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if started.elapsed() > CLI_TIMEOUT => {
+                    child::stop_group(&mut child, child::STOP_GRACE);
+                    return Err(Error::transient(format!(
+                        "openclaw {} did not finish within {} s",
+                        args.first().copied().unwrap_or(""),
+                        CLI_TIMEOUT.as_secs()
+                    )));
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                Err(e) => {
+                    child::stop_group(&mut child, Duration::ZERO);
+                    return Err(Error::failed(e.to_string()));
+                }
             }
-            if started.elapsed() > CLI_TIMEOUT {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(Error::transient(format!(
-                    "openclaw {} did not finish within {} s",
-                    args.first().copied().unwrap_or(""),
-                    CLI_TIMEOUT.as_secs()
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(50));
         };
+        let deadline = Instant::now() + OUTPUT_GRACE;
         Ok(Output {
             ok: status.success(),
             code: status.code(),
-            stdout: out.join().unwrap_or_default(),
-            stderr: err.join().unwrap_or_default(),
+            stdout: out.finish(deadline),
+            stderr: err.finish(deadline),
         })
     }
 
@@ -452,7 +467,8 @@ mod tests {
 
     #[test]
     fn another_profile_gets_its_own_provider_and_aliases() {
-        let (names, patch) = setup_for("Work");
+        assert!(Names::of(&ProfileName::parse("Work").unwrap()).is_err());
+        let (names, patch) = setup_for("work");
         assert_eq!(names.provider, "minimax-portal-work");
         assert_eq!(names.secret_provider, "minimax-portal-auth-work");
         assert_eq!(
@@ -461,6 +477,25 @@ mod tests {
         );
         assert!(patch["agents"]["defaults"].get("model").is_none());
         assert!(Names::of(&ProfileName::parse(&"x".repeat(41)).unwrap()).is_err());
+    }
+
+    #[test]
+    fn only_plain_ids_count_as_ref_ids() {
+        assert!(is_ref_id("minimax-portal:default"));
+        assert!(is_ref_id("a/b#c.d_e-f"));
+        assert!(is_ref_id(&"a".repeat(256)));
+        assert!(!is_ref_id(&"a".repeat(257)));
+        for bad in [
+            "",
+            "-x",
+            "x; curl e | sh; #",
+            "x y",
+            "\u{1b}[2J",
+            "a\u{202e}b",
+            "a$b",
+        ] {
+            assert!(!is_ref_id(bad), "{bad:?}");
+        }
     }
 
     #[test]

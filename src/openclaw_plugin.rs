@@ -1,4 +1,4 @@
-//! The plugin route into OpenClaw (docs/openclaw.md, "The plugin route"):
+//! The plugin route into OpenClaw (docs/openclaw-plugin.md):
 //! a small JavaScript plugin of ours (`openclaw-plugin/`, carried in this
 //! binary) hands OpenClaw our access token on every turn through its
 //! external auth overlay, and lets `openclaw onboard --auth-choice
@@ -169,7 +169,7 @@ pub fn default_model(catalog: &Catalog) -> String {
 
 /// One profile as OpenClaw's external auth overlay takes it. "persisted"
 /// is what reaches OpenClaw's auth resolution; OpenClaw still writes
-/// nothing of it to its store (docs/openclaw.md).
+/// nothing of it to its store (docs/openclaw-plugin.md).
 #[derive(Serialize)]
 struct ExternalProfile {
     #[serde(rename = "profileId")]

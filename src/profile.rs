@@ -14,12 +14,20 @@ pub const SCHEMA: u32 = 1;
 /// unusable: short, so the next refresh comes soon and may say better.
 pub const FALLBACK_LIFETIME_MS: i64 = 10 * 60 * 1000;
 
-/// A validated profile name: letters, digits, `-` and `_`, 1 to 64 long.
+/// A validated profile name: letters, digits, `-` and `_`, 1 to 64 long,
+/// not starting with `-`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ProfileName(String);
 
 impl ProfileName {
     pub fn parse(text: &str) -> Result<ProfileName> {
+        // A leading '-' would read as a flag wherever the name is passed on
+        // (OpenClaw's exec args, every printed fix).
+        if text.starts_with('-') {
+            return Err(Error::usage(format!(
+                "invalid profile name {text:?}: it must not start with '-'"
+            )));
+        }
         let ok = !text.is_empty()
             && text.len() <= 64
             && text
@@ -243,6 +251,8 @@ mod tests {
     fn names() {
         assert!(ProfileName::parse("default").is_ok());
         assert!(ProfileName::parse("work_2-b").is_ok());
+        assert!(ProfileName::parse("-rf").is_err());
+        assert!(ProfileName::parse("--").is_err());
         for bad in ["", "a b", "../x", "a:b", "é", &"x".repeat(65)] {
             assert!(ProfileName::parse(bad).is_err(), "{bad:?} accepted");
         }

@@ -9,6 +9,7 @@ pub mod logout;
 pub mod openclaw;
 pub mod openclaw_plugin;
 pub mod refresh;
+pub mod service;
 pub mod status;
 pub mod switch;
 pub mod token;

@@ -1,6 +1,7 @@
 //! `openclaw setup`: connect a profile to the real OpenClaw (docs/openclaw.md).
 
 use super::openclaw_plugin;
+use super::service::{SERVICE_NAME, Service, service_path, write_service};
 use crate::catalog;
 use crate::cli::{OpenclawCommand, OpenclawSetupArgs, Route};
 use crate::error::{Error, Result};
@@ -153,11 +154,24 @@ fn report_setup(
     shadows: &[String],
     service: Option<Service>,
 ) -> Result<()> {
-    for id in shadows {
+    // The ids come from OpenClaw: shown cleaned, and put into a command
+    // only when they are plainly ids.
+    let shown: Vec<String> = shadows
+        .iter()
+        .map(|id| crate::portal::wire::clean(id, 300))
+        .collect();
+    for (id, shown) in shadows.iter().zip(&shown) {
+        let fix = if openclaw::is_ref_id(id) {
+            format!("fix: openclaw models auth logout {id} --yes")
+        } else {
+            "Its id holds characters no command should carry: remove it with OpenClaw's \
+             `openclaw models auth list` and `openclaw models auth logout`."
+                .to_string()
+        };
         say!(
-            "warning: OpenClaw also holds its own stored credential {id} for {}. OpenClaw's \
+            "warning: OpenClaw also holds its own stored credential {shown} for {}. OpenClaw's \
              audit counts it as taking precedence, and it keeps a plaintext token on disk.\n  \
-             fix: openclaw models auth logout {id} --yes",
+             {fix}",
             names.provider
         );
     }
@@ -169,7 +183,7 @@ fn report_setup(
             provider: names.provider.clone(),
             secret_provider: names.secret_provider.clone(),
             command: binary.to_path_buf(),
-            stored_credentials: shadows.to_vec(),
+            stored_credentials: shown,
             service: service.map(|s| s.path),
         });
     }
@@ -499,112 +513,4 @@ pub(super) fn this_binary() -> Result<PathBuf> {
         }
     }
     Ok(exe)
-}
-
-const SERVICE_NAME: &str = "minimax-portal-auth-watch.service";
-
-struct Service {
-    path: PathBuf,
-    enable: String,
-}
-
-fn service_path() -> Option<PathBuf> {
-    if cfg!(target_os = "macos") {
-        let home = std::env::var_os("HOME")?;
-        return Some(
-            PathBuf::from(home).join("Library/LaunchAgents/io.minimax-portal-auth.watch.plist"),
-        );
-    }
-    let config = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(config.join("systemd/user").join(SERVICE_NAME))
-}
-
-/// The watcher as a service: a systemd user unit (written), or on macOS a
-/// launchd agent (written; `launchctl` loads it).
-fn write_service(stores: &Stores, binary: &Path, openclaw: &Path) -> Result<Service> {
-    let path = service_path()
-        .ok_or_else(|| Error::failed("cannot find where user services live (no HOME)"))?;
-    let openclaw = std::fs::canonicalize(openclaw).unwrap_or(openclaw.to_path_buf());
-    let home = std::fs::canonicalize(stores.home()).unwrap_or(stores.home().to_path_buf());
-    let args: Vec<String> = [
-        binary.display().to_string(),
-        "refresh".into(),
-        "--watch".into(),
-        "--all".into(),
-        "--then".into(),
-        openclaw.display().to_string(),
-        "secrets".into(),
-        "reload".into(),
-    ]
-    .into();
-    let (text, enable) = if cfg!(target_os = "macos") {
-        (
-            launchd_plist(&args, &home),
-            format!(
-                "launchctl load -w {}",
-                shell_quote(&path.display().to_string())
-            ),
-        )
-    } else {
-        (
-            systemd_unit(&args, &home),
-            format!(
-                "systemctl --user daemon-reload && systemctl --user enable --now {SERVICE_NAME}"
-            ),
-        )
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| safe_fs::io_error("create", dir, e))?;
-    }
-    safe_fs::write_atomically(&path, text.as_bytes())?;
-    Ok(Service { path, enable })
-}
-
-fn systemd_unit(args: &[String], home: &Path) -> String {
-    let quote = |a: &String| format!("\"{}\"", a.replace('\\', "\\\\").replace('"', "\\\""));
-    let exec: Vec<String> = args.iter().map(quote).collect();
-    format!(
-        "[Unit]\n\
-         Description=Keep MiniMax tokens fresh for OpenClaw (minimax-portal-auth)\n\n\
-         [Service]\n\
-         ExecStart={}\n\
-         Environment=\"{}={}\"\n\
-         Restart=on-failure\n\
-         RestartSec=30\n\
-         # Exit 3: the profile needs a new login; restarting cannot help.\n\
-         RestartPreventExitStatus=3\n\n\
-         [Install]\n\
-         WantedBy=default.target\n",
-        exec.join(" "),
-        safe_fs::HOME_ENV,
-        home.display()
-    )
-}
-
-fn launchd_plist(args: &[String], home: &Path) -> String {
-    let escape = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
-    let items: String = args
-        .iter()
-        .map(|a| format!("    <string>{}</string>\n", escape(a)))
-        .collect();
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-         <!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n\
-         <plist version=\"1.0\">\n<dict>\n\
-           <key>Label</key><string>io.minimax-portal-auth.watch</string>\n\
-           <key>ProgramArguments</key>\n  <array>\n{items}  </array>\n\
-           <key>EnvironmentVariables</key>\n  <dict><key>{}</key><string>{}</string></dict>\n\
-           <key>RunAtLoad</key><true/>\n\
-           <key>KeepAlive</key><dict><key>SuccessfulExit</key><false/></dict>\n\
-         </dict>\n</plist>\n",
-        safe_fs::HOME_ENV,
-        escape(&home.display().to_string())
-    )
 }

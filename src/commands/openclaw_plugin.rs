@@ -160,6 +160,8 @@ pub fn setup(stores: &Stores, json: bool, args: &OpenclawSetupArgs) -> Result<i3
         ));
     }
     let name = super::profile(&args.profile, stores.home())?;
+    // The same naming rules as the exec route (lowercase, no clashes).
+    crate::openclaw::Names::of(&name)?;
     let binary = this_binary()?;
     let home = state_home(stores);
     let dir = plugin::plugin_dir(&home);

@@ -8,6 +8,7 @@ mod browser_interop;
 mod host_cycle;
 mod host_side;
 mod hostile;
+mod hostile_host;
 mod keyring;
 mod kill9;
 mod latency;

@@ -67,7 +67,7 @@ fn bearer(portal: &Portal) -> String {
         .unwrap_or_default()
 }
 
-fn setup_args<'a>(program: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+pub(crate) fn setup_args<'a>(program: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "openclaw",
         "setup",
