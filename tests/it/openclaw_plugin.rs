@@ -276,10 +276,13 @@ fn a_running_gateway_gets_the_refreshed_token_and_eight_processes_refresh_once()
 
     // Eight OpenClaw processes at once on a due profile: one refresh.
     // (`models status --probe` asks the plugin and sends one model request.)
+    // Each in its own copy of the state folder (one owner per folder).
     make_due(&plugin);
-    let children: Vec<_> = (0..8)
-        .map(|_| {
-            oc.command(&plugin, &["models", "status", "--probe", "--json"])
+    let copies: Vec<IsolatedOpenClaw> = (0..8).map(|_| oc.copy()).collect();
+    let children: Vec<_> = copies
+        .iter()
+        .map(|copy| {
+            copy.command(&plugin, &["models", "status", "--probe", "--json"])
                 .spawn()
                 .expect("openclaw models status")
         })
@@ -323,9 +326,20 @@ fn interactive_onboard_on_a_terminal_signs_in_through_us() {
         oc.vars(),
     );
     let step = Duration::from_secs(120);
+    tty.wait_next("Help make OpenClaw better?", step);
+    tty.type_keys(b"\r");
     tty.wait_next("open this link and confirm the code", step);
     tty.wait_next("Signed in to MiniMax Global", step);
-    let (code, screen) = tty.finish(Duration::from_secs(180));
+    // OpenClaw's wizard goes on (model, workspace…): take its defaults.
+    let started = Instant::now();
+    while tty.running() && started.elapsed() < Duration::from_secs(240) {
+        std::thread::sleep(Duration::from_secs(3));
+        if tty.shows_next("◆") {
+            tty.type_keys(b"\r");
+        }
+    }
+    let (code, screen) = tty.finish(Duration::from_secs(30));
+    assert!(!screen.contains("AI access test failed"), "{screen}");
     assert_eq!(code, 0, "{screen}");
     assert_eq!(stored(&plugin, "default")["access"], "acc-1");
     turn(&oc, &plugin, true).expect_code(0);

@@ -94,6 +94,28 @@ impl IsolatedOpenClaw {
         self.dir.path()
     }
 
+    /// Another OpenClaw with a copy of this one's folders (config, auth
+    /// store), its paths rewritten: one OpenClaw at a time may own a state
+    /// folder, so processes that run at once each get a copy.
+    pub fn copy(&self) -> IsolatedOpenClaw {
+        let dir = tempfile::tempdir().expect("temp dir for OpenClaw");
+        let (from, to) = (self.dir.path(), dir.path());
+        copy_tree(from, to);
+        let (old, new) = (from.display().to_string(), to.display().to_string());
+        let config = to.join("state/openclaw.json");
+        let text = std::fs::read_to_string(&config).expect("OpenClaw's config");
+        std::fs::write(&config, text.replace(&old, &new)).expect("the copied config");
+        IsolatedOpenClaw {
+            program: self.program.clone(),
+            dir,
+            vars: self
+                .vars
+                .iter()
+                .map(|(n, v)| (n.clone(), v.replace(&old, &new)))
+                .collect(),
+        }
+    }
+
     pub fn set(&mut self, name: &str, value: &str) -> &mut IsolatedOpenClaw {
         self.vars.retain(|(n, _)| n != name);
         self.vars.push((name.to_string(), value.to_string()));
@@ -180,6 +202,21 @@ impl IsolatedOpenClaw {
             std::thread::sleep(Duration::from_millis(500));
         }
         gateway
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("a folder of the copy");
+    for entry in std::fs::read_dir(from).expect("a folder to copy").flatten() {
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            copy_tree(&source, &target);
+        } else if kind.is_file() {
+            std::fs::copy(&source, &target).expect("a file of the copy");
+        }
     }
 }
 

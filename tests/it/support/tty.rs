@@ -129,6 +129,24 @@ impl Tty {
         }
     }
 
+    /// Whether output after the last text waited for shows `text` (and if
+    /// so, reads past it).
+    pub fn shows_next(&mut self, text: &str) -> bool {
+        let screen = self.screen();
+        match screen.get(self.seen..).and_then(|rest| rest.rfind(text)) {
+            Some(at) => {
+                self.seen += at + text.len();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether the program still runs.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Types keys (after a moment for the prompt to set up the terminal).
     pub fn type_keys(&mut self, keys: &[u8]) {
         std::thread::sleep(Duration::from_millis(300));
