@@ -318,7 +318,7 @@ pub struct ProfileArgs {
     /// Profile name: letters, digits, '-' and '_' (profile id
     /// minimax-portal:NAME); default: MINIMAX_PORTAL_AUTH_PROFILE, else the
     /// one `switch` chose, else "default"
-    #[arg(short = 'p', long, value_name = "NAME", value_parser = parse_profile)]
+    #[arg(short = 'p', long, value_name = "NAME", value_parser = parse_profile, add = profile_names())]
     pub profile: Option<ProfileName>,
 }
 
@@ -389,7 +389,7 @@ impl MarginArgs {
 #[derive(Debug, Args)]
 pub struct RefreshArgs {
     /// Only this profile (default: every profile)
-    #[arg(short = 'p', long, value_name = "NAME", value_parser = parse_profile, conflicts_with = "all")]
+    #[arg(short = 'p', long, value_name = "NAME", value_parser = parse_profile, add = profile_names(), conflicts_with = "all")]
     pub profile: Option<ProfileName>,
 
     /// Every profile (the default)
@@ -423,7 +423,7 @@ pub struct RefreshArgs {
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Only this profile
-    #[arg(short = 'p', long, value_name = "NAME", value_parser = parse_profile)]
+    #[arg(short = 'p', long, value_name = "NAME", value_parser = parse_profile, add = profile_names())]
     pub profile: Option<ProfileName>,
 
     /// Show the access token (masked by default)
@@ -441,7 +441,7 @@ pub struct StatusArgs {
 #[derive(Debug, Args)]
 pub struct SwitchArgs {
     /// The profile to make the default
-    #[arg(value_name = "NAME", value_parser = parse_profile)]
+    #[arg(value_name = "NAME", value_parser = parse_profile, add = profile_names())]
     pub name: ProfileName,
 }
 
@@ -519,6 +519,11 @@ pub struct CompletionsArgs {
     /// The shell
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// Completes a profile name from the stored ones.
+fn profile_names() -> clap_complete::ArgValueCompleter {
+    clap_complete::ArgValueCompleter::new(crate::commands::completions::profile_names)
 }
 
 fn parse_profile(text: &str) -> Result<ProfileName, String> {

@@ -135,17 +135,54 @@ pub async fn wait_for_enter(message: &str) -> Result<()> {
     }
 }
 
-/// The link as a QR code drawn with block characters, for a phone; None
-/// when it does not fit one.
+/// Light modules around a QR code. The standard asks for 4; 2 scan well
+/// off a screen and save two lines, which decides whether the code fits a
+/// 24-line terminal.
+const QR_MARGIN: usize = 2;
+
+/// The link as a QR code for a phone, in half blocks (two rows of modules
+/// a line: ▀ ▄ █ and space), light modules drawn in the text colour for a
+/// dark terminal; None when the link does not fit a QR code.
 pub fn qr_code(link: &str) -> Option<String> {
-    let code = qrcode::QrCode::new(link.as_bytes()).ok()?;
-    Some(
-        code.render::<qrcode::render::unicode::Dense1x2>()
-            .dark_color(qrcode::render::unicode::Dense1x2::Light)
-            .light_color(qrcode::render::unicode::Dense1x2::Dark)
-            .quiet_zone(true)
-            .build(),
-    )
+    let code =
+        qrcode::QrCode::with_error_correction_level(link.as_bytes(), qrcode::EcLevel::L).ok()?;
+    let modules = code.width();
+    let colors = code.to_colors();
+    let side = modules + 2 * QR_MARGIN;
+    // The margin is light; past the bottom edge is the terminal itself.
+    let light = |x: usize, y: usize| -> bool {
+        if y >= side {
+            return false;
+        }
+        let inside = |v: usize| (QR_MARGIN..QR_MARGIN + modules).contains(&v);
+        if !inside(x) || !inside(y) {
+            return true;
+        }
+        colors[(y - QR_MARGIN) * modules + (x - QR_MARGIN)] == qrcode::Color::Light
+    };
+    let mut out = String::new();
+    for y in (0..side).step_by(2) {
+        for x in 0..side {
+            out.push(match (light(x, y), light(x, y + 1)) {
+                (true, true) => '█',
+                (true, false) => '▀',
+                (false, true) => '▄',
+                (false, false) => ' ',
+            });
+        }
+        out.push('\n');
+    }
+    Some(out)
+}
+
+/// The terminal's lines and columns, when stderr is one.
+pub fn terminal_size() -> Option<(usize, usize)> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    console::Term::stderr()
+        .size_checked()
+        .map(|(rows, cols)| (usize::from(rows), usize::from(cols)))
 }
 
 /// Why there is probably no local browser, if there is a reason to think so.

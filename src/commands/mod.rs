@@ -1,6 +1,7 @@
 //! One module per command; each returns the exit code of a success, or an
 //! error that main maps to its exit code.
 
+pub mod completions;
 pub mod doctor;
 pub mod exec;
 pub mod login;
@@ -29,6 +30,7 @@ pub use crate::output::print_json;
 /// The whole command line: parses the arguments, runs the command, reports
 /// a failure, and returns the exit code.
 pub fn main() -> i32 {
+    completions::answer_shell();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -71,7 +73,7 @@ fn report(e: &Error, json: bool) {
 pub fn run(cli: Cli) -> Result<i32> {
     // These need no state folder.
     match &cli.command {
-        Command::Completions(args) => return completions(args.shell),
+        Command::Completions(args) => return completions::run(args.shell),
         Command::Man => return man(),
         _ => {}
     }
@@ -119,13 +121,6 @@ pub fn profile(args: &ProfileArgs, home: &Path) -> Result<ProfileName> {
         Some(name) => Ok(name.clone()),
         None => crate::settings::default_profile(home),
     }
-}
-
-fn completions(shell: clap_complete::Shell) -> Result<i32> {
-    let mut out = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "minimax-portal-auth", &mut out);
-    crate::output::print_stdout(&String::from_utf8_lossy(&out))?;
-    Ok(0)
 }
 
 fn man() -> Result<i32> {

@@ -5,6 +5,7 @@ mod support;
 
 mod browser_flow;
 mod browser_interop;
+mod completion;
 mod host_cycle;
 mod host_side;
 mod hostile;
