@@ -333,6 +333,24 @@ pub fn fit(text: &str, width: usize) -> String {
     out
 }
 
+/// The first of `choices` (from most to fewest words) that fits one line
+/// of `width` columns after a spinner's two; else the last, cut to fit. A
+/// spinner line that wraps is drawn again on every tick.
+pub fn one_line(choices: Vec<String>, width: usize) -> String {
+    let room = width.saturating_sub(2).max(10);
+    let last = choices.last().cloned().unwrap_or_default();
+    choices
+        .into_iter()
+        .find(|line| line.chars().count() <= room)
+        .unwrap_or_else(|| last.chars().take(room).collect())
+}
+
+/// The terminal's width for a spinner on stderr (unbounded when it is not
+/// a terminal: a log keeps the whole line).
+pub fn spinner_width() -> usize {
+    terminal_size().map_or(usize::MAX, |(_, cols)| cols)
+}
+
 /// A token as `status` shows it by default: its first four characters.
 pub fn mask(token: &str) -> String {
     let head: String = token.chars().take(4).collect();

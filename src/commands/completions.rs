@@ -7,7 +7,6 @@
 //! one completes only the first word for a binary whose name has hyphens.
 
 use crate::error::{Error, Result};
-use clap::CommandFactory;
 use clap_complete::CompletionCandidate;
 use clap_complete::env::{CompleteEnv, Shells};
 use std::ffi::OsStr;
@@ -22,7 +21,7 @@ pub fn answer_shell() {
     if std::env::var_os(COMPLETE_VAR).is_none() {
         return;
     }
-    CompleteEnv::with_factory(crate::cli::Cli::command)
+    CompleteEnv::with_factory(crate::cli::command)
         .var(COMPLETE_VAR)
         .bin(BIN)
         .completer(BIN)

@@ -212,6 +212,9 @@ fn pick_region(
     if let Some(region) = args.region {
         return Ok(region);
     }
+    if let Some(region) = crate::settings::from_env(crate::settings::REGION_ENV)? {
+        return Ok(region);
+    }
     let configured = Settings::load(stores.home()).region;
     if interactive {
         let start = existing
@@ -343,7 +346,7 @@ fn check_key(region: Region, key: &api_key::ApiKey) -> Result<()> {
     let api_base = region.api_base()?;
     let checked = run_async(async {
         let http = Http::new()?;
-        crate::portal::usage::accepts(&http, &api_base, key.secret()).await
+        crate::portal::usage::accepts(&http, &api_base, key.secret(), "the API key").await
     })?;
     match checked {
         Ok(true) => Ok(()),
@@ -530,10 +533,5 @@ fn waiting_line(code: &str, left_ms: i64, trouble: Option<&str>, width: usize) -
             format!("Code {code} (expires in {left}; retrying)"),
         ],
     };
-    let room = width.saturating_sub(2);
-    let last = choices.last().cloned().unwrap_or_default();
-    choices
-        .into_iter()
-        .find(|line| line.chars().count() <= room)
-        .unwrap_or_else(|| last.chars().take(room.max(10)).collect())
+    ui::one_line(choices, width)
 }

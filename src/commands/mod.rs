@@ -7,6 +7,7 @@ pub mod exec;
 pub mod login;
 pub mod login_browser;
 pub mod logout;
+pub mod man;
 pub mod openclaw;
 pub mod refresh;
 pub mod status;
@@ -22,7 +23,7 @@ use crate::paths::state_home;
 use crate::profile::ProfileName;
 use crate::redact;
 use crate::store::Stores;
-use clap::{CommandFactory, Parser};
+use clap::FromArgMatches;
 use std::path::Path;
 
 pub use crate::output::print_json;
@@ -31,10 +32,14 @@ pub use crate::output::print_json;
 /// a failure, and returns the exit code.
 pub fn main() -> i32 {
     completions::answer_shell();
-    let cli = match Cli::try_parse() {
+    let cli = match crate::cli::command()
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+    {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
+            suggest_for_unknown(&e);
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
@@ -45,6 +50,19 @@ pub fn main() -> i32 {
             report(&e, json);
             e.class.exit_code()
         }
+    }
+}
+
+/// Commands people type that live one level down.
+fn suggest_for_unknown(e: &clap::Error) {
+    use clap::error::{ContextKind, ContextValue};
+    if e.kind() != clap::error::ErrorKind::InvalidSubcommand {
+        return;
+    }
+    if let Some(ContextValue::String(typed)) = e.get(ContextKind::InvalidSubcommand)
+        && typed == "setup"
+    {
+        say!("\n  tip: to connect OpenClaw, run: minimax-portal-auth openclaw setup");
     }
 }
 
@@ -74,11 +92,11 @@ pub fn run(cli: Cli) -> Result<i32> {
     // These need no state folder.
     match &cli.command {
         Command::Completions(args) => return completions::run(args.shell),
-        Command::Man => return man(),
+        Command::Man => return man::run(),
         _ => {}
     }
     let home = state_home()?;
-    let stores = Stores::open(cli.store, &home)?;
+    let stores = Stores::open(crate::settings::store_mode(cli.store, &home)?, &home)?;
     let json = cli.json;
     match cli.command {
         Command::Login(args) => {
@@ -121,13 +139,4 @@ pub fn profile(args: &ProfileArgs, home: &Path) -> Result<ProfileName> {
         Some(name) => Ok(name.clone()),
         None => crate::settings::default_profile(home),
     }
-}
-
-fn man() -> Result<i32> {
-    let mut out = Vec::new();
-    clap_mangen::Man::new(Cli::command())
-        .render(&mut out)
-        .map_err(|e| Error::failed(format!("cannot render the manual page: {e}")))?;
-    crate::output::print_stdout(&String::from_utf8_lossy(&out))?;
-    Ok(0)
 }

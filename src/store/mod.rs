@@ -34,9 +34,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-/// Where profiles may be kept, as `--store` (or MINIMAX_PORTAL_AUTH_STORE)
-/// says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// Where profiles may be kept, as `--store`, MINIMAX_PORTAL_AUTH_STORE or
+/// `store` in config.toml says (`settings::store_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum StoreMode {
     /// The OS keyring; a 0600 file only when no keyring answers (with a warning)
     Auto,
@@ -372,12 +373,13 @@ impl Stores {
         if settings.file_store_announced {
             return;
         }
-        crate::say!(
+        crate::ui::tell(&format!(
             "warning: no OS keyring answered; profiles are kept in 0600 files in {}.\n  \
              `minimax-portal-auth doctor` says why. This is said once; to choose the files \
-             on purpose, set MINIMAX_PORTAL_AUTH_STORE=file.",
-            self.home.display()
-        );
+             for good, put store = \"file\" in {}.",
+            self.home.display(),
+            self.home.join("config.toml").display()
+        ));
         settings.file_store_announced = true;
         let _ = settings.save(&self.home);
     }

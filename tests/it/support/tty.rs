@@ -31,6 +31,12 @@ impl Tty {
     /// As `spawn`, with a shell command run first (e.g. `stty -echo`, so
     /// keys typed before a prompt takes the terminal are not echoed).
     pub fn spawn_after(plugin: &Plugin, args: &[&str], cols: u16, first: &str) -> Tty {
+        Tty::spawn_sized(plugin, args, (cols, 40), first)
+    }
+
+    /// As `spawn_after`, on a terminal of (columns, lines).
+    pub fn spawn_sized(plugin: &Plugin, args: &[&str], size: (u16, u16), first: &str) -> Tty {
+        let (cols, rows) = size;
         let command: Vec<String> = std::iter::once(BIN)
             .chain(args.iter().copied())
             .map(quote)
@@ -38,7 +44,7 @@ impl Tty {
         // A trapped SIGINT lets the shell report after Ctrl-C; the plugin
         // itself gets the default disposition back on exec.
         let line = format!(
-            "trap true INT; stty cols {cols} rows 40; {first}; echo SHELL=$$; {}; code=$?; echo; \
+            "trap true INT; stty cols {cols} rows {rows}; {first}; echo SHELL=$$; {}; code=$?; echo; \
              echo EXIT=$code; stty -a; exit $code",
             command.join(" ")
         );
