@@ -136,19 +136,24 @@ pub struct Cli {
 /// use for them (still accepted, so a script that passes them works).
 pub fn command() -> clap::Command {
     use clap::CommandFactory;
-    let mut cmd = Cli::command();
-    cmd.build();
-    let hide = |names: &'static [&'static str]| {
+    // A command that defines an argument of a global's id does not get the
+    // global: a hidden one that is accepted and unused takes its place.
+    let hidden = |names: &'static [&'static str]| {
         move |mut sub: clap::Command| {
             for name in names {
-                sub = sub.mut_arg(*name, |a| a.hide(true));
+                let arg = clap::Arg::new(*name).long(*name).hide(true);
+                sub = sub.arg(match *name {
+                    "json" => arg.action(clap::ArgAction::SetTrue),
+                    _ => arg.value_name("STORE"),
+                });
             }
             sub
         }
     };
-    cmd.mut_subcommand("exec", hide(&["json"]))
-        .mut_subcommand("completions", hide(&["json", "store"]))
-        .mut_subcommand("man", hide(&["json", "store"]))
+    Cli::command()
+        .mut_subcommand("exec", hidden(&["json"]))
+        .mut_subcommand("completions", hidden(&["json", "store"]))
+        .mut_subcommand("man", hidden(&["json", "store"]))
 }
 
 #[derive(Debug, Subcommand)]
@@ -562,6 +567,7 @@ mod tests {
     #[test]
     fn json_and_store_show_only_where_they_are_used() {
         let mut cmd = command();
+        cmd.build();
         let shown = |cmd: &mut clap::Command, sub: &str, arg: &str| {
             let sub = cmd.find_subcommand_mut(sub).unwrap();
             let long = sub.render_long_help().to_string();

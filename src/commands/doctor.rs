@@ -133,8 +133,8 @@ fn keyring_check(stores: &Stores) -> Check {
         return Check {
             hint: Some(format!(
                 "note: profiles are kept in 0600 files in {} instead, as designed for a machine \
-                 without a keyring. To choose the files for good (and not try the keyring): \
-                 {for_good}",
+                 without a keyring. To choose the files for good (and not try the keyring), \
+                 run:\n      {for_good}",
                 home.display()
             )),
             ..Check::pass(name, format!("not reachable ({why}); using the files"))

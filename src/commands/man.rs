@@ -5,7 +5,9 @@ use crate::error::{Error, Result};
 use std::fmt::Write as _;
 
 pub fn run() -> Result<i32> {
-    let cmd = crate::cli::command();
+    let mut cmd = crate::cli::command();
+    // Built, so each command's usage names the binary.
+    cmd.build();
     let man = clap_mangen::Man::new(cmd.clone());
     let mut out = Vec::new();
     let fail = |e: std::io::Error| Error::failed(format!("cannot render the manual page: {e}"));

@@ -14,6 +14,7 @@ mod kill9;
 mod latency;
 mod login;
 mod manifest;
+mod newcomer;
 mod openclaw;
 mod portal_selftest;
 mod proxy;
