@@ -88,9 +88,10 @@ fn render(blocks: &[String], default: &ProfileName) -> String {
     fit(&text, crate::ui::width())
 }
 
-/// A note, on stderr, when no keyring answered.
+/// A note, on stderr, when no keyring answered (unless this run's warning
+/// just said so).
 fn keyring_note(stores: &Stores) {
-    if !stores.warnings().is_empty() {
+    if !stores.warnings().is_empty() && !stores.fallback_announced() {
         crate::ui::tell(&format!(
             "\nnote: no OS keyring answered; profiles are kept in 0600 files in {}\n  \
              (`minimax-portal-auth doctor` says why)",

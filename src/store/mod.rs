@@ -224,6 +224,8 @@ pub struct Stores {
     /// Whether the keyring fallback may be announced on stderr (not by
     /// `token`, whose caller is a program).
     announce: std::sync::atomic::AtomicBool,
+    /// The fallback was announced by this process.
+    announced: std::sync::atomic::AtomicBool,
 }
 
 impl Stores {
@@ -275,6 +277,7 @@ impl Stores {
             keyring_down: OnceLock::new(),
             warnings: Mutex::new(Vec::new()),
             announce: std::sync::atomic::AtomicBool::new(true),
+            announced: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -348,6 +351,11 @@ impl Stores {
         }
     }
 
+    /// Whether this process already told of the keyring fallback.
+    pub fn fallback_announced(&self) -> bool {
+        self.announced.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Never announce the keyring fallback on stderr (for `token`).
     pub fn quiet(&self) {
         self.announce
@@ -380,6 +388,8 @@ impl Stores {
             self.home.display(),
             self.home.join("config.toml").display()
         ));
+        self.announced
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         settings.file_store_announced = true;
         let _ = settings.save(&self.home);
     }

@@ -113,7 +113,7 @@ fn out(run: &Run) -> &str {
     }
 }
 
-/// A portal that also serves the Token Plan usage endpoint.
+/// A portal that also serves the usage endpoint (`token_plan/remains`).
 fn portal_with_usage() -> Portal {
     let mm = MiniMax::new().build();
     Portal::start(move |r| {
