@@ -9,21 +9,11 @@ use crate::support::http_server::{Portal, Reply};
 use crate::support::minimax::{MiniMax, TOKEN_PATH, USER_CODE, VERIFICATION_URI, token_url};
 use crate::support::profile::{seed, seed_default, stored, write_profile};
 use crate::support::screen::{render, visible};
-use crate::support::tty::Tty;
+use crate::support::tty::{Tty, session};
 use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-
-/// The part of a pty session after the shell's first line.
-fn session(raw: &str) -> String {
-    let start = raw
-        .find("SHELL=")
-        .and_then(|at| raw[at..].find('\n').map(|n| at + n + 1))
-        .unwrap_or(0);
-    let end = raw.rfind("\nEXIT=").unwrap_or(raw.len());
-    raw[start..end].to_string()
-}
 
 /// No line the program wrote is wider than the terminal (the terminal
 /// would break it anywhere, mid-word). Carriage returns start a line
@@ -72,20 +62,26 @@ fn qr_lines(screen: &str) -> usize {
         .count()
 }
 
-#[test]
-fn a_headless_login_on_80_by_24_keeps_the_qr_code_link_and_code_on_screen() {
+/// A login that waits for approval on a terminal of `rows` lines; the
+/// screen while it waits (as written, and as shown), then Ctrl-C.
+fn waiting_login(rows: u16) -> (String, String) {
     let (portal, _mm) = MiniMax::new().pending(10_000).start();
     let plugin = Plugin::new(&portal.url());
-    // The test's environment has no DISPLAY: the QR code is drawn.
-    let mut tty = Tty::spawn_sized(&plugin, &["login", "-r", "global"], (80, 24), "true");
+    // The test's environment has no DISPLAY: the QR code is asked for.
+    let mut tty = Tty::spawn_sized(&plugin, &["login", "-r", "global"], (80, rows), "true");
     tty.wait_for("Waiting for approval", Duration::from_secs(20));
     std::thread::sleep(Duration::from_millis(300));
-    let raw = session(&tty.screen());
-    let screen = visible(&raw, 80, 24);
+    let raw = session(&tty.screen()).to_string();
+    let screen = visible(&raw, 80, usize::from(rows));
     tty.signal("INT");
     let (code, all) = tty.finish(Duration::from_secs(20));
     assert_eq!(code, 130, "{all}");
+    (raw, screen)
+}
 
+#[test]
+fn a_headless_login_on_80_by_24_keeps_the_qr_code_link_and_code_on_screen() {
+    let (raw, screen) = waiting_login(24);
     all_fit(&raw, 80);
     assert!(screen.contains(VERIFICATION_URI), "no link:\n{screen}");
     let last = screen.lines().last().unwrap_or("");
@@ -105,15 +101,7 @@ fn a_headless_login_on_80_by_24_keeps_the_qr_code_link_and_code_on_screen() {
 
 #[test]
 fn a_terminal_too_small_for_the_qr_code_says_how_to_see_it() {
-    let (portal, _mm) = MiniMax::new().pending(10_000).start();
-    let plugin = Plugin::new(&portal.url());
-    let mut tty = Tty::spawn_sized(&plugin, &["login", "-r", "global"], (80, 16), "true");
-    tty.wait_for("Waiting for approval", Duration::from_secs(20));
-    std::thread::sleep(Duration::from_millis(300));
-    let raw = session(&tty.screen());
-    let screen = visible(&raw, 80, 16);
-    tty.signal("INT");
-    let _ = tty.finish(Duration::from_secs(20));
+    let (raw, screen) = waiting_login(16);
     all_fit(&raw, 80);
     assert_eq!(qr_lines(&screen), 0, "{screen}");
     assert!(screen.contains(VERIFICATION_URI), "{screen}");
@@ -248,21 +236,35 @@ fn no_keyring() -> NoKeyring {
     }
 }
 
-fn without_keyring(plugin: &mut Plugin, bus: &NoKeyring, store: &str) {
+/// A signed-in user (profile `default`, Global) on a box whose keyring
+/// never answers, in store mode `store` ("" for none given).
+struct Keyringless {
+    plugin: Plugin,
+    _portal: Portal,
+    _bus: NoKeyring,
+}
+
+fn keyringless(store: &str) -> Keyringless {
+    let bus = no_keyring();
+    let (portal, _mm) = MiniMax::new().start();
+    let mut plugin = Plugin::new(&portal.url());
     plugin
         .set("MINIMAX_PORTAL_AUTH_STORE", store)
         .set("DBUS_SESSION_BUS_ADDRESS", &bus.address)
         .set("MINIMAX_PORTAL_AUTH_KEYRING_TIMEOUT_MS", "300");
+    seed_default(&plugin, &portal.url(), "ref-a", 3_600_000);
+    Keyringless {
+        plugin,
+        _portal: portal,
+        _bus: bus,
+    }
 }
 
 #[test]
 fn doctor_passes_a_working_file_fallback_and_its_fix_lasts() {
-    let bus = no_keyring();
-    let (portal, _mm) = MiniMax::new().start();
-    let mut plugin = Plugin::new(&portal.url());
-    without_keyring(&mut plugin, &bus, "auto");
-    seed_default(&plugin, &portal.url(), "ref-a", 3_600_000);
-    private(&plugin);
+    let mut setup = keyringless("auto");
+    let plugin = &mut setup.plugin;
+    private(plugin);
     let run = plugin.run(&["doctor"]);
     run.expect_code(0)
         .stdout_has("✓ keyring")
@@ -301,10 +303,8 @@ impl Lacks for Run {
 
 #[test]
 fn config_toml_chooses_the_store_and_unknown_keys_are_named() {
-    let bus = no_keyring();
-    let (portal, _mm) = MiniMax::new().start();
-    let mut plugin = Plugin::new(&portal.url());
-    without_keyring(&mut plugin, &bus, "");
+    let mut setup = keyringless("");
+    let plugin = &mut setup.plugin;
     std::fs::write(
         plugin.home().join("config.toml"),
         "store = \"file\"\nstor = \"keyring\"\n",
@@ -374,7 +374,7 @@ fn on_a_terminal_the_503_waiting_line_fits_80_columns() {
     let mut tty = Tty::spawn_sized(&plugin, &["login", "-r", "global"], (80, 40), "true");
     tty.wait_for("retrying", Duration::from_secs(20));
     std::thread::sleep(Duration::from_millis(1500));
-    let raw = session(&tty.screen());
+    let raw = session(&tty.screen()).to_string();
     tty.signal("INT");
     let _ = tty.finish(Duration::from_secs(20));
     let screen = render(&raw, 80);
@@ -515,7 +515,7 @@ fn one_vocabulary_and_notes_on_stderr() {
     );
     tty.wait_for("Waiting for the browser", Duration::from_secs(20));
     std::thread::sleep(Duration::from_millis(300));
-    let raw = session(&tty.screen());
+    let raw = session(&tty.screen()).to_string();
     let screen = render(&raw, 80);
     tty.signal("INT");
     let _ = tty.finish(Duration::from_secs(20));
@@ -525,11 +525,8 @@ fn one_vocabulary_and_notes_on_stderr() {
     assert!(screen.contains("Copy that page's whole"), "{screen}");
 
     // The keyring note of status goes to stderr, not with the result.
-    let bus = no_keyring();
-    let (portal, _mm) = MiniMax::new().start();
-    let mut plugin = Plugin::new(&portal.url());
-    without_keyring(&mut plugin, &bus, "auto");
-    seed_default(&plugin, &portal.url(), "ref-a", 3_600_000);
+    let mut setup = keyringless("auto");
+    let plugin = &mut setup.plugin;
     // The first run warns once; later runs note it.
     plugin.run(&["status"]).expect_code(0);
     let run = plugin.run(&["status"]);
@@ -553,7 +550,7 @@ fn declining_to_replace_a_profile_exits_1_and_is_asked_on_one_line() {
     tty.type_keys(b"n");
     let (code, raw) = tty.finish(Duration::from_secs(10));
     assert_eq!(code, 1, "{raw}");
-    let raw = session(&raw);
+    let raw = session(&raw).to_string();
     let screen = render(&raw, 80);
     all_fit(&raw, 80);
     assert_eq!(screen.matches("Replace it").count(), 1, "{screen}");
@@ -563,14 +560,11 @@ fn declining_to_replace_a_profile_exits_1_and_is_asked_on_one_line() {
 
 #[test]
 fn the_keyring_notice_wraps_at_spaces_on_a_terminal() {
-    let bus = no_keyring();
-    let (portal, _mm) = MiniMax::new().start();
-    let mut plugin = Plugin::new(&portal.url());
-    without_keyring(&mut plugin, &bus, "auto");
-    seed_default(&plugin, &portal.url(), "ref-a", 3_600_000);
-    let tty = Tty::spawn_sized(&plugin, &["status"], (80, 40), "true");
+    let mut setup = keyringless("auto");
+    let plugin = &mut setup.plugin;
+    let tty = Tty::spawn_sized(plugin, &["status"], (80, 40), "true");
     let (_, raw) = tty.finish(Duration::from_secs(30));
-    let raw = session(&raw);
+    let raw = session(&raw).to_string();
     let screen = render(&raw, 80);
     assert!(screen.contains("no OS keyring answered"), "{screen}");
     all_fit(&raw, 80);

@@ -9,7 +9,7 @@ use crate::support::minimax::{MiniMax, token_url};
 use crate::support::now_ms;
 use crate::support::profile::{seed, seed_default, stored, write_profile};
 use crate::support::screen::{render, still, visible};
-use crate::support::tty::Tty;
+use crate::support::tty::{Tty, session};
 use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
@@ -137,15 +137,6 @@ fn portal_with_usage() -> Portal {
         }
         mm.handle(r)
     })
-}
-
-/// The part of a pty session after the shell's own first line.
-fn session(raw: &str) -> &str {
-    let start = raw
-        .find("SHELL=")
-        .and_then(|at| raw[at..].find('\n').map(|n| at + n + 1));
-    let end = raw.rfind("\nEXIT=").unwrap_or(raw.len());
-    &raw[start.unwrap_or(0)..end]
 }
 
 /// A login on an 80 × 24 terminal without a display: the screen while it

@@ -174,6 +174,17 @@ impl Tty {
     }
 }
 
+/// What the plugin wrote in a session: after the shell's first line
+/// (`SHELL=`), before its report (`EXIT=`).
+pub fn session(raw: &str) -> &str {
+    let start = raw
+        .find("SHELL=")
+        .and_then(|at| raw[at..].find('\n').map(|n| at + n + 1))
+        .unwrap_or(0);
+    let end = raw.rfind("\nEXIT=").unwrap_or(raw.len());
+    &raw[start..end]
+}
+
 /// The terminal modes `stty -a` printed after the plugin exited.
 pub fn modes_after(screen: &str) -> String {
     screen.split("EXIT=").nth(1).unwrap_or("").to_string()
