@@ -59,7 +59,7 @@ fn exec_gives_the_child_a_fresh_token_and_hands_on_its_exit_code() {
     plugin
         .run(&["exec", "--", "no-such-command-here"])
         .expect_code(127)
-        .stderr_has("not found");
+        .stderr_has("no-such-command-here: command not found");
 }
 
 #[test]
