@@ -81,6 +81,12 @@ impl Settings {
 /// Names the keys of `config.toml` that mean nothing here (a typo would
 /// otherwise be ignored without a word).
 fn warn_unknown_keys(file: &Path, text: &str) {
+    // The settings are read several times a run; said once.
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| say_unknown_keys(file, text));
+}
+
+fn say_unknown_keys(file: &Path, text: &str) {
     let Ok(table) = text.parse::<toml::Table>() else {
         return;
     };

@@ -120,7 +120,7 @@ fn report_login(
     } = signed_in;
     let region = profile.region;
     if let Some(message) = &notification {
-        say!("MiniMax says: {message}");
+        ui::tell(&format!("MiniMax says: {message}"));
     }
     // Every next command names the profile, so following them uses this one.
     let p = fix::profile_flag(name);
@@ -315,11 +315,11 @@ fn api_key_login(
     if let Some(warning) = &saved.warning {
         say!("warning: {warning}");
     }
-    say!(
+    ui::tell(&format!(
         "✓ Saved the MiniMax API key as {profile_id} ({}) in the {}.",
         region.label(),
         key_stores.describe(store, name)
-    );
+    ));
     if json {
         print_json(&ApiKeyLoginOutput {
             config_patch: catalog::config_patch(

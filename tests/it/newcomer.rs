@@ -312,6 +312,7 @@ fn config_toml_chooses_the_store_and_unknown_keys_are_named() {
     .expect("write config.toml");
     let run = plugin.run(&["status", "--json"]);
     assert_eq!(run.json()["store_mode"], "file", "{run}");
+    assert_eq!(run.stderr.matches("unknown setting").count(), 1, "{run}");
     run.stderr_has("unknown setting \"stor\"")
         .stderr_lacks("no OS keyring answered");
     // The flag and the variable still win over the file.
