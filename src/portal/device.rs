@@ -13,6 +13,9 @@ use std::time::Duration;
 const USER_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:user_code";
 /// `slow_down`, a 429 or failures in a row double the interval up to this.
 const MAX_SLOW_DOWN_INTERVAL: Duration = Duration::from_secs(30);
+/// Failures in a row polled at the usual interval (a passing blip) before
+/// the polls back off.
+const FAILURES_BEFORE_BACKOFF: u32 = 4;
 
 /// A code handed out by the portal, waiting for the user's approval.
 pub struct PendingCode {
@@ -101,6 +104,9 @@ pub async fn wait_for_approval(
     let code = &pending.code;
     let mut interval = code.interval;
     let mut wait = Duration::ZERO;
+    // The wait after each failure in a row, doubling after a few.
+    let mut backoff = interval;
+    let mut failures = 0;
     let mut trouble: Option<String> = None;
     loop {
         let left = code.deadline_ms.saturating_sub(now_ms());
@@ -115,6 +121,7 @@ pub async fn wait_for_approval(
         wait = interval;
         match poll_once(http, &url, pending).await {
             TokenAnswer::Pending => {
+                failures = 0;
                 if trouble.take().is_some() {
                     on_trouble(None);
                 }
@@ -128,14 +135,16 @@ pub async fn wait_for_approval(
                 retry_after,
             } => {
                 on_trouble(Some(&reason));
-                let failing = trouble.is_some();
+                failures += 1;
+                backoff = if failures > FAILURES_BEFORE_BACKOFF {
+                    slow_down(backoff, retry_after)
+                } else {
+                    retry_after.map_or(interval, |asked| {
+                        asked.clamp(interval, Duration::from_secs(60))
+                    })
+                };
                 trouble = Some(reason);
-                if failing {
-                    // Failed twice or more in a row: back off.
-                    wait = slow_down(wait.max(interval), retry_after);
-                } else if let Some(asked) = retry_after {
-                    wait = asked.clamp(interval, Duration::from_secs(60));
-                }
+                wait = backoff;
             }
             TokenAnswer::Tokens(tokens) => return approved(tokens),
             TokenAnswer::Rejected(reason) | TokenAnswer::Failed(reason) => {

@@ -322,7 +322,11 @@ fn config_toml_chooses_the_store_and_unknown_keys_are_named() {
 
 /// A portal whose first `failures` token polls answer HTTP 503.
 fn failing_polls(failures: usize) -> (Portal, Arc<AtomicUsize>) {
-    let mm = MiniMax::new().interval_ms(100).build();
+    failing_polls_of(MiniMax::new(), failures)
+}
+
+fn failing_polls_of(mm: MiniMax, failures: usize) -> (Portal, Arc<AtomicUsize>) {
+    let mm = mm.build();
     let polls = Arc::new(AtomicUsize::new(0));
     let seen = Arc::clone(&polls);
     let portal = Portal::start(move |r| {
@@ -342,11 +346,11 @@ fn failing_polls(failures: usize) -> (Portal, Arc<AtomicUsize>) {
 #[test]
 fn login_rides_out_a_failing_portal_while_the_code_lives() {
     // Three failures in a row ended the login before.
-    let (portal, polls) = failing_polls(6);
+    let (portal, polls) = failing_polls(4);
     let plugin = Plugin::new(&portal.url());
     let run = plugin.login(&[]);
     run.expect_code(0).stderr_has("Signed in");
-    assert!(polls.load(Ordering::SeqCst) > 6);
+    assert!(polls.load(Ordering::SeqCst) > 4);
     // Said before the first request was answered.
     assert!(
         run.stderr
@@ -355,6 +359,20 @@ fn login_rides_out_a_failing_portal_while_the_code_lives() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn a_portal_failing_until_the_code_expires_is_a_transient_failure() {
+    let (portal, _polls) = failing_polls_of(
+        MiniMax::new().code_expires_in(Duration::from_secs(5)),
+        10_000,
+    );
+    let plugin = Plugin::new(&portal.url());
+    plugin
+        .login(&[])
+        .expect_code(4)
+        .stderr_has("could not confirm the login before the code expired")
+        .stderr_has("fix: minimax-portal-auth login --region global");
 }
 
 #[test]
