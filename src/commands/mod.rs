@@ -38,8 +38,8 @@ pub fn main() -> i32 {
     {
         Ok(cli) => cli,
         Err(e) => {
+            let e = suggest_for_unknown(e);
             let _ = e.print();
-            suggest_for_unknown(&e);
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
@@ -53,17 +53,21 @@ pub fn main() -> i32 {
     }
 }
 
-/// Commands people type that live one level down.
-fn suggest_for_unknown(e: &clap::Error) {
+/// Commands people type that live one level down: clap's own guess
+/// (`setup` → `status`) gives way to the command meant.
+fn suggest_for_unknown(mut e: clap::Error) -> clap::Error {
     use clap::error::{ContextKind, ContextValue};
-    if e.kind() != clap::error::ErrorKind::InvalidSubcommand {
-        return;
+    let typed = match e.get(ContextKind::InvalidSubcommand) {
+        Some(ContextValue::String(typed)) => typed.clone(),
+        _ => return e,
+    };
+    if typed == "setup" {
+        e.insert(
+            ContextKind::SuggestedSubcommand,
+            ContextValue::Strings(vec!["openclaw setup".to_string()]),
+        );
     }
-    if let Some(ContextValue::String(typed)) = e.get(ContextKind::InvalidSubcommand)
-        && typed == "setup"
-    {
-        say!("\n  tip: to connect OpenClaw, run: minimax-portal-auth openclaw setup");
-    }
+    e
 }
 
 /// An error on stderr, and with --json as one JSON object on stdout. Both

@@ -433,7 +433,8 @@ fn regions_are_spelled_as_people_type_them() {
     plugin
         .run(&["setup"])
         .expect_code(2)
-        .stderr_has("minimax-portal-auth openclaw setup");
+        .stderr_has("'openclaw setup'")
+        .stderr_lacks("'status'");
 }
 
 #[test]
