@@ -67,10 +67,10 @@ pub async fn fetch(http: &Http, at: &Endpoints, token: &str, now_ms: i64) -> Res
         }
         return parse(&answer.body, now_ms).map(|models| Usage { plan, models });
     }
-    Err(Error::failed(
-        "MiniMax has no usage endpoint for this account (both answered HTTP 404)",
+    Err(
+        Error::failed("MiniMax has no usage endpoint for this account (both answered HTTP 404)")
+            .with_hint("check that the account has a Coding Plan on the MiniMax platform"),
     )
-    .with_hint("check that the account has a Coding Plan on the MiniMax platform"))
 }
 
 /// Whether MiniMax accepts a token or API key, by one cheap authenticated
