@@ -41,7 +41,8 @@ usage() { echo "usage: $0 keyring|bench|openclaw|browser ..." >&2; exit 2; }
 
 # A requirement is PACKAGE:COMMAND, COMMAND being a name looked up on PATH or
 # an absolute path; PACKAGE: alone only checks that dpkg has the package.
-# What scripts/with-keyring.sh and the tests need.
+# What scripts/with-keyring.sh and the tests need (zsh and fish: the
+# completion tests, tests/it/completion.rs).
 keyring_reqs=(
     gnome-keyring:gnome-keyring-daemon
     dbus:dbus-daemon dbus:dbus-run-session dbus:dbus-send
@@ -50,6 +51,7 @@ keyring_reqs=(
     openssl:openssl
     bsdutils:script
     procps:pgrep
+    zsh:zsh fish:fish
 )
 
 reqs=()

@@ -4,7 +4,7 @@
 #   bash scripts/test.sh [EXTRA CARGO TEST ARGS...]
 #
 # 1. Installs, only when missing, what the tests need: the Debian packages
-#    (gnome-keyring, dbus, keyutils, libsecret-tools, openssl, script,
+#    (gnome-keyring, dbus, keyutils, libsecret-tools, openssl, script, zsh, fish,
 #    chromium) and, into a cache outside the repository, Node 24 and OpenClaw
 #    from the npm registry and the OAuth interop harness's npm packages
 #    (scripts/install-deps.sh; docs/oauth-interop.md). Runs as root or with

@@ -16,11 +16,11 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     (
         "MINIMAX_PORTAL_REGION",
-        "global | cn: the region `login` uses without --region",
+        "global | cn, in any case: the region `login` uses without --region",
     ),
     (
         "MINIMAX_PORTAL_AUTH_STORE",
-        "auto | keyring | file (same as --store)",
+        "auto | keyring | file (same as --store; also `store` in config.toml)",
     ),
     (
         "MINIMAX_PORTAL_AUTH_HOME",
@@ -75,7 +75,7 @@ pub const EXIT_CODES: &[(i32, &str)] = &[
     ),
     (
         4,
-        "transient: network, portal 5xx, 429 or timeout; try later (the profile is untouched)",
+        "transient: network, 5xx, 429 or timeout; try later (profile untouched)",
     ),
     (
         5,
@@ -120,23 +120,45 @@ pub struct Cli {
     pub json: bool,
 
     /// Where profiles are kept: the OS keyring, a 0600 file, or auto (the
-    /// keyring, else the file, with a warning the first time)
-    #[arg(
-        long,
-        global = true,
-        value_enum,
-        env = "MINIMAX_PORTAL_AUTH_STORE",
-        default_value = "auto"
-    )]
-    pub store: StoreMode,
+    /// keyring, else the file, with a warning the first time); default:
+    /// MINIMAX_PORTAL_AUTH_STORE, else `store` in config.toml, else auto
+    // The variable is read in settings::store_mode, not by clap: a bad value
+    // is then named as the variable, and usage lines do not show --store.
+    #[arg(long, global = true, value_enum, ignore_case = true)]
+    pub store: Option<StoreMode>,
 
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The command tree as parsed, helped, completed and written in the man
+/// page: the global --json and --store are hidden where a command has no
+/// use for them (still accepted, so a script that passes them works).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    // A command that defines an argument of a global's id does not get the
+    // global: a hidden one that is accepted and unused takes its place.
+    let hidden = |names: &'static [&'static str]| {
+        move |mut sub: clap::Command| {
+            for name in names {
+                let arg = clap::Arg::new(*name).long(*name).hide(true);
+                sub = sub.arg(match *name {
+                    "json" => arg.action(clap::ArgAction::SetTrue),
+                    _ => arg.value_name("STORE"),
+                });
+            }
+            sub
+        }
+    };
+    Cli::command()
+        .mut_subcommand("exec", hidden(&["json"]))
+        .mut_subcommand("completions", hidden(&["json", "store"]))
+        .mut_subcommand("man", hidden(&["json", "store"]))
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Sign in with the browser and save the profile
+    /// Sign in to MiniMax with a link and a code, and save the profile
     #[command(long_about = "Sign in to MiniMax and save the profile.\n\n\
 Asks which region your account is on (unless --region or MINIMAX_PORTAL_REGION says), prints a \
 link and a code, opens the browser (unless --no-browser or a remote session, where --qr shows a \
@@ -353,15 +375,16 @@ pub struct ProfileArgs {
     /// Profile name: letters, digits, '-' and '_' (profile id
     /// minimax-portal:NAME); default: MINIMAX_PORTAL_AUTH_PROFILE, else the
     /// one `switch` chose, else "default"
-    #[arg(short = 'p', long, value_name = "NAME", value_parser = parse_profile)]
+    #[arg(short = 'p', long, value_name = "NAME", value_parser = parse_profile, add = profile_names())]
     pub profile: Option<ProfileName>,
 }
 
 #[derive(Debug, Args)]
 pub struct LoginArgs {
-    /// Global (api.minimax.io) or CN (api.minimaxi.com); asked on a terminal
-    /// when neither this nor MINIMAX_PORTAL_REGION says
-    #[arg(short = 'r', long, value_enum, env = "MINIMAX_PORTAL_REGION")]
+    /// Global (api.minimax.io) or CN (api.minimaxi.com), in any case; asked
+    /// on a terminal when neither this nor MINIMAX_PORTAL_REGION says
+    // The variable is read in login.rs, so a bad value names it.
+    #[arg(short = 'r', long, value_enum, ignore_case = true)]
     pub region: Option<Region>,
 
     /// How to sign in
@@ -424,7 +447,7 @@ impl MarginArgs {
 #[derive(Debug, Args)]
 pub struct RefreshArgs {
     /// Only this profile (default: every profile)
-    #[arg(short = 'p', long, value_name = "NAME", value_parser = parse_profile, conflicts_with = "all")]
+    #[arg(short = 'p', long, value_name = "NAME", value_parser = parse_profile, add = profile_names(), conflicts_with = "all")]
     pub profile: Option<ProfileName>,
 
     /// Every profile (the default)
@@ -458,7 +481,7 @@ pub struct RefreshArgs {
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Only this profile
-    #[arg(short = 'p', long, value_name = "NAME", value_parser = parse_profile)]
+    #[arg(short = 'p', long, value_name = "NAME", value_parser = parse_profile, add = profile_names())]
     pub profile: Option<ProfileName>,
 
     /// Show the access token (masked by default)
@@ -476,7 +499,7 @@ pub struct StatusArgs {
 #[derive(Debug, Args)]
 pub struct SwitchArgs {
     /// The profile to make the default
-    #[arg(value_name = "NAME", value_parser = parse_profile)]
+    #[arg(value_name = "NAME", value_parser = parse_profile, add = profile_names())]
     pub name: ProfileName,
 }
 
@@ -556,6 +579,11 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+/// Completes a profile name from the stored ones.
+fn profile_names() -> clap_complete::ArgValueCompleter {
+    clap_complete::ArgValueCompleter::new(crate::commands::completions::profile_names)
+}
+
 fn parse_profile(text: &str) -> Result<ProfileName, String> {
     ProfileName::parse(text).map_err(|e| e.message)
 }
@@ -568,6 +596,23 @@ mod tests {
     #[test]
     fn the_cli_is_consistent() {
         Cli::command().debug_assert();
+        command().debug_assert();
+    }
+
+    #[test]
+    fn json_and_store_show_only_where_they_are_used() {
+        let mut cmd = command();
+        cmd.build();
+        let shown = |cmd: &mut clap::Command, sub: &str, arg: &str| {
+            let sub = cmd.find_subcommand_mut(sub).unwrap();
+            let long = sub.render_long_help().to_string();
+            long.contains(&format!("--{arg}"))
+        };
+        assert!(!shown(&mut cmd, "completions", "json"));
+        assert!(!shown(&mut cmd, "man", "store"));
+        assert!(!shown(&mut cmd, "exec", "json"));
+        assert!(shown(&mut cmd, "exec", "store"));
+        assert!(shown(&mut cmd, "status", "json"));
     }
 
     #[test]

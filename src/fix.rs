@@ -23,17 +23,6 @@ pub fn login(name: &ProfileName, region: Option<Region>) -> String {
     format!("{BIN} login{region}{}", profile_flag(name))
 }
 
-/// What signs the profile in again from a host that runs this plugin
-/// (plugin.toml's auth choices); hosts onboard the default profile only.
-pub fn host_onboard(name: &ProfileName, region: Region) -> Option<String> {
-    (name.as_str() == "default").then(|| {
-        format!(
-            "or, in the host: onboard --auth-choice minimax-{}-oauth",
-            region.as_str()
-        )
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,11 +37,6 @@ mod tests {
         assert_eq!(
             login(&ProfileName::default(), None),
             "minimax-portal-auth login"
-        );
-        assert!(host_onboard(&work, Region::Cn).is_none());
-        assert_eq!(
-            host_onboard(&ProfileName::default(), Region::Cn).unwrap(),
-            "or, in the host: onboard --auth-choice minimax-cn-oauth"
         );
     }
 }

@@ -1,16 +1,29 @@
 //! The tool's own settings, in `config.toml` in the state folder: the
-//! default profile (`switch`), the region `login` starts on, and whether the
-//! keyring fallback was already announced (so `auto` says it once, not on
-//! every command). A person may edit it; nothing in it is secret.
+//! default profile (`switch`), the region `login` starts on, where profiles
+//! are kept (`store`), and whether the keyring fallback was already
+//! announced (so `auto` says it once, not on every command). A person may
+//! edit it; nothing in it is secret. Also: the choices the environment
+//! makes, read here so that a bad value names its variable.
 
 use crate::error::{Error, Result};
 use crate::profile::ProfileName;
 use crate::region::Region;
 use crate::safe_fs;
+use crate::store::StoreMode;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 pub const PROFILE_ENV: &str = "MINIMAX_PORTAL_AUTH_PROFILE";
+pub const STORE_ENV: &str = "MINIMAX_PORTAL_AUTH_STORE";
+pub const REGION_ENV: &str = "MINIMAX_PORTAL_REGION";
+/// The keys `config.toml` may hold; others are named in a warning.
+const KNOWN_KEYS: &[&str] = &[
+    "profile",
+    "region",
+    "store",
+    "file_store_announced",
+    "openclaw_profiles",
+];
 /// A settings file larger than this is not ours.
 const MAX_BYTES: u64 = 64 * 1024;
 
@@ -23,6 +36,10 @@ pub struct Settings {
     /// The region `login` starts on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<Region>,
+    /// Where profiles are kept when neither --store nor the environment
+    /// says (e.g. `store = "file"` on a machine without a keyring).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<StoreMode>,
     /// The keyring fallback of `auto` was announced once already.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub file_store_announced: bool,
@@ -44,7 +61,10 @@ impl Settings {
             Ok(None) => Settings::default(),
             Ok(Some(bytes)) => String::from_utf8(bytes)
                 .ok()
-                .and_then(|text| toml::from_str(&text).ok())
+                .and_then(|text| {
+                    warn_unknown_keys(&file, &text);
+                    toml::from_str(&text).ok()
+                })
                 .unwrap_or_else(|| {
                     say!(
                         "warning: {} is not valid; using the defaults",
@@ -82,6 +102,61 @@ pub fn openclaw_profiles(home: &Path) -> Vec<ProfileName> {
     }
 }
 
+/// Names the keys of `config.toml` that mean nothing here (a typo would
+/// otherwise be ignored without a word).
+fn warn_unknown_keys(file: &Path, text: &str) {
+    // The settings are read several times a run; said once.
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| say_unknown_keys(file, text));
+}
+
+fn say_unknown_keys(file: &Path, text: &str) {
+    let Ok(table) = text.parse::<toml::Table>() else {
+        return;
+    };
+    for key in table.keys().filter(|k| !KNOWN_KEYS.contains(&k.as_str())) {
+        say!(
+            "warning: {}: unknown setting {:?} is ignored (known: profile, region, store)",
+            file.display(),
+            crate::portal::wire::clean(key, 40)
+        );
+    }
+}
+
+/// Where profiles are kept: --store, else MINIMAX_PORTAL_AUTH_STORE, else
+/// `store` in config.toml, else auto.
+pub fn store_mode(flag: Option<StoreMode>, home: &Path) -> Result<StoreMode> {
+    if let Some(mode) = flag.or(from_env(STORE_ENV)?) {
+        return Ok(mode);
+    }
+    Ok(Settings::load(home).store.unwrap_or(StoreMode::Auto))
+}
+
+/// A choice made by an environment variable, in any case (`CN`, `File`);
+/// None when it is unset or empty; a usage error naming the variable when
+/// it is none of the choices.
+pub fn from_env<T: clap::ValueEnum>(name: &str) -> Result<Option<T>> {
+    let value = match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => value,
+        Ok(_) | Err(std::env::VarError::NotPresent) => return Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err(Error::usage(format!("{name} is not UTF-8")));
+        }
+    };
+    T::from_str(value.trim(), true).map(Some).map_err(|_| {
+        let choices: Vec<String> = T::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
+            .collect();
+        Error::usage(format!(
+            "{name}={} is not one of: {}",
+            crate::portal::wire::clean(&value, 40),
+            choices.join(", ")
+        ))
+        .with_hint(format!("set {name} to one of them, or unset it"))
+    })
+}
+
 /// The profile a command works on without -p: MINIMAX_PORTAL_AUTH_PROFILE,
 /// else the one `switch` chose, else `default`.
 pub fn default_profile(home: &Path) -> Result<ProfileName> {
@@ -111,6 +186,7 @@ mod tests {
         let settings = Settings {
             profile: Some("work".into()),
             region: Some(Region::Cn),
+            store: Some(StoreMode::File),
             file_store_announced: true,
             ..Settings::default()
         };
@@ -119,6 +195,7 @@ mod tests {
         assert_eq!(back.profile.as_deref(), Some("work"));
         assert_eq!(back.region, Some(Region::Cn));
         assert!(back.file_store_announced);
+        assert_eq!(back.store, Some(StoreMode::File));
         std::fs::write(home.path().join("config.toml"), "profile = [").unwrap();
         assert!(Settings::load(home.path()).profile.is_none());
     }

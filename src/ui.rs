@@ -135,17 +135,54 @@ pub async fn wait_for_enter(message: &str) -> Result<()> {
     }
 }
 
-/// The link as a QR code drawn with block characters, for a phone; None
-/// when it does not fit one.
+/// Light modules around a QR code. The standard asks for 4; 2 scan well
+/// off a screen and save two lines, which decides whether the code fits a
+/// 24-line terminal.
+const QR_MARGIN: usize = 2;
+
+/// The link as a QR code for a phone, in half blocks (two rows of modules
+/// a line: ▀ ▄ █ and space), light modules drawn in the text colour for a
+/// dark terminal; None when the link does not fit a QR code.
 pub fn qr_code(link: &str) -> Option<String> {
-    let code = qrcode::QrCode::new(link.as_bytes()).ok()?;
-    Some(
-        code.render::<qrcode::render::unicode::Dense1x2>()
-            .dark_color(qrcode::render::unicode::Dense1x2::Light)
-            .light_color(qrcode::render::unicode::Dense1x2::Dark)
-            .quiet_zone(true)
-            .build(),
-    )
+    let code =
+        qrcode::QrCode::with_error_correction_level(link.as_bytes(), qrcode::EcLevel::L).ok()?;
+    let modules = code.width();
+    let colors = code.to_colors();
+    let side = modules + 2 * QR_MARGIN;
+    // The margin is light; past the bottom edge is the terminal itself.
+    let light = |x: usize, y: usize| -> bool {
+        if y >= side {
+            return false;
+        }
+        let inside = |v: usize| (QR_MARGIN..QR_MARGIN + modules).contains(&v);
+        if !inside(x) || !inside(y) {
+            return true;
+        }
+        colors[(y - QR_MARGIN) * modules + (x - QR_MARGIN)] == qrcode::Color::Light
+    };
+    let mut out = String::new();
+    for y in (0..side).step_by(2) {
+        for x in 0..side {
+            out.push(match (light(x, y), light(x, y + 1)) {
+                (true, true) => '█',
+                (true, false) => '▀',
+                (false, true) => '▄',
+                (false, false) => ' ',
+            });
+        }
+        out.push('\n');
+    }
+    Some(out)
+}
+
+/// The terminal's lines and columns, when stderr is one.
+pub fn terminal_size() -> Option<(usize, usize)> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    console::Term::stderr()
+        .size_checked()
+        .map(|(rows, cols)| (usize::from(rows), usize::from(cols)))
 }
 
 /// Why there is probably no local browser, if there is a reason to think so.
@@ -294,6 +331,24 @@ pub fn fit(text: &str, width: usize) -> String {
         out.push_str(newline);
     }
     out
+}
+
+/// The first of `choices` (from most to fewest words) that fits one line
+/// of `width` columns after a spinner's two; else the last, cut to fit. A
+/// spinner line that wraps is drawn again on every tick.
+pub fn one_line(choices: Vec<String>, width: usize) -> String {
+    let room = width.saturating_sub(2).max(10);
+    let last = choices.last().cloned().unwrap_or_default();
+    choices
+        .into_iter()
+        .find(|line| line.chars().count() <= room)
+        .unwrap_or_else(|| last.chars().take(room).collect())
+}
+
+/// The terminal's width for a spinner on stderr (unbounded when it is not
+/// a terminal: a log keeps the whole line).
+pub fn spinner_width() -> usize {
+    terminal_size().map_or(usize::MAX, |(_, cols)| cols)
 }
 
 /// A token as `status` shows it by default: its first four characters.

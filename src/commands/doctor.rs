@@ -111,22 +111,43 @@ fn render(checks: &[Check], failed: usize) -> String {
     text
 }
 
+/// The keyring answers; or, in auto mode, it does not and the 0600 files
+/// it falls back to work as designed (a pass with a note); or the keyring
+/// was chosen and does not answer (a failure).
 fn keyring_check(stores: &Stores) -> Check {
     let name = format!("keyring ({})", stores.keyring_backend());
     if stores.mode() == StoreMode::File {
         return Check::skip(name, "not used: the store is the file");
     }
-    match stores.probe_keyring() {
-        Ok(()) => Check::pass(name, "answers"),
-        Err(why) => Check {
-            fix: Some(format!("export {}=file", "MINIMAX_PORTAL_AUTH_STORE")),
-            ..Check::advise(
-                name,
-                why,
-                "start or unlock the keyring (Linux: gnome-keyring or KeePassXC's Secret \
-                 Service), or keep profiles in 0600 files:",
-            )
-        },
+    let why = match stores.probe_keyring() {
+        Ok(()) => return Check::pass(name, "answers"),
+        Err(why) => why,
+    };
+    let home = stores.home();
+    // A setting lasts, where an export lasts one shell.
+    let for_good = format!(
+        "printf 'store = \"file\"\\n' >> {}",
+        safe_fs::shell_quote(&home.join("config.toml").display().to_string())
+    );
+    if stores.mode() == StoreMode::Auto && safe_fs::dir_problem(home).is_none() {
+        return Check {
+            hint: Some(format!(
+                "note: profiles are kept in 0600 files in {} instead, as designed for a machine \
+                 without a keyring. To choose the files for good (and not try the keyring), \
+                 run:\n      {for_good}",
+                home.display()
+            )),
+            ..Check::pass(name, format!("not reachable ({why}); using the files"))
+        };
+    }
+    Check {
+        fix: Some(for_good),
+        ..Check::advise(
+            name,
+            why,
+            "start or unlock the keyring (Linux: gnome-keyring or KeePassXC's Secret \
+             Service), or keep profiles in 0600 files for good (config.toml's `store`):",
+        )
     }
 }
 

@@ -32,26 +32,36 @@ pub fn run(stores: &Stores, name: &ProfileName, args: ExecArgs) -> Result<i32> {
         .args(rest)
         .env(BASE_URL_VAR, &fresh.profile.base_url)
         .env(TOKEN_VAR, fresh.profile.access.secret());
-    let not_run = |e: std::io::Error| {
-        let what = program.to_string_lossy();
-        let class = if e.kind() == std::io::ErrorKind::NotFound {
-            "not found"
-        } else {
-            "could not be started"
-        };
-        Error::failed(format!("{what} {class}: {e}"))
-    };
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
         // exec only returns when it failed.
-        Err(not_run(command.exec()))
+        Ok(not_run(&program.to_string_lossy(), &command.exec()))
     }
     #[cfg(not(unix))]
     {
-        let status = command.status().map_err(not_run)?;
-        Ok(status.code().unwrap_or(1))
+        match command.status() {
+            Ok(status) => Ok(status.code().unwrap_or(1)),
+            Err(e) => Ok(not_run(&program.to_string_lossy(), &e)),
+        }
     }
+}
+
+/// Says why the command did not run and returns the exit code a shell
+/// gives then: 127 when it is not found, 126 when it cannot be run.
+fn not_run(program: &str, e: &std::io::Error) -> i32 {
+    let (why, code) = if e.kind() == std::io::ErrorKind::NotFound {
+        ("command not found".to_string(), 127)
+    } else if e.kind() == std::io::ErrorKind::PermissionDenied {
+        (
+            "permission denied (not an executable file?)".to_string(),
+            126,
+        )
+    } else {
+        (format!("cannot be run: {e}"), 126)
+    };
+    say!("error: {}: {why}", crate::redact::scrub(program));
+    code
 }
 
 /// Prints the two variables as lines a shell evaluates.

@@ -26,8 +26,12 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LoginArgs) -> 
     if args.with_api_key {
         return api_key_login(stores, json, name, region, &catalog);
     }
-    if let Some(current) = &existing {
-        confirm_replace(name, current, region, args.yes || !interactive)?;
+    if let Some(current) = &existing
+        && !confirm_replace(name, current, region, args.yes || !interactive)?
+    {
+        // A "no" is an answer, not a Ctrl-C: exit 1, as a failed login.
+        say!("Kept the stored profile; nothing changed.");
+        return Ok(1);
     }
     if let Some(port) = args.port
         && args.flow != Flow::Browser
@@ -116,14 +120,16 @@ fn report_login(
     } = signed_in;
     let region = profile.region;
     if let Some(message) = &notification {
-        say!("MiniMax says: {message}");
+        ui::tell(&format!("MiniMax says: {message}"));
     }
+    // Every next command names the profile, so following them uses this one.
+    let p = fix::profile_flag(name);
     ui::tell(&format!(
         "✓ Signed in to MiniMax {} as {}; it refreshes automatically.\n  \
          Saved in the {}.\n  \
-         Next: minimax-portal-auth status\n        \
-         minimax-portal-auth openclaw setup --set-default\n        \
-         minimax-portal-auth exec -- <an Anthropic-compatible tool>",
+         Next: minimax-portal-auth status{p}\n        \
+         minimax-portal-auth openclaw setup{p} --set-default\n        \
+         minimax-portal-auth exec{p} -- <an Anthropic-compatible tool>",
         region.label(),
         name.profile_id(),
         stores.describe(saved.store, name)
@@ -206,6 +212,9 @@ fn pick_region(
     if let Some(region) = args.region {
         return Ok(region);
     }
+    if let Some(region) = crate::settings::from_env(crate::settings::REGION_ENV)? {
+        return Ok(region);
+    }
     let configured = Settings::load(stores.home()).region;
     if interactive {
         let start = existing
@@ -227,15 +236,15 @@ fn args_name(args: &LoginArgs) -> ProfileName {
 
 /// Replacing a profile that still works is asked first on a terminal
 /// (always worth saying when the region changes); without one, or with
-/// --yes, it is replaced and said so.
+/// --yes, it is replaced and said so. False when the person said no.
 fn confirm_replace(
     name: &ProfileName,
     current: &Profile,
     region: Region,
     no_ask: bool,
-) -> Result<()> {
+) -> Result<bool> {
     if current.needs_login {
-        return Ok(());
+        return Ok(true);
     }
     let change = if current.region == region {
         String::new()
@@ -248,14 +257,16 @@ fn confirm_replace(
             name.profile_id(),
             current.region.label()
         ));
-        return Ok(());
+        return Ok(true);
     }
-    let question = format!(
-        "{} is already signed in to MiniMax {}. Replace it{change}?",
+    // The question stays short: a prompt that wraps is drawn twice.
+    ui::tell(&format!(
+        "{} is already signed in to MiniMax {}.",
         name.profile_id(),
         current.region.label()
-    );
-    let yes = ui::prompt(move || {
+    ));
+    let question = format!("Replace it{change}?");
+    ui::prompt(move || {
         dialoguer::Confirm::new()
             .with_prompt(question)
             .default(false)
@@ -266,13 +277,7 @@ fn confirm_replace(
                 }
                 other => Error::usage(format!("cannot ask: {other}")),
             })
-    })?;
-    if yes {
-        Ok(())
-    } else {
-        say!("Kept the stored profile.");
-        Err(Error::cancelled())
-    }
+    })
 }
 
 /// `login --with-api-key`: the key from stdin into the same store, and the
@@ -310,11 +315,11 @@ fn api_key_login(
     if let Some(warning) = &saved.warning {
         say!("warning: {warning}");
     }
-    say!(
+    ui::tell(&format!(
         "✓ Saved the MiniMax API key as {profile_id} ({}) in the {}.",
         region.label(),
         key_stores.describe(store, name)
-    );
+    ));
     if json {
         print_json(&ApiKeyLoginOutput {
             config_patch: catalog::config_patch(
@@ -341,7 +346,7 @@ fn check_key(region: Region, key: &api_key::ApiKey) -> Result<()> {
     let api_base = region.api_base()?;
     let checked = run_async(async {
         let http = Http::new()?;
-        crate::portal::usage::accepts(&http, &api_base, key.secret()).await
+        crate::portal::usage::accepts(&http, &api_base, key.secret(), "the API key").await
     })?;
     match checked {
         Ok(true) => Ok(()),
@@ -367,16 +372,17 @@ struct SignIn {
     name: ProfileName,
 }
 
-/// Opens the link unless told not to, or unless no local browser is likely.
-fn offer_browser(link: &str, no_browser: bool, where_to_open: &str) {
+/// Opens the link unless told not to, or unless no local browser is
+/// likely; returns what to tell the person about it.
+fn offer_browser(link: &str, no_browser: bool, where_to_open: &str) -> String {
     if no_browser {
-        say!("Open the link in a browser {where_to_open}.");
+        format!("Open the link in a browser {where_to_open}.")
     } else if let Some(why) = ui::remote_session() {
-        say!("Not opening a browser here ({why}): open the link {where_to_open}.");
+        format!("Not opening a browser here ({why}): open the link {where_to_open}.")
     } else if let Err(why) = ui::open_browser(link) {
-        say!("{why}: open the link {where_to_open} yourself.");
+        format!("{why}: open the link {where_to_open} yourself.")
     } else {
-        say!("Opened your browser. If nothing appeared, open the link yourself.");
+        "Opened your browser. If nothing appeared, open the link yourself.".to_string()
     }
 }
 
@@ -403,33 +409,22 @@ fn is_expired(e: &Error) -> bool {
 
 /// The user-code flow: the link and the code, the browser, the wait.
 async fn sign_in_with_code(http: &Http, options: &SignIn) -> Result<Tokens> {
-    let pending = device::start(http, options.region).await?;
-    let link = pending.code.verification_uri.as_str();
-    say!(
-        "\nTo sign in to MiniMax {}, open this link and confirm the code:\n\n{link}\n\n  Code: {}\n",
-        options.region.label(),
-        pending.code.user_code
-    );
-    if options.qr {
-        match ui::qr_code(link) {
-            Some(code) => say!("Or scan this with a phone:\n{code}"),
-            None => say!("(the link is too long for a QR code)"),
-        }
-    }
-    offer_browser(link, options.no_browser, "on any device");
+    // Said before the first request: a portal that does not answer must
+    // not leave a blank screen.
+    let pending = {
+        let _asking = progress("Asking MiniMax for a code…", options.interactive);
+        device::start(http, options.region).await?
+    };
+    let size = ui::terminal_size();
+    show_code(&pending.code, options, size);
 
     let deadline = pending.code.deadline_ms;
+    let user_code = pending.code.user_code.clone();
+    let width = size.map_or(usize::MAX, |(_, cols)| cols);
     let trouble = std::cell::RefCell::new(None::<String>);
     let waiting = |left: i64| {
-        let note = trouble
-            .borrow()
-            .as_ref()
-            .map(|t| format!("; {t}, retrying"))
-            .unwrap_or_default();
-        format!(
-            "Waiting for approval (expires in {}{note}; Ctrl-C to cancel)",
-            ui::duration(left)
-        )
+        let trouble = trouble.borrow();
+        waiting_line(&user_code, left, trouble.as_deref(), width)
     };
     // Without a terminal, one line instead of a spinner.
     let spinner = if options.interactive {
@@ -438,7 +433,8 @@ async fn sign_in_with_code(http: &Http, options: &SignIn) -> Result<Tokens> {
         say!("{}…", waiting(deadline.saturating_sub(now_ms())));
         None
     };
-    let mut on_trouble = |why: &str| *trouble.borrow_mut() = Some(wire::clean(why, 60));
+    let mut on_trouble =
+        |why: Option<&str>| *trouble.borrow_mut() = why.map(|w| wire::clean(w, 60));
     let wait = device::wait_for_approval(http, options.region, &pending, &mut on_trouble);
     tokio::pin!(wait);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -455,4 +451,87 @@ async fn sign_in_with_code(http: &Http, options: &SignIn) -> Result<Tokens> {
             }
         }
     }
+}
+
+/// A spinner with `what` on a terminal (gone when dropped), else one line.
+fn progress(what: &str, interactive: bool) -> Option<ui::Spinner> {
+    if interactive {
+        Some(ui::spinner(what.to_string()))
+    } else {
+        say!("{what}");
+        None
+    }
+}
+
+/// The link and the code, the QR code when asked for, and the browser. With
+/// a QR code, the link goes under it and the code into the waiting line, so
+/// that on a 24-line terminal all three stay on screen; a terminal too
+/// small for the QR code gets the link and a word on how to see it.
+fn show_code(code: &wire::DeviceCode, options: &SignIn, size: Option<(usize, usize)>) {
+    let link = code.verification_uri.as_str();
+    let region = options.region.label();
+    let browser = offer_browser(link, options.no_browser, "on any device");
+    let qr = options.qr.then(|| ui::qr_code(link)).flatten();
+    let plain = format!(
+        "\nTo sign in to MiniMax {region}, open this link and confirm the code:\n\n{link}\n\n  \
+         Code: {}\n",
+        code.user_code
+    );
+    let Some(qr) = qr else {
+        say!("{plain}");
+        if options.qr {
+            say!("(The link is too long for a QR code.)");
+        }
+        ui::tell(&browser);
+        return;
+    };
+    let qr_lines = qr.lines().count();
+    let qr_cols = qr.lines().next().map_or(0, |l| l.chars().count());
+    // The QR code, the link under it and the waiting line.
+    let needed = |cols: usize| qr_lines + link.chars().count().div_ceil(cols.max(1)) + 1;
+    match size {
+        Some((rows, cols)) if qr_cols > cols || needed(cols) > rows => {
+            say!("{plain}");
+            ui::tell(&format!(
+                "{browser}\n(No room for the QR code: it needs a window {} lines tall and \
+                 {qr_cols} wide, this one is {rows} × {cols}. Make the window bigger and run \
+                 login again to see it.)",
+                needed(qr_cols.max(80))
+            ));
+        }
+        _ => {
+            // Where no browser opens, the header already says what to do.
+            let opened = !options.no_browser && ui::remote_session().is_none();
+            ui::tell(&format!(
+                "\nTo sign in to MiniMax {region}, scan this QR code with a phone or open the \
+                 link under it on any device, and confirm the code {}.{}",
+                code.user_code,
+                if opened {
+                    format!("\n{browser}")
+                } else {
+                    String::new()
+                }
+            ));
+            say!("{qr}{link}");
+        }
+    }
+}
+
+/// The waiting line: the code, the time left, any trouble, in as many
+/// words as fit `width` columns (the spinner takes two more).
+fn waiting_line(code: &str, left_ms: i64, trouble: Option<&str>, width: usize) -> String {
+    let left = ui::duration(left_ms);
+    let choices = match trouble {
+        None => vec![
+            format!("Waiting for approval of code {code} (expires in {left}; Ctrl-C to cancel)"),
+            format!("Waiting for approval of code {code} (expires in {left})"),
+            format!("Code {code}, expires in {left}"),
+        ],
+        Some(why) => vec![
+            format!("Waiting for approval of code {code} (expires in {left}; {why}, retrying)"),
+            format!("Code {code} (expires in {left}; {why}, retrying)"),
+            format!("Code {code} (expires in {left}; retrying)"),
+        ],
+    };
+    ui::one_line(choices, width)
 }

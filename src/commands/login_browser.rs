@@ -42,19 +42,19 @@ async fn sign_in_async<T>(
     let listener = bind_loopback(options).await?;
     let listening = browser::start(options.region, listener)?;
     say!(
-        "\nTo sign in to MiniMax ({}), open this link in a browser:\n\n  {}\n",
+        "\nTo sign in to MiniMax {}, open this link in a browser:\n\n  {}\n",
         options.region.label(),
         listening.authorize_url
     );
     let paste = offer_browser(listening.authorize_url.as_str(), options.no_browser);
     let mut session = listening.serve();
     let mut pasted = if paste {
-        say!(
-            "If the browser runs on another machine, it cannot come back here by itself: after you \
-             approve, it shows a page that does not load. Copy that page's whole address (it \
+        ui::tell(&format!(
+            "If the browser runs on another machine, it cannot come back here by itself: after \
+             you approve, it shows a page that does not load. Copy that page's whole address (it \
              starts with {}?) and paste it here, then press Enter.",
             session.redirect_uri
-        );
+        ));
         Some(read_pasted_lines())
     } else {
         None
@@ -165,15 +165,22 @@ async fn wait<F: Future<Output = std::io::Result<()>>>(
 /// The countdown line, with `left` to go.
 fn waiting_for(paste: bool, redirect_uri: &str, left: Duration) -> String {
     let left = ui::duration(i64::try_from(left.as_millis()).unwrap_or(i64::MAX));
-    if paste {
-        format!(
-            "Waiting for the browser, or for the address pasted here ({left} left; Ctrl-C to cancel)"
-        )
+    let choices = if paste {
+        vec![
+            format!("Waiting for the browser or a pasted address ({left} left; Ctrl-C to cancel)"),
+            format!("Waiting for the browser or a pasted address ({left} left)"),
+        ]
     } else {
-        format!(
-            "Waiting for the browser to come back to {redirect_uri} ({left} left; Ctrl-C to cancel)"
-        )
-    }
+        vec![
+            format!(
+                "Waiting for the browser to come back to {redirect_uri} ({left} left; Ctrl-C to \
+                 cancel)"
+            ),
+            format!("Waiting for the browser ({left} left; Ctrl-C to cancel)"),
+            format!("Waiting for the browser ({left} left)"),
+        ]
+    };
+    ui::one_line(choices, ui::spinner_width())
 }
 
 /// A pasted line: what it brought back, or None after saying (above the
@@ -258,20 +265,22 @@ fn read_pasted_lines() -> mpsc::Receiver<Pasted> {
 /// likely. True when the address should be accepted pasted back.
 fn offer_browser(link: &str, no_browser: bool) -> bool {
     if no_browser {
-        say!("Open the link in a browser.");
+        ui::tell("Open the link in a browser.");
         return true;
     }
     if let Some(why) = ui::remote_session() {
-        say!("Not opening a browser here ({why}): open the link in a browser yourself.");
+        ui::tell(&format!(
+            "Not opening a browser here ({why}): open the link in a browser yourself."
+        ));
         return true;
     }
     match ui::open_browser(link) {
         Ok(()) => {
-            say!("Opened your browser. If nothing appeared, open the link yourself.");
+            ui::tell("Opened your browser. If nothing appeared, open the link yourself.");
             false
         }
         Err(why) => {
-            say!("{why}: open the link in a browser yourself.");
+            ui::tell(&format!("{why}: open the link in a browser yourself."));
             true
         }
     }

@@ -1,11 +1,13 @@
 //! One module per command; each returns the exit code of a success, or an
 //! error that main maps to its exit code.
 
+pub mod completions;
 pub mod doctor;
 pub mod exec;
 pub mod login;
 pub mod login_browser;
 pub mod logout;
+pub mod man;
 pub mod openclaw;
 pub mod openclaw_plugin;
 pub mod refresh;
@@ -23,7 +25,7 @@ use crate::paths::state_home;
 use crate::profile::ProfileName;
 use crate::redact;
 use crate::store::Stores;
-use clap::{CommandFactory, Parser};
+use clap::FromArgMatches;
 use std::path::Path;
 
 pub use crate::output::print_json;
@@ -31,9 +33,14 @@ pub use crate::output::print_json;
 /// The whole command line: parses the arguments, runs the command, reports
 /// a failure, and returns the exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    completions::answer_shell();
+    let cli = match crate::cli::command()
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+    {
         Ok(cli) => cli,
         Err(e) => {
+            let e = suggest_for_unknown(e);
             let _ = e.print();
             return if e.use_stderr() { 2 } else { 0 };
         }
@@ -46,6 +53,23 @@ pub fn main() -> i32 {
             e.class.exit_code()
         }
     }
+}
+
+/// Commands people type that live one level down: clap's own guess
+/// (`setup` → `status`) gives way to the command meant.
+fn suggest_for_unknown(mut e: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue};
+    let typed = match e.get(ContextKind::InvalidSubcommand) {
+        Some(ContextValue::String(typed)) => typed.clone(),
+        _ => return e,
+    };
+    if typed == "setup" {
+        e.insert(
+            ContextKind::SuggestedSubcommand,
+            ContextValue::Strings(vec!["openclaw setup".to_string()]),
+        );
+    }
+    e
 }
 
 /// An error on stderr, and with --json as one JSON object on stdout. Both
@@ -73,12 +97,12 @@ fn report(e: &Error, json: bool) {
 pub fn run(cli: Cli) -> Result<i32> {
     // These need no state folder.
     match &cli.command {
-        Command::Completions(args) => return completions(args.shell),
-        Command::Man => return man(),
+        Command::Completions(args) => return completions::run(args.shell),
+        Command::Man => return man::run(),
         _ => {}
     }
     let home = state_home()?;
-    let stores = Stores::open(cli.store, &home)?;
+    let stores = Stores::open(crate::settings::store_mode(cli.store, &home)?, &home)?;
     let json = cli.json;
     match cli.command {
         Command::Login(args) => {
@@ -121,20 +145,4 @@ pub fn profile(args: &ProfileArgs, home: &Path) -> Result<ProfileName> {
         Some(name) => Ok(name.clone()),
         None => crate::settings::default_profile(home),
     }
-}
-
-fn completions(shell: clap_complete::Shell) -> Result<i32> {
-    let mut out = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "minimax-portal-auth", &mut out);
-    crate::output::print_stdout(&String::from_utf8_lossy(&out))?;
-    Ok(0)
-}
-
-fn man() -> Result<i32> {
-    let mut out = Vec::new();
-    clap_mangen::Man::new(Cli::command())
-        .render(&mut out)
-        .map_err(|e| Error::failed(format!("cannot render the manual page: {e}")))?;
-    crate::output::print_stdout(&String::from_utf8_lossy(&out))?;
-    Ok(0)
 }

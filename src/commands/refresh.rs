@@ -90,7 +90,12 @@ fn refresh_one(stores: &Stores, name: &ProfileName, want: &Want) -> (RefreshRow,
             (row, 0)
         }
         Err(e) => {
-            say!("{}: {e}", name.profile_id());
+            // A message that names the profile is not prefixed with it again.
+            if e.message.contains(&name.profile_id()) {
+                say!("{e}");
+            } else {
+                say!("{}: {e}", name.profile_id());
+            }
             let row = RefreshRow {
                 profile_id: name.profile_id(),
                 outcome: e.class.as_str().to_string(),

@@ -27,8 +27,11 @@ pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
     };
     let mut rows = Vec::new();
     let mut blocks = Vec::new();
+    let mut unreachable = false;
     for name in names {
-        let Some((row, lines)) = profile_block(stores, &name, &args, explicit, &default)? else {
+        let Some((row, lines)) =
+            profile_block(stores, &name, &args, explicit, &default, &mut unreachable)?
+        else {
             continue;
         };
         rows.push(row);
@@ -42,6 +45,13 @@ pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
     blocks.extend(key_blocks);
     let all_usable = !rows.is_empty() || !key_rows.is_empty();
     let all_usable = all_usable && rows.iter().all(|r| r.usable);
+    // A check that could not reach MiniMax is transient (exit 4), unless
+    // something else needs attention.
+    let code = match (all_usable, unreachable) {
+        (false, _) => 1,
+        (true, true) => 4,
+        (true, false) => 0,
+    };
 
     if json {
         print_json(&StatusOutput {
@@ -53,20 +63,21 @@ pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
             state_home: stores.home().to_path_buf(),
             warnings: stores.warnings(),
         })?;
-        return Ok(if all_usable { 0 } else { 1 });
+        return Ok(code);
     }
-    let text = render(stores, &blocks, &default);
-    if all_usable {
+    let text = render(&blocks, &default);
+    if code == 0 {
         print_stdout(&text)?;
     } else {
         say!("{}", text.trim_end());
     }
-    Ok(if all_usable { 0 } else { 1 })
+    keyring_note(stores);
+    Ok(code)
 }
 
-/// The blocks for people, or how to sign in when there are none, and a
-/// note when no keyring answered; fitted to the terminal.
-fn render(stores: &Stores, blocks: &[String], default: &ProfileName) -> String {
+/// The blocks for people, or how to sign in when there are none; fitted
+/// to the terminal.
+fn render(blocks: &[String], default: &ProfileName) -> String {
     let mut text = blocks.join("\n");
     if blocks.is_empty() {
         text = format!(
@@ -74,14 +85,19 @@ fn render(stores: &Stores, blocks: &[String], default: &ProfileName) -> String {
             fix::login(default, None)
         );
     }
-    if !stores.warnings().is_empty() {
-        text.push_str(&format!(
+    fit(&text, crate::ui::width())
+}
+
+/// A note, on stderr, when no keyring answered (unless this run's warning
+/// just said so).
+fn keyring_note(stores: &Stores) {
+    if !stores.warnings().is_empty() && !stores.fallback_announced() {
+        crate::ui::tell(&format!(
             "\nnote: no OS keyring answered; profiles are kept in 0600 files in {}\n  \
-             (`minimax-portal-auth doctor` says why)\n",
+             (`minimax-portal-auth doctor` says why)",
             stores.home().display()
         ));
     }
-    fit(&text, crate::ui::width())
 }
 
 /// The block and JSON row of one profile; None for an implicit name with
@@ -92,6 +108,7 @@ fn profile_block(
     args: &StatusArgs,
     explicit: bool,
     default: &ProfileName,
+    unreachable: &mut bool,
 ) -> Result<Option<(StatusRow, String)>> {
     let is_default = name == default;
     let row = blank_row(name, is_default);
@@ -106,7 +123,8 @@ fn profile_block(
         Ok(None) => return Ok(Some(missing_block(row, title, name))),
         Err(e) => return Ok(Some(unreadable_block(row, title, &e))),
     };
-    Ok(Some(loaded_block(stores, name, args, row, title, loaded)))
+    let block = loaded_block(stores, name, args, row, title, loaded, unreachable);
+    Ok(Some(block))
 }
 
 /// The row of a profile before anything is known of it.
@@ -167,6 +185,7 @@ fn loaded_block(
     mut row: StatusRow,
     title: String,
     loaded: Loaded,
+    unreachable: &mut bool,
 ) -> (StatusRow, String) {
     let store = loaded.stored.store;
     let profile = loaded.profile;
@@ -180,14 +199,24 @@ fn loaded_block(
     row.base_url = Some(profile.base_url.clone());
     row.group = group_of(&profile);
 
+    // The first line says the state, as `gh auth status` does.
     let mut lines = title;
-    lines.push_str(&format!(
-        "  ✓ Signed in to MiniMax {}\n",
-        profile.region.label()
-    ));
+    if profile.needs_login {
+        lines.push_str(&format!(
+            "  ✗ Must sign in again to MiniMax {}: MiniMax rejected its refresh token\n",
+            profile.region.label()
+        ));
+    } else {
+        lines.push_str(&format!(
+            "  ✓ Signed in to MiniMax {}\n",
+            profile.region.label()
+        ));
+    }
     lines.push_str(&token_state_lines(&mut row, name, &profile, left));
     if args.check && row.usable {
-        lines.push_str(&online_check_lines(&mut row, stores, name, &profile, args));
+        let (check, failed) = online_check_lines(&mut row, stores, name, &profile, args);
+        lines.push_str(&check);
+        *unreachable |= failed == Some(Class::Transient);
     }
     lines.push_str(&format!("  - Store: {}\n", stores.describe(store, name)));
     let token = profile.access.secret();
@@ -228,14 +257,12 @@ fn token_state_lines(
     match row.state.as_str() {
         "needs_login" => {
             let fix = fix::login(name, Some(profile.region));
-            let still = if left > 0 {
-                format!("; its access token still works for {}", duration(left))
+            let access = if left > 0 {
+                format!("still works for {}", duration(left))
             } else {
-                String::new()
+                format!("expired {} ago", duration(left.saturating_neg()))
             };
-            let lines = format!(
-                "  ✗ Must sign in again: the portal rejected its refresh token{still}\n    fix: {fix}\n"
-            );
+            let lines = format!("    fix: {fix}\n  - Access token {access}\n");
             row.fix = Some(fix);
             lines
         }
@@ -254,61 +281,99 @@ fn token_state_lines(
     }
 }
 
-/// `--check`'s line, and its fix when MiniMax does not take the token (the
-/// row then says the profile is not usable).
+/// `--check`'s line, and what to do when it failed: sign in again only
+/// when the grant was rejected; check the network when MiniMax could not be
+/// reached. Returns the lines and the class of a failure.
 fn online_check_lines(
     row: &mut StatusRow,
     stores: &Stores,
     name: &ProfileName,
     profile: &Profile,
     args: &StatusArgs,
-) -> String {
-    let (ok, detail) = check_online(stores, name, profile, args);
-    let mut lines = format!("  {} {detail}\n", if ok { "✓" } else { "✗" });
-    if !ok {
-        row.usable = false;
-        let fix = fix::login(name, Some(profile.region));
+) -> (String, Option<Class>) {
+    let (detail, failure) = match check_online(stores, name, profile, args) {
+        Ok(detail) => {
+            row.check = Some(detail.clone());
+            return (format!("  ✓ {detail}\n"), None);
+        }
+        Err(failure) => failure,
+    };
+    let mut lines = format!("  ✗ {detail}\n");
+    let next = match failure.class {
+        Class::NeedsLogin => Some(
+            failure
+                .fix
+                .unwrap_or_else(|| fix::login(name, Some(profile.region))),
+        ),
+        Class::Transient => {
+            lines.push_str(
+                "    check the network (or HTTPS_PROXY) and try again; the profile is untouched\n",
+            );
+            None
+        }
+        _ => failure.fix,
+    };
+    if let Some(hint) = failure.hint.filter(|_| failure.class != Class::Transient) {
+        lines.push_str(&format!("    {hint}\n"));
+    }
+    if let Some(fix) = next {
         lines.push_str(&format!("    fix: {fix}\n"));
         row.fix = Some(fix);
     }
+    if failure.class != Class::Transient {
+        row.usable = false;
+    }
     row.check = Some(detail);
-    lines
+    (lines, Some(failure.class))
 }
 
-/// `--check`: a refresh when one is due, else one cheap authenticated call.
+/// `--check`: a refresh when one is due, else one cheap authenticated
+/// call. Ok with what was proven, or what failed and the error.
 fn check_online(
     stores: &Stores,
     name: &ProfileName,
     profile: &Profile,
     args: &StatusArgs,
-) -> (bool, String) {
+) -> std::result::Result<String, (String, Error)> {
     let want = Want {
         margin: args.margin.duration(),
         force: false,
         on_failure: OnFailure::Fail,
     };
+    let unreachable = |e: Error| (format!("Could not check online: {}", e.message), e);
     match session::ensure_fresh(stores, &HttpRefresher, name, &want) {
-        Ok(fresh) if fresh.outcome != Outcome::StillValid => (
-            true,
-            format!(
-                "Checked online: {}",
-                fresh.outcome.as_str().replace('_', " ")
-            ),
-        ),
+        Ok(fresh) if fresh.outcome != Outcome::StillValid => Ok(format!(
+            "Checked online: {}",
+            fresh.outcome.as_str().replace('_', " ")
+        )),
         Ok(_) => {
             let accepted = profile.region.api_base().and_then(|api_base| {
                 run_async(async {
                     let http = Http::new()?;
-                    crate::portal::usage::accepts(&http, &api_base, profile.access.secret()).await
+                    crate::portal::usage::accepts(
+                        &http,
+                        &api_base,
+                        profile.access.secret(),
+                        "the access token",
+                    )
+                    .await
                 })?
             });
             match accepted {
-                Ok(true) => (true, "Checked online: MiniMax accepts the token".into()),
-                Ok(false) => (false, "Checked online: MiniMax refuses the token".into()),
-                Err(e) => (false, format!("Could not check online: {}", e.message)),
+                Ok(true) => Ok("Checked online: MiniMax accepts the access token".into()),
+                // The access token is refused, not the grant: a refresh
+                // gets a new one.
+                Ok(false) => Err((
+                    "Checked online: MiniMax refuses the access token".into(),
+                    Error::failed("refused").with_fix(format!(
+                        "minimax-portal-auth refresh --force{}",
+                        fix::profile_flag(name)
+                    )),
+                )),
+                Err(e) => Err(unreachable(e)),
             }
         }
-        Err(e) => (false, format!("Could not check online: {}", e.message)),
+        Err(e) => Err(unreachable(e)),
     }
 }
 

@@ -55,12 +55,9 @@ fn read_usage(name: &ProfileName, profile: &Profile) -> Result<Usage> {
 
 /// The usage for people: a line per model and window, names aligned.
 fn render(name: &ProfileName, region: Region, usage: &Usage) -> String {
-    let plan = match usage.plan {
-        "token_plan" => "Token Plan",
-        _ => "Coding Plan",
-    };
+    // Both endpoints report the Coding Plan (the name the docs use).
     let mut text = format!(
-        "MiniMax {plan} usage of {} ({}):\n",
+        "MiniMax Coding Plan usage of {} ({}):\n",
         name.profile_id(),
         region.label()
     );

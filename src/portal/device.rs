@@ -11,10 +11,11 @@ use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
 use std::time::Duration;
 
 const USER_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:user_code";
-/// `slow_down` or a 429 doubles the interval up to this.
+/// `slow_down`, a 429 or failures in a row double the interval up to this.
 const MAX_SLOW_DOWN_INTERVAL: Duration = Duration::from_secs(30);
-/// Transient failures in a row tolerated while polling.
-const MAX_POLL_FAILURES: u32 = 3;
+/// Failures in a row polled at the usual interval (a passing blip) before
+/// the polls back off.
+const FAILURES_BEFORE_BACKOFF: u32 = 4;
 
 /// A code handed out by the portal, waiting for the user's approval.
 pub struct PendingCode {
@@ -90,43 +91,60 @@ fn check_status(answer: &Answer, what: &str) -> Result<()> {
 /// The first poll goes out at once and the next ones every `interval`,
 /// never stretched while the answer is pending, so an approval is seen
 /// within one interval; only `slow_down` or a 429 make it wait longer.
-/// `on_trouble` hears of passing failures the poll rides out.
+/// A failing portal (5xx, timeouts) is ridden out for as long as the code
+/// lives, backing off while it keeps failing; `on_trouble` hears of each
+/// failure, and a code that dies during one ends with that failure.
 pub async fn wait_for_approval(
     http: &Http,
     region: Region,
     pending: &PendingCode,
-    on_trouble: &mut dyn FnMut(&str),
+    on_trouble: &mut dyn FnMut(Option<&str>),
 ) -> Result<Tokens> {
     let url = region.token_url()?;
     let code = &pending.code;
     let mut interval = code.interval;
+    let mut wait = Duration::ZERO;
+    // The wait after each failure in a row, doubling after a few.
+    let mut backoff = interval;
     let mut failures = 0;
-    let mut first = true;
+    let mut trouble: Option<String> = None;
     loop {
-        if !first {
-            let left = code.deadline_ms.saturating_sub(now_ms());
-            if left <= 0 {
-                return Err(expired());
-            }
-            // Sleep the interval, but never past the deadline.
-            tokio::time::sleep(interval.min(Duration::from_millis(left as u64))).await;
+        let left = code.deadline_ms.saturating_sub(now_ms());
+        if left <= 0 {
+            return Err(ended(trouble));
         }
-        first = false;
+        // Sleep, but never past the deadline.
+        tokio::time::sleep(wait.min(Duration::from_millis(left as u64))).await;
         if code.deadline_ms.saturating_sub(now_ms()) <= 0 {
-            return Err(expired());
+            return Err(ended(trouble));
         }
+        wait = interval;
         match poll_once(http, &url, pending).await {
-            TokenAnswer::Pending => failures = 0,
-            TokenAnswer::SlowDown { retry_after } => interval = slow_down(interval, retry_after),
-            TokenAnswer::Transient { reason, .. } => {
-                failures += 1;
-                if failures >= MAX_POLL_FAILURES {
-                    return Err(
-                        Error::transient(format!("could not confirm the login: {reason}"))
-                            .with_hint("try again in a few minutes"),
-                    );
+            TokenAnswer::Pending => {
+                failures = 0;
+                if trouble.take().is_some() {
+                    on_trouble(None);
                 }
-                on_trouble(&reason);
+            }
+            TokenAnswer::SlowDown { retry_after } => {
+                interval = slow_down(interval, retry_after);
+                wait = interval;
+            }
+            TokenAnswer::Transient {
+                reason,
+                retry_after,
+            } => {
+                on_trouble(Some(&reason));
+                failures += 1;
+                backoff = if failures > FAILURES_BEFORE_BACKOFF {
+                    slow_down(backoff, retry_after)
+                } else {
+                    retry_after.map_or(interval, |asked| {
+                        asked.clamp(interval, Duration::from_secs(60))
+                    })
+                };
+                trouble = Some(reason);
+                wait = backoff;
             }
             TokenAnswer::Tokens(tokens) => return approved(tokens),
             TokenAnswer::Rejected(reason) | TokenAnswer::Failed(reason) => {
@@ -136,6 +154,18 @@ pub async fn wait_for_approval(
                 .with_hint("run login again and approve the code in the browser"));
             }
         }
+    }
+}
+
+/// The error of a code that died: expired, or, when the portal was failing
+/// at the end, that failure.
+fn ended(trouble: Option<String>) -> Error {
+    match trouble {
+        Some(reason) => Error::transient(format!(
+            "could not confirm the login before the code expired: {reason}"
+        ))
+        .with_hint("try again in a few minutes"),
+        None => expired(),
     }
 }
 

@@ -67,25 +67,27 @@ pub async fn fetch(http: &Http, at: &Endpoints, token: &str, now_ms: i64) -> Res
         }
         return parse(&answer.body, now_ms).map(|models| Usage { plan, models });
     }
-    Err(Error::failed(
-        "MiniMax has no usage endpoint for this account (neither Token Plan nor Coding Plan)",
+    Err(
+        Error::failed("MiniMax has no usage endpoint for this account (both answered HTTP 404)")
+            .with_hint("check that the account has a Coding Plan on the MiniMax platform"),
     )
-    .with_hint("check that the account has a Coding Plan on the MiniMax platform"))
 }
 
 /// Whether MiniMax accepts a token or API key, by one cheap authenticated
 /// read (the usage endpoint): a 401 or 403 is a refusal; anything else that
 /// answers is taken as accepted. Network trouble and 5xx are errors.
-pub async fn accepts(http: &Http, api_base: &Url, token: &str) -> Result<bool> {
+/// `what` names the credential in messages ("the API key", "the access
+/// token").
+pub async fn accepts(http: &Http, api_base: &Url, token: &str, what: &str) -> Result<bool> {
     let url = join(api_base, TOKEN_PLAN_PATH)?;
     let answer = http
         .get_usage(&url, token)
         .await
-        .map_err(|f| f.into_error("check the key"))?;
+        .map_err(|f| f.into_error(&format!("check {what}")))?;
     match answer.status {
         401 | 403 => Ok(false),
         429 | 500..=599 => Err(Error::transient(format!(
-            "MiniMax could not check the key now (HTTP {})",
+            "MiniMax could not check {what} now (HTTP {})",
             answer.status
         ))),
         _ => Ok(true),

@@ -171,7 +171,7 @@ fn act_on_answer(
             let marked_profile = current.profile.marked_needs_login(now);
             // Best effort: the rejection matters more than the mark.
             let _ = stores.commit(name, save, &marked_profile.to_json()?, now);
-            let warning = format!("the portal rejected the refresh token: {reason}");
+            let warning = format!("MiniMax rejected its refresh token ({reason})");
             let current = Loaded {
                 profile: marked_profile,
                 stored: current.stored,
@@ -289,10 +289,10 @@ fn marked(
     let reason = warnings
         .first()
         .cloned()
-        .unwrap_or_else(|| "the portal rejected its refresh token earlier".to_string());
+        .unwrap_or_else(|| "MiniMax rejected its refresh token earlier".to_string());
     if want.on_failure == OnFailure::UseCurrent && usable_for(&loaded.profile, now_ms()) {
         let warning = format!(
-            "{} must sign in again ({reason}); its access token still works for {}. Run: {}",
+            "{} must sign in again: {reason}; its access token still works for {}. Run: {}",
             name.profile_id(),
             crate::ui::duration(loaded.profile.expires_in_ms(now_ms())),
             fix::login(name, Some(loaded.profile.region))
@@ -335,14 +335,13 @@ pub fn no_profile(stores: &Stores, name: &ProfileName) -> Error {
     }
 }
 
+/// One sentence and the one command that fixes it.
 fn rejected(name: &ProfileName, profile: &Profile, reason: &str) -> Error {
-    let mut e = Error::needs_login(format!(
+    Error::needs_login(format!(
         "{} must sign in again: {reason}",
         name.profile_id()
     ))
-    .with_fix(fix::login(name, Some(profile.region)));
-    e.hint = fix::host_onboard(name, profile.region);
-    e
+    .with_fix(fix::login(name, Some(profile.region)))
 }
 
 #[cfg(test)]

@@ -34,9 +34,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-/// Where profiles may be kept, as `--store` (or MINIMAX_PORTAL_AUTH_STORE)
-/// says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// Where profiles may be kept, as `--store`, MINIMAX_PORTAL_AUTH_STORE or
+/// `store` in config.toml says (`settings::store_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum StoreMode {
     /// The OS keyring; a 0600 file only when no keyring answers (with a warning)
     Auto,
@@ -223,6 +224,8 @@ pub struct Stores {
     /// Whether the keyring fallback may be announced on stderr (not by
     /// `token`, whose caller is a program).
     announce: std::sync::atomic::AtomicBool,
+    /// The fallback was announced by this process.
+    announced: std::sync::atomic::AtomicBool,
 }
 
 impl Stores {
@@ -274,6 +277,7 @@ impl Stores {
             keyring_down: OnceLock::new(),
             warnings: Mutex::new(Vec::new()),
             announce: std::sync::atomic::AtomicBool::new(true),
+            announced: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -347,6 +351,11 @@ impl Stores {
         }
     }
 
+    /// Whether this process already told of the keyring fallback.
+    pub fn fallback_announced(&self) -> bool {
+        self.announced.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Never announce the keyring fallback on stderr (for `token`).
     pub fn quiet(&self) {
         self.announce
@@ -372,12 +381,15 @@ impl Stores {
         if settings.file_store_announced {
             return;
         }
-        crate::say!(
+        crate::ui::tell(&format!(
             "warning: no OS keyring answered; profiles are kept in 0600 files in {}.\n  \
              `minimax-portal-auth doctor` says why. This is said once; to choose the files \
-             on purpose, set MINIMAX_PORTAL_AUTH_STORE=file.",
-            self.home.display()
-        );
+             for good, put store = \"file\" in {}.",
+            self.home.display(),
+            self.home.join("config.toml").display()
+        ));
+        self.announced
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         settings.file_store_announced = true;
         let _ = settings.save(&self.home);
     }

@@ -5,6 +5,7 @@ mod support;
 
 mod browser_flow;
 mod browser_interop;
+mod completion;
 mod host_cycle;
 mod host_side;
 mod hostile;
@@ -14,6 +15,7 @@ mod kill9;
 mod latency;
 mod login;
 mod manifest;
+mod newcomer;
 mod openclaw;
 mod openclaw_plugin;
 mod portal_selftest;

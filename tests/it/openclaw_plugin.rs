@@ -321,7 +321,7 @@ fn interactive_onboard_on_a_terminal_signs_in_through_us() {
         &plugin,
         program.to_str().expect("utf-8"),
         &args,
-        100,
+        (100, 40),
         "true",
         oc.vars(),
     );

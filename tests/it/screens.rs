@@ -8,8 +8,8 @@ use crate::support::http_server::{Portal, Reply};
 use crate::support::minimax::{MiniMax, token_url};
 use crate::support::now_ms;
 use crate::support::profile::{seed, seed_default, stored, write_profile};
-use crate::support::screen::render;
-use crate::support::tty::Tty;
+use crate::support::screen::{render, still, visible};
+use crate::support::tty::{Tty, session};
 use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
@@ -113,7 +113,7 @@ fn out(run: &Run) -> &str {
     }
 }
 
-/// A portal that also serves the Token Plan usage endpoint.
+/// A portal that also serves the usage endpoint (`token_plan/remains`).
 fn portal_with_usage() -> Portal {
     let mm = MiniMax::new().build();
     Portal::start(move |r| {
@@ -139,34 +139,42 @@ fn portal_with_usage() -> Portal {
     })
 }
 
-fn login_on_a_terminal() -> String {
-    let (portal, _mm) = MiniMax::new().pending(1).start();
+/// A login on an 80 × 24 terminal without a display: the screen while it
+/// waits (the QR code, the link and the code all on it), and the whole
+/// session once approved.
+fn login_on_a_terminal() -> (String, String) {
+    let (portal, _mm) = MiniMax::new().pending(3).start();
     let plugin = plugin(&portal);
     // No echo: an Enter typed before the prompt takes the terminal (a busy
     // machine) must not add a line to the screen.
-    let mut tty = Tty::spawn_after(&plugin, &["login", "--no-browser"], 80, "stty -echo");
+    let mut tty = Tty::spawn_sized(&plugin, &["login", "--no-browser"], (80, 24), "stty -echo");
     tty.wait_for("Which MiniMax region", Duration::from_secs(20));
     tty.type_keys(b"\r");
+    tty.wait_for("Waiting for approval", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(300));
+    let waiting = tidy(&plugin, session(&tty.screen()));
     let (code, raw) = tty.finish(Duration::from_secs(30));
     assert_eq!(code, 0, "{raw}");
-    let start = raw
-        .find("SHELL=")
-        .and_then(|at| raw[at..].find('\n').map(|n| at + n + 1));
-    let end = raw.rfind("\nEXIT=").unwrap_or(raw.len());
     // Paths are put in their shown form first: the terminal then wraps
     // the lines as it would there.
-    let shown = tidy(&plugin, &raw[start.unwrap_or(0)..end]);
-    format!(
-        "$ minimax-portal-auth login --no-browser\n{}",
-        render(&shown, 80)
+    let shown = tidy(&plugin, session(&raw));
+    let command = "$ minimax-portal-auth login --no-browser";
+    (
+        still(&visible(&format!("{command}\n{waiting}"), 80, 24)),
+        format!("{command}\n{}", render(&shown, 80)),
     )
 }
 
 fn shots() -> Vec<(&'static str, String)> {
     let mut shots = Vec::new();
+    let (waiting, whole) = login_on_a_terminal();
+    shots.push((
+        "login on an 80 × 24 terminal without a display, while it waits",
+        waiting,
+    ));
     shots.push((
         "login, on a terminal (a remote one: no browser, a QR code)",
-        login_on_a_terminal(),
+        whole,
     ));
 
     let (portal, _mm) = MiniMax::new().start();

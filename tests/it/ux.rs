@@ -55,11 +55,11 @@ fn exec_gives_the_child_a_fresh_token_and_hands_on_its_exit_code() {
     let run = finish(child);
     assert_eq!(run.code, -1, "ended by SIGTERM, not an exit code: {run:?}");
 
-    // A command that is not there: a clear error.
+    // A command that is not there: a clear error, and 127 as from a shell.
     plugin
         .run(&["exec", "--", "no-such-command-here"])
-        .expect_code(1)
-        .stderr_has("not found");
+        .expect_code(127)
+        .stderr_has("no-such-command-here: command not found");
 }
 
 #[test]
@@ -205,7 +205,7 @@ fn login_without_a_terminal_names_the_region_flag_and_says_what_it_replaces() {
     let first = plugin.login(&[]);
     first
         .expect_code(0)
-        .stderr_has("Waiting for approval (expires in 9 min")
+        .stderr_has("Waiting for approval of code TUE3-FXNG (expires in 9 min")
         .stderr_has("it refreshes automatically");
     // One line, not a spinner's frames.
     assert_eq!(first.stderr.matches("Waiting for approval").count(), 1);
@@ -215,7 +215,7 @@ fn login_without_a_terminal_names_the_region_flag_and_says_what_it_replaces() {
         .stderr_has(
             "note: replacing the stored profile minimax-portal:default (Global, Global → CN)",
         )
-        .stderr_has("Or scan this with a phone");
+        .stderr_has("scan this QR code with a phone");
     assert_eq!(stored(&plugin, "default")["region"], "cn");
 }
 
@@ -260,7 +260,8 @@ fn on_a_terminal_replacing_a_working_profile_is_asked_first() {
     tty.wait_for("Replace it, Global → CN?", Duration::from_secs(20));
     tty.type_keys(b"n");
     let (code, screen) = tty.finish(Duration::from_secs(10));
-    assert_eq!(code, 130, "{screen}");
+    // A "no" is an answer, not a Ctrl-C.
+    assert_eq!(code, 1, "{screen}");
     assert!(screen.contains("Kept the stored profile"), "{screen}");
     assert_eq!(stored(&plugin, "default"), before);
     assert_eq!(mm.device_code_count(), 1, "no second sign-in started");

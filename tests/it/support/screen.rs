@@ -94,6 +94,27 @@ pub fn render(raw: &str, cols: usize) -> String {
     text.join("\n")
 }
 
+/// What a terminal `cols` × `rows` shows of `raw`: its last `rows` lines.
+pub fn visible(raw: &str, cols: usize, rows: usize) -> String {
+    let all = render(raw, cols);
+    let lines: Vec<&str> = all.lines().collect();
+    lines[lines.len().saturating_sub(rows)..].join("\n")
+}
+
+/// Spinner frames (braille patterns) put in one form, for screens shot
+/// while a spinner turns.
+pub fn still(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if ('\u{2800}'..='\u{28ff}').contains(&c) {
+                '⠿'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::render;

@@ -33,7 +33,12 @@ impl Tty {
     /// As `spawn`, with a shell command run first (e.g. `stty -echo`, so
     /// keys typed before a prompt takes the terminal are not echoed).
     pub fn spawn_after(plugin: &Plugin, args: &[&str], cols: u16, first: &str) -> Tty {
-        Tty::spawn_program(plugin, BIN, args, cols, first, &[])
+        Tty::spawn_sized(plugin, args, (cols, 40), first)
+    }
+
+    /// As `spawn_after`, on a terminal of (columns, lines).
+    pub fn spawn_sized(plugin: &Plugin, args: &[&str], size: (u16, u16), first: &str) -> Tty {
+        Tty::spawn_program(plugin, BIN, args, size, first, &[])
     }
 
     /// Another program (with the plugin's environment and `env`), such as
@@ -42,10 +47,11 @@ impl Tty {
         plugin: &Plugin,
         program: &str,
         args: &[&str],
-        cols: u16,
+        size: (u16, u16),
         first: &str,
         env: &[(String, String)],
     ) -> Tty {
+        let (cols, rows) = size;
         let command: Vec<String> = std::iter::once(program)
             .chain(args.iter().copied())
             .map(quote)
@@ -53,7 +59,7 @@ impl Tty {
         // A trapped SIGINT lets the shell report after Ctrl-C; the plugin
         // itself gets the default disposition back on exec.
         let line = format!(
-            "trap true INT; stty cols {cols} rows 40; {first}; echo SHELL=$$; {}; code=$?; echo; \
+            "trap true INT; stty cols {cols} rows {rows}; {first}; echo SHELL=$$; {}; code=$?; echo; \
              echo EXIT=$code; stty -a; exit $code",
             command.join(" ")
         );
@@ -222,6 +228,17 @@ impl Tty {
             .unwrap_or(-1);
         (code, screen)
     }
+}
+
+/// What the plugin wrote in a session: after the shell's first line
+/// (`SHELL=`), before its report (`EXIT=`).
+pub fn session(raw: &str) -> &str {
+    let start = raw
+        .find("SHELL=")
+        .and_then(|at| raw[at..].find('\n').map(|n| at + n + 1))
+        .unwrap_or(0);
+    let end = raw.rfind("\nEXIT=").unwrap_or(raw.len());
+    &raw[start..end]
 }
 
 /// The terminal modes `stty -a` printed after the plugin exited.
