@@ -125,6 +125,8 @@ pub(super) fn apply_setup(openclaw: &OpenClaw, patch: &Value, patch_file: &Path)
 }
 
 /// Without OpenClaw (or with --dry-run): the patch and the command.
+/// Without OpenClaw (or with --dry-run): what would change (the whole
+/// patch with --json), and the command that applies it.
 fn print_plan(json: bool, dry_run: bool, patch: &Value, apply: &str) -> Result<i32> {
     if json {
         print_json(&OpenclawPlanOutput {
@@ -133,16 +135,75 @@ fn print_plan(json: bool, dry_run: bool, patch: &Value, apply: &str) -> Result<i
             command: apply.to_string(),
         })?;
     } else {
-        print_stdout(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(patch).unwrap_or_default()
-        ))?;
+        print_stdout(&plan_summary(patch))?;
     }
     if !dry_run {
         say!("OpenClaw's command was not found on PATH (pass --openclaw PATH).");
     }
-    say!("To apply this patch, run:\n  {apply}");
+    say!("To apply it, run:\n  {apply}\n(--json prints the whole patch)");
     Ok(0)
+}
+
+/// One line per thing the patch adds (or, with nulls, removes).
+fn plan_summary(patch: &Value) -> String {
+    let keys = |pointer: &str| -> Vec<String> {
+        patch
+            .pointer(pointer)
+            .and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let verb = |pointer: &str| {
+        if patch.pointer(pointer).is_some_and(Value::is_null) {
+            "remove"
+        } else {
+            "set"
+        }
+    };
+    let mut text = String::from("Would change in OpenClaw's config:\n");
+    for name in keys("/secrets/providers") {
+        let at = format!("/secrets/providers/{name}");
+        let runs = patch
+            .pointer(&format!("{at}/args"))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default();
+        text.push_str(&format!(
+            "  {} secret provider {name}: runs `{runs}`\n",
+            verb(&at)
+        ));
+    }
+    for name in keys("/models/providers") {
+        let at = format!("/models/providers/{name}");
+        let models = patch
+            .pointer(&format!("{at}/models"))
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        let base = patch
+            .pointer(&format!("{at}/baseUrl"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        text.push_str(&format!(
+            "  {} model provider {name}: {base}, {models} models\n",
+            verb(&at)
+        ));
+    }
+    let aliases = keys("/agents/defaults/models").len();
+    if aliases > 0 {
+        text.push_str(&format!("  {aliases} model aliases\n"));
+    }
+    if let Some(primary) = patch.pointer("/agents/defaults/model/primary") {
+        match primary.as_str() {
+            Some(model) => text.push_str(&format!("  default model: {model}\n")),
+            None => text.push_str("  the default model, when it is this provider's\n"),
+        }
+    }
+    text
 }
 
 fn report_setup(

@@ -399,3 +399,44 @@ fn the_plugin_commands_answer_and_logout_warns_about_openclaw() {
     let error = answer.json()["error"].as_str().unwrap_or("").to_string();
     assert!(error.contains("fix: minimax-portal-auth login"), "{error}");
 }
+
+#[test]
+fn setup_dry_run_says_what_would_change_in_a_few_lines() {
+    let (portal, _mm) = portal_and_model();
+    let plugin = Plugin::new(&portal.url());
+    plugin.login(&[]).expect_code(0);
+
+    let run = plugin.run(&["openclaw", "setup", "--dry-run", "--set-default"]);
+    run.expect_code(0);
+    run.stdout_has("Would install the OpenClaw plugin minimax-portal-keyring");
+    run.stdout_has("the default model minimax-portal/MiniMax-M3");
+    assert!(run.stdout.lines().count() <= 8, "{}", run.stdout);
+
+    let exec = plugin.run(&[
+        "openclaw",
+        "setup",
+        "--route",
+        "exec",
+        "--dry-run",
+        "--set-default",
+    ]);
+    exec.expect_code(0);
+    exec.stdout_has("secret provider minimax-portal-auth: runs `token --profile default`");
+    exec.stdout_has(&format!(
+        "model provider minimax-portal: {}/anthropic, 7 models",
+        portal.url()
+    ));
+    exec.stdout_has("default model: minimax-portal/MiniMax-M3");
+    exec.stderr_has("openclaw config patch --file");
+    assert!(exec.stdout.lines().count() <= 8, "{}", exec.stdout);
+    // The whole patch, for a program.
+    let json = plugin.run(&[
+        "openclaw",
+        "setup",
+        "--route",
+        "exec",
+        "--dry-run",
+        "--json",
+    ]);
+    assert!(json.expect_code(0).json()["patch"]["secrets"].is_object());
+}
