@@ -1,7 +1,7 @@
 //! Every `--json` shape the command line prints, as one struct each. The
-//! commands build their output from these, and the README test reads each
-//! README example back into the same struct (unknown keys refused), so the
-//! README, the binary and these types cannot drift apart.
+//! commands build their output from these, and tests/it/readme.rs reads each
+//! docs/json.md example back into the same struct (unknown keys refused), so the
+//! docs, the binary and these types cannot drift apart.
 //!
 //! Keys are always present: a field that does not apply is `null`, never
 //! left out. Field order is the order printed.

@@ -1,4 +1,4 @@
-//! The README documents one example per `--json` shape; this holds each
+//! docs/json.md documents one example per `--json` shape; this holds each
 //! example to what the real binary prints, key by key, and both to the
 //! library's struct for that shape (`minimax_portal_auth::json`): each is
 //! read into the struct, unknown keys refused, and must come back out of it
@@ -14,10 +14,10 @@ use minimax_portal_auth::json;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// The examples in README.md, by the name in their `<!-- shape: NAME -->` marker.
+/// The examples in docs/json.md, by the name in their `<!-- shape: NAME -->` marker.
 fn documented() -> BTreeMap<String, Value> {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .expect("read README.md");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/json.md"))
+        .expect("read docs/json.md");
     let mut shapes = BTreeMap::new();
     let mut rest = readme.as_str();
     while let Some(start) = rest.find("<!-- shape: ") {
