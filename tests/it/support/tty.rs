@@ -16,7 +16,7 @@ pub struct Tty {
     stdin: Option<ChildStdin>,
     output: mpsc::Receiver<Vec<u8>>,
     screen: Vec<u8>,
-    /// How far `wait_next` has read.
+    /// How far `shows_next` has read.
     seen: usize,
 }
 
@@ -114,29 +114,8 @@ impl Tty {
         }
     }
 
-    /// Waits until output after the last text waited for this way shows
-    /// `text` (prompts that repeat words are told apart).
-    pub fn wait_next(&mut self, text: &str, within: Duration) {
-        let started = Instant::now();
-        loop {
-            let screen = self.screen();
-            if let Some(at) = screen.get(self.seen..).and_then(|rest| rest.find(text)) {
-                self.seen += at + text.len();
-                return;
-            }
-            if started.elapsed() > within {
-                let _ = self.child.kill();
-                panic!(
-                    "the terminal never showed {text:?} next:\n{}",
-                    self.screen()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Whether output after the last text waited for shows `text` (and if
-    /// so, reads past it).
+    /// Whether output not yet read this way shows `text` (and if so, reads
+    /// past its last showing): prompts that repeat words are told apart.
     pub fn shows_next(&mut self, text: &str) -> bool {
         let screen = self.screen();
         match screen.get(self.seen..).and_then(|rest| rest.rfind(text)) {
