@@ -583,3 +583,53 @@ fn launchd_plist(args: &[String], home: &Path) -> String {
         escape(&home.display().to_string())
     )
 }
+
+#[cfg(test)]
+mod platform_text_tests {
+    use super::*;
+
+    /// The launchd agent `openclaw setup --service` writes on macOS, checked
+    /// on every machine: each argument is one <string>, in order, with XML's
+    /// special characters escaped, and the state folder is pinned.
+    #[test]
+    fn the_launchd_agent() {
+        let args: Vec<String> = [
+            "/Users/a b/bin/minimax-portal-auth",
+            "refresh",
+            "--then",
+            "/opt/R&D/<openclaw>",
+        ]
+        .map(String::from)
+        .into();
+        let plist = launchd_plist(&args, Path::new("/Users/a b/state&co"));
+        assert!(plist.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"));
+        assert!(plist.contains("<key>Label</key><string>io.minimax-portal-auth.watch</string>"));
+        let program = "  <array>\n    \
+             <string>/Users/a b/bin/minimax-portal-auth</string>\n    \
+             <string>refresh</string>\n    \
+             <string>--then</string>\n    \
+             <string>/opt/R&amp;D/&lt;openclaw&gt;</string>\n  </array>\n";
+        assert!(plist.contains(program), "{plist}");
+        assert!(
+            plist.contains(&format!(
+                "<dict><key>{}</key><string>/Users/a b/state&amp;co</string></dict>",
+                safe_fs::HOME_ENV
+            )),
+            "{plist}"
+        );
+        // Restarted after a failure, not after a clean exit (a profile that
+        // needs a new login ends the watcher).
+        assert!(
+            plist.contains("<key>KeepAlive</key><dict><key>SuccessfulExit</key><false/></dict>")
+        );
+        // Every element that opens closes.
+        for tag in ["plist", "dict", "array"] {
+            assert_eq!(
+                plist.matches(&format!("<{tag}>")).count()
+                    + plist.matches(&format!("<{tag} ")).count(),
+                plist.matches(&format!("</{tag}>")).count(),
+                "{tag}: {plist}"
+            );
+        }
+    }
+}
