@@ -22,3 +22,4 @@ mod screens;
 mod tls;
 mod ux;
 mod watch;
+mod windows;
