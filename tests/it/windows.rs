@@ -263,3 +263,55 @@ fn the_profile_lock_holds_under_wine() {
     assert!(mm.is_live(profile["refresh"].as_str().expect("a refresh token")));
     mm.assert_no_problems();
 }
+
+/// The same cycle with the Windows Credential Manager (CredWriteW,
+/// CredReadW, CredDeleteW), which Wine keeps in its registry: the profile
+/// is in the keyring, not in a file.
+#[test]
+fn the_credential_manager_cycle_under_wine() {
+    let Some(wine) = wine() else { return };
+    let (portal, mm) = MiniMax::new().interval_ms(200).start();
+    let mut plugin = Plugin::new(&portal.url());
+    plugin.set("MINIMAX_PORTAL_AUTH_STORE", "keyring");
+    // A profile name of its own: the prefix, and so its credentials, are
+    // shared by every run.
+    let name = format!("wine{}", std::process::id());
+
+    let login = wine.run(
+        &plugin,
+        &[
+            "login",
+            "--profile",
+            &name,
+            "--region",
+            "global",
+            "--no-browser",
+            "--json",
+        ],
+    );
+    login.expect_code(0);
+    assert_eq!(login.json_field("/store"), "keyring", "{login}");
+    mm.assert_no_problems();
+    assert!(!plugin.profile_file(&name).exists(), "no file copy");
+
+    wine.run(&plugin, &["token", "--profile", &name])
+        .expect_code(0)
+        .stdout_has("acc-1");
+    let status = wine.run(&plugin, &["status", "--json", "--profile", &name]);
+    status.expect_code(0);
+    assert_eq!(
+        status.json_field("/profiles/0/store"),
+        "keyring",
+        "{status}"
+    );
+    assert_eq!(
+        status.json_field("/keyring_backend"),
+        "Windows Credential Manager",
+        "{status}"
+    );
+
+    wine.run(&plugin, &["logout", "--profile", &name])
+        .expect_code(0);
+    wine.run(&plugin, &["token", "--profile", &name])
+        .expect_code(3);
+}
