@@ -74,7 +74,7 @@ fn setup_patch(
     base_url: &str,
     args: &OpenclawSetupArgs,
 ) -> Result<Value> {
-    let state_home = std::fs::canonicalize(stores.home()).unwrap_or(stores.home().to_path_buf());
+    let state_home = crate::paths::real_path(stores.home()).unwrap_or(stores.home().to_path_buf());
     let catalog = catalog::load()?;
     Ok(openclaw::setup_patch(
         &SetupInputs {
@@ -437,7 +437,7 @@ fn path_arg(path: &Path) -> String {
 /// a file another user owns, or one others may write to.
 fn this_binary() -> Result<PathBuf> {
     let exe = std::env::current_exe()
-        .and_then(std::fs::canonicalize)
+        .and_then(|exe| crate::paths::real_path(&exe))
         .map_err(|e| Error::failed(format!("cannot find this program's own path: {e}")))?;
     #[cfg(unix)]
     {
@@ -500,10 +500,17 @@ fn service_path() -> Option<PathBuf> {
 /// The watcher as a service: a systemd user unit (written), or on macOS a
 /// launchd agent (written; `launchctl` loads it).
 fn write_service(stores: &Stores, binary: &Path, openclaw: &Path) -> Result<Service> {
+    if crate::openclaw::Os::CURRENT == crate::openclaw::Os::Windows {
+        // Without this, a HOME set by Git Bash would get a systemd unit.
+        return Err(Error::usage(
+            "--service writes a systemd user unit or a launchd agent; Windows has neither",
+        )
+        .with_fix("minimax-portal-auth refresh --watch --all --then openclaw secrets reload   # at logon, e.g. from Task Scheduler"));
+    }
     let path = service_path()
         .ok_or_else(|| Error::failed("cannot find where user services live (no HOME)"))?;
-    let openclaw = std::fs::canonicalize(openclaw).unwrap_or(openclaw.to_path_buf());
-    let home = std::fs::canonicalize(stores.home()).unwrap_or(stores.home().to_path_buf());
+    let openclaw = crate::paths::real_path(openclaw).unwrap_or(openclaw.to_path_buf());
+    let home = crate::paths::real_path(stores.home()).unwrap_or(stores.home().to_path_buf());
     let args: Vec<String> = [
         binary.display().to_string(),
         "refresh".into(),

@@ -1,7 +1,9 @@
 //! The Windows binary (x86_64-pc-windows-gnu, built by scripts/cross-check.sh
 //! and named by MINIMAX_PORTAL_TEST_WINDOWS_EXE) under Wine, against the
-//! same local portal as the Linux tests: login with the file store, token,
-//! status, refresh under the profile lock, logout.
+//! same local portal as the Linux tests: login, token, status and logout
+//! with the file store and with the Credential Manager (Wine's answers
+//! CredWriteW/CredReadW/CredDeleteW), and concurrent refreshes under the
+//! profile lock.
 //!
 //! Two things are Wine's, not Windows':
 //! - Wine 8.0 has no `bcryptprimitives.dll`, whose `ProcessPrng` Rust's
@@ -314,4 +316,31 @@ fn the_credential_manager_cycle_under_wine() {
         .expect_code(0);
     wine.run(&plugin, &["token", "--profile", &name])
         .expect_code(3);
+}
+
+/// `openclaw setup --dry-run` on Windows' code path: the patch OpenClaw
+/// would get names the .exe and the state folder as plain Windows paths
+/// (std's canonicalize gives `\\?\Z:\...`), and passes Windows' variables.
+#[test]
+fn the_openclaw_setup_patch_under_wine() {
+    let Some(wine) = wine() else { return };
+    let plugin = Plugin::new("http://127.0.0.1:9");
+    seed_default(&plugin, "http://127.0.0.1:9", "ref-seed", 3_600_000);
+    let run = wine.run(&plugin, &["openclaw", "setup", "--dry-run", "--json"]);
+    run.expect_code(0);
+    let exec = run.json_field("/patch/secrets/providers/minimax-portal-auth");
+    assert_eq!(exec["command"], windows_path(&wine.exe), "{run}");
+    assert_eq!(
+        exec["env"]["MINIMAX_PORTAL_AUTH_HOME"],
+        windows_path(plugin.home()),
+        "{run}"
+    );
+    let pass_env = exec["passEnv"].as_array().expect("passEnv is a list");
+    for var in ["SYSTEMROOT", "LOCALAPPDATA", "USERPROFILE"] {
+        assert!(pass_env.iter().any(|v| v == var), "{var}: {run}");
+    }
+    assert!(
+        !pass_env.iter().any(|v| v == "DBUS_SESSION_BUS_ADDRESS"),
+        "{run}"
+    );
 }
