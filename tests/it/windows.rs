@@ -17,7 +17,7 @@
 //!
 //! Wine's prefix (its C: drive and registry) is kept in the test cache,
 //! `${MINIMAX_PORTAL_TEST_CACHE:-~/.cache/minimax-portal-auth-tests}/wine-prefix`,
-//! so its first set-up (about 15 s) is paid once. Every Wine call is bounded
+//! so its first set-up (about 10 s) is paid once. Every Wine call is bounded
 //! in time. Without wine, mingw or the .exe the tests say so and pass,
 //! except under CI=true, where they fail.
 
