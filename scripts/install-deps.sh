@@ -5,6 +5,7 @@
 #   bash scripts/install-deps.sh bench     # the above + hyperfine, gh, time
 #   bash scripts/install-deps.sh openclaw  # Node 24 + OpenClaw, for host tests
 #   bash scripts/install-deps.sh browser   # the OAuth interop harness (docs/oauth-interop.md)
+#   bash scripts/install-deps.sh cross     # macOS and Windows builds (scripts/cross-check.sh)
 #
 # Several sets may be given. Runs as root or with password-less sudo; never
 # reads stdin; runs `apt-get update` only when something must be installed.
@@ -31,12 +32,20 @@
 # picks the Node.js npm runs on (default: the openclaw set's Node when it is
 # installed, else node on PATH). It prints on stdout what the interop test
 # needs: OAUTH_INTEROP_NODE (that Node) and OAUTH_INTEROP_DEPS (the folder).
+#
+# The cross set installs Debian's mingw-w64 (C compiler and linker for
+# x86_64-pc-windows-gnu) and wine (runs the .exe in tests/it/windows.rs),
+# adds the Rust targets aarch64-apple-darwin, x86_64-apple-darwin and
+# x86_64-pc-windows-gnu with rustup, and puts zig (the PyPI package
+# ziglang, in a venv; ring's C code for macOS is compiled with `zig cc`) in
+#   ${MINIMAX_PORTAL_TEST_CACHE:-$HOME/.cache/minimax-portal-auth-tests}/zig-<version>/zig
+# It prints ZIG=<that path> on stdout.
 set -euo pipefail
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-usage() { echo "usage: $0 keyring|bench|openclaw|browser ..." >&2; exit 2; }
+usage() { echo "usage: $0 keyring|bench|openclaw|browser|cross ..." >&2; exit 2; }
 [ "$#" -gt 0 ] || usage
 
 # A requirement is PACKAGE:COMMAND, COMMAND being a name looked up on PATH or
@@ -55,7 +64,7 @@ keyring_reqs=(
 )
 
 reqs=()
-want_openclaw=0 want_dbus=0 want_browser_npm=0
+want_openclaw=0 want_dbus=0 want_browser_npm=0 want_cross=0
 for set in "$@"; do
     case "$set" in
         keyring)
@@ -73,6 +82,13 @@ for set in "$@"; do
         browser)
             want_browser_npm=1
             reqs+=(chromium:/usr/bin/chromium) ;;
+        cross)
+            want_cross=1
+            reqs+=(
+                gcc-mingw-w64-x86-64:x86_64-w64-mingw32-gcc
+                wine:wine
+                wine64:/usr/lib/wine/wine64
+            ) ;;
         *) usage ;;
     esac
 done
@@ -100,6 +116,15 @@ openclaw_ready() { oc_node_ready && oc_openclaw_ready; }
 if [ "$want_openclaw" -eq 1 ]; then oc_paths || exit 1; fi
 if [ "$want_openclaw" -eq 1 ] && ! openclaw_ready && ! have npm; then
     reqs+=(npm:npm)
+fi
+
+# The cross set: Python's venv module (Debian splits it off) unless zig is
+# already there.
+zig_version=0.17.1
+zig_dir="${MINIMAX_PORTAL_TEST_CACHE:-$HOME/.cache/minimax-portal-auth-tests}/zig-$zig_version"
+if [ "$want_cross" -eq 1 ] && [ ! -x "$zig_dir/zig" ] \
+    && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    reqs+=(python3-venv:)
 fi
 
 missing=()
@@ -146,7 +171,45 @@ if [ "$want_dbus" -eq 1 ] && [ ! -s /etc/machine-id ] && [ ! -s /var/lib/dbus/ma
     as_root dbus-uuidgen --ensure
 fi
 
+if [ "$want_cross" -eq 1 ]; then
+    cross_targets=(aarch64-apple-darwin x86_64-apple-darwin x86_64-pc-windows-gnu)
+    installed_targets="$(rustup target list --installed)" || die "rustup is needed for the cross set"
+    for target in "${cross_targets[@]}"; do
+        if ! grep -qx "$target" <<<"$installed_targets"; then
+            log "adding the Rust target $target"
+            timeout 600 rustup target add "$target" </dev/null >&2 || die "rustup target add $target failed"
+        fi
+    done
+    if [ ! -x "$zig_dir/zig" ]; then
+        t0="$(date +%s)"
+        log "installing zig (PyPI ziglang==$zig_version) into $zig_dir"
+        mkdir -p "$(dirname "$zig_dir")"
+        tmp="$(mktemp -d "$zig_dir.tmp-XXXXXX")"
+        cleanup_paths+=("$tmp")
+        pip_log="$tmp/pip.log"
+        if ! { timeout 120 python3 -m venv "$tmp/venv" \
+                && timeout 900 "$tmp/venv/bin/python" -m pip install --quiet \
+                    --disable-pip-version-check "ziglang==$zig_version"; } \
+                </dev/null >"$pip_log" 2>&1; then
+            cat "$pip_log" >&2
+            die "installing ziglang failed"
+        fi
+        zig_bin="$("$tmp/venv/bin/python" -c 'import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))')"
+        [ -x "$zig_bin" ] || die "ziglang has no zig binary at $zig_bin"
+        ln -s "${zig_bin#"$tmp"/}" "$tmp/zig"
+        "$tmp/zig" version >/dev/null || die "the installed zig does not run"
+        rm -f "$pip_log"
+        # A folder under its final name is complete; a venv's scripts name
+        # their folder, which the rename changes, but only zig is used.
+        mv -T "$tmp" "$zig_dir" 2>/dev/null || [ -x "$zig_dir/zig" ] || die "cannot move zig into $zig_dir"
+        log "installed zig $("$zig_dir/zig" version) in $(( $(date +%s) - t0 )) s"
+    fi
+fi
+
 if [ "$want_openclaw" -eq 0 ] && [ "$want_browser_npm" -eq 0 ]; then
+    if [ "$want_cross" -eq 1 ]; then
+        printf 'ZIG=%q\n' "$zig_dir/zig"
+    fi
     exit 0
 fi
 
@@ -299,6 +362,9 @@ fi
 
 if [ "$want_openclaw" -eq 1 ]; then
     oc_print_env
+fi
+if [ "$want_cross" -eq 1 ]; then
+    printf 'ZIG=%q\n' "$zig_dir/zig"
 fi
 if [ "$want_browser_npm" -eq 1 ]; then
     printf 'OAUTH_INTEROP_NODE=%q\n' "$interop_node"

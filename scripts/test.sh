@@ -9,7 +9,10 @@
 #    from the npm registry and the OAuth interop harness's npm packages
 #    (scripts/install-deps.sh; docs/oauth-interop.md). Runs as root or with
 #    password-less sudo; needs no stdin.
-# 2. Builds the examples as programs (tests/it/host_cycle.rs runs
+# 2. Checks macOS (both architectures) and builds Windows from here
+#    (scripts/cross-check.sh, which installs mingw-w64, wine and zig only
+#    when missing); tests/it/windows.rs runs that .exe under Wine.
+# 3. Builds the examples as programs (tests/it/host_cycle.rs runs
 #    examples/host; `cargo test --all-targets` builds examples only as test
 #    harnesses), then runs `cargo test --all-targets` (and the doc tests,
 #    once there is a library) inside scripts/with-keyring.sh: a private D-Bus
@@ -34,6 +37,13 @@ MINIMAX_PORTAL_TEST_OPENCLAW="$(printed OPENCLAW_BIN)"
 MINIMAX_PORTAL_TEST_NODE="$(printed OAUTH_INTEROP_NODE)"
 MINIMAX_PORTAL_TEST_OAUTH_INTEROP="$(printed OAUTH_INTEROP_DEPS)"
 export MINIMAX_PORTAL_TEST_OPENCLAW MINIMAX_PORTAL_TEST_NODE MINIMAX_PORTAL_TEST_OAUTH_INTEROP
+
+# ----------------------------------------------------------- other systems --
+# cargo check and clippy for macOS, clippy and a build for Windows, in a
+# target folder in the cache; the .exe is what tests/it/windows.rs runs.
+cross="$(bash scripts/cross-check.sh)"
+MINIMAX_PORTAL_TEST_WINDOWS_EXE="$(printf '%s\n' "$cross" | sed -n 's/^WINDOWS_EXE=//p')"
+export MINIMAX_PORTAL_TEST_WINDOWS_EXE
 
 # ------------------------------------------------------------------- tests --
 export MINIMAX_PORTAL_TEST_KEYRING=1

@@ -24,10 +24,41 @@ const MAX_OUTPUT: u64 = 1024 * 1024;
 /// How long OpenClaw's output is still read after it exited.
 const OUTPUT_GRACE: Duration = Duration::from_secs(2);
 
+/// The systems whose text the setup writes differs by. A value rather than
+/// `cfg!`, so that the unit tests on any machine check every system's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Os {
+    /// Linux and the BSDs: the Secret Service, systemd.
+    Linux,
+    MacOs,
+    Windows,
+}
+
+impl Os {
+    /// The system this binary was built for.
+    pub const CURRENT: Os = if cfg!(windows) {
+        Os::Windows
+    } else if cfg!(target_os = "macos") {
+        Os::MacOs
+    } else {
+        Os::Linux
+    };
+
+    /// The file name of OpenClaw's launcher on PATH: npm installs a
+    /// `openclaw.cmd` batch file on Windows (beside an sh script Windows
+    /// cannot run).
+    pub fn openclaw_launcher(self) -> &'static str {
+        match self {
+            Os::Windows => "openclaw.cmd",
+            Os::Linux | Os::MacOs => "openclaw",
+        }
+    }
+}
+
 /// What the exec command needs from OpenClaw's environment to reach the
 /// store: OpenClaw passes it nothing else. `MINIMAX_PORTAL_AUTH_HOME` is
 /// pinned in `env` instead, so the Gateway finds the same state folder.
-fn pass_env() -> Vec<&'static str> {
+fn pass_env(os: Os) -> Vec<&'static str> {
     let mut vars = vec![
         "HOME",
         "MINIMAX_PORTAL_AUTH_STORE",
@@ -35,11 +66,23 @@ fn pass_env() -> Vec<&'static str> {
         "HTTPS_PROXY",
         "NO_PROXY",
     ];
-    if cfg!(windows) {
-        vars.extend(["USERPROFILE", "APPDATA", "LOCALAPPDATA"]);
-    } else if !cfg!(target_os = "macos") {
+    match os {
+        // The state folder's default is under LOCALAPPDATA (plugin.toml).
+        // A Windows program started without SYSTEMROOT cannot initialise
+        // Winsock (WSAEPROVIDERFAILEDINIT), so no refresh could reach the
+        // portal; OpenClaw's own 1Password provider passes it and WINDIR
+        // too. Node reads these names case-insensitively on Windows.
+        Os::Windows => vars.extend([
+            "USERPROFILE",
+            "APPDATA",
+            "LOCALAPPDATA",
+            "SYSTEMROOT",
+            "WINDIR",
+        ]),
+        // The Keychain is reached through the user's session, not a variable.
+        Os::MacOs => {}
         // The Secret Service is reached over the session bus.
-        vars.extend(["DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"]);
+        Os::Linux => vars.extend(["DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"]),
     }
     vars
 }
@@ -148,7 +191,7 @@ pub fn setup_patch(setup: &SetupInputs, catalog: &Catalog) -> Value {
             "args": ["token", "--profile", names.profile.as_str()],
             "jsonOnly": false,
             "timeoutMs": EXEC_TIMEOUT_MS,
-            "passEnv": pass_env(),
+            "passEnv": pass_env(Os::CURRENT),
             "env": {crate::safe_fs::HOME_ENV: setup.state_home},
         }}},
         "models": {"providers": {&names.provider: {
@@ -345,13 +388,7 @@ impl OpenClaw {
         }
         let path = std::env::var_os("PATH")?;
         std::env::split_paths(&path)
-            .map(|dir| {
-                dir.join(if cfg!(windows) {
-                    "openclaw.cmd"
-                } else {
-                    "openclaw"
-                })
-            })
+            .map(|dir| dir.join(Os::CURRENT.openclaw_launcher()))
             .find(|candidate| candidate.is_file())
             .map(|program| OpenClaw { program })
     }
@@ -463,6 +500,45 @@ mod tests {
             "minimax-portal/MiniMax-M3"
         );
         assert!(contains(&patch, &patch));
+    }
+
+    /// Every system's `passEnv`, checked on any machine: OpenClaw takes only
+    /// upper-case names; Windows needs its system folder and the state
+    /// folder's parent; the Secret Service needs the session bus.
+    #[test]
+    fn pass_env_per_system() {
+        for os in [Os::Linux, Os::MacOs, Os::Windows] {
+            let vars = pass_env(os);
+            for var in &vars {
+                let mut chars = var.chars();
+                assert!(
+                    chars.next().is_some_and(|c| c.is_ascii_uppercase())
+                        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'),
+                    "{os:?}: OpenClaw refuses the passEnv entry {var}"
+                );
+            }
+            assert!(vars.contains(&"MINIMAX_PORTAL_AUTH_STORE"), "{os:?}");
+            let windows = ["USERPROFILE", "LOCALAPPDATA", "SYSTEMROOT", "WINDIR"];
+            let bus = ["DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"];
+            for var in windows {
+                assert_eq!(vars.contains(&var), os == Os::Windows, "{os:?} {var}");
+            }
+            for var in bus {
+                assert_eq!(vars.contains(&var), os == Os::Linux, "{os:?} {var}");
+            }
+        }
+        let (_, patch) = setup_for("default");
+        assert_eq!(
+            patch["secrets"]["providers"]["minimax-portal-auth"]["passEnv"],
+            json!(pass_env(Os::CURRENT))
+        );
+    }
+
+    #[test]
+    fn the_openclaw_launcher_per_system() {
+        assert_eq!(Os::Windows.openclaw_launcher(), "openclaw.cmd");
+        assert_eq!(Os::MacOs.openclaw_launcher(), "openclaw");
+        assert_eq!(Os::Linux.openclaw_launcher(), "openclaw");
     }
 
     #[test]

@@ -80,7 +80,7 @@ pub fn env(stores: &Stores, json: bool, name: &ProfileName, args: EnvArgs) -> Re
     let line = |var: &str, value: &str| match args.shell {
         Shell::Sh => format!("export {var}={}\n", sh_quote(value)),
         Shell::Fish => format!("set -gx {var} {}\n", sh_quote(value)),
-        Shell::Powershell => format!("$env:{var} = '{}'\n", value.replace('\'', "''")),
+        Shell::Powershell => format!("$env:{var} = {}\n", ps_quote(value)),
     };
     print_stdout(&format!(
         "{}{}",
@@ -93,6 +93,23 @@ pub fn env(stores: &Stores, json: bool, name: &ProfileName, args: EnvArgs) -> Re
 /// Single quotes for sh and fish (fish reads `'\''` the same way).
 fn sh_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+/// A PowerShell single-quoted string. PowerShell also takes the typographic
+/// single quotes (U+2018 to U+201B) for `'`, so each of them is doubled too:
+/// otherwise a value holding one would end the string, and what follows
+/// would run under `Invoke-Expression`.
+fn ps_quote(value: &str) -> String {
+    let mut quoted = String::with_capacity(value.len() + 2);
+    quoted.push('\'');
+    for c in value.chars() {
+        if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
+            quoted.push(c);
+        }
+        quoted.push(c);
+    }
+    quoted.push('\'');
+    quoted
 }
 
 #[cfg(test)]
@@ -114,5 +131,24 @@ mod tests {
     fn quoting() {
         assert_eq!(sh_quote("https://x/a"), "'https://x/a'");
         assert_eq!(sh_quote("it's"), r"'it'\''s'");
+    }
+
+    /// `env --shell powershell` is written the same on every system; a
+    /// Windows path and every quote PowerShell knows stay inside the string.
+    #[test]
+    fn powershell_quoting() {
+        assert_eq!(
+            ps_quote(r"C:\Users\O'Brien\state"),
+            r"'C:\Users\O''Brien\state'"
+        );
+        assert_eq!(ps_quote("$env:X `n"), "'$env:X `n'");
+        assert_eq!(
+            ps_quote("a\u{2019}; rm x; \u{2018}b"),
+            "'a\u{2019}\u{2019}; rm x; \u{2018}\u{2018}b'"
+        );
+        assert_eq!(
+            ps_quote("\u{201A}\u{201B}"),
+            "'\u{201A}\u{201A}\u{201B}\u{201B}'"
+        );
     }
 }

@@ -81,7 +81,7 @@ fn setup_patch(
     base_url: &str,
     args: &OpenclawSetupArgs,
 ) -> Result<Value> {
-    let state_home = std::fs::canonicalize(stores.home()).unwrap_or(stores.home().to_path_buf());
+    let state_home = crate::paths::real_path(stores.home()).unwrap_or(stores.home().to_path_buf());
     let catalog = catalog::load()?;
     Ok(openclaw::setup_patch(
         &SetupInputs {
@@ -537,7 +537,7 @@ fn path_arg(path: &Path) -> String {
 /// a file another user owns, or one others may write to.
 pub(super) fn this_binary() -> Result<PathBuf> {
     let exe = std::env::current_exe()
-        .and_then(std::fs::canonicalize)
+        .and_then(|exe| crate::paths::real_path(&exe))
         .map_err(|e| Error::failed(format!("cannot find this program's own path: {e}")))?;
     #[cfg(unix)]
     {

@@ -128,7 +128,7 @@ fn remember(home: &Path, name: &ProfileName, connect: bool) -> Result<()> {
 
 /// The state folder as the plugin must name it (absolute, resolved).
 fn state_home(stores: &Stores) -> PathBuf {
-    std::fs::canonicalize(stores.home()).unwrap_or(stores.home().to_path_buf())
+    crate::paths::real_path(stores.home()).unwrap_or(stores.home().to_path_buf())
 }
 
 /// The store the plugin's questions use: what this run was told, unless

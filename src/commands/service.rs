@@ -37,10 +37,20 @@ pub fn service_path() -> Option<PathBuf> {
 /// (the file may hold `OPENCLAW_*` secrets, and a group-writable folder
 /// would be refused).
 pub fn write_service(stores: &Stores, binary: &Path, openclaw: &Path) -> Result<Service> {
+    if crate::openclaw::Os::CURRENT == crate::openclaw::Os::Windows {
+        // Without this, a HOME set by Git Bash would get a systemd unit.
+        return Err(Error::usage(
+            "--service writes a systemd user unit or a launchd agent; Windows has neither",
+        )
+        .with_fix(
+            "minimax-portal-auth refresh --watch --all --then openclaw secrets reload   \
+             # at logon, e.g. from Task Scheduler",
+        ));
+    }
     let path = service_path()
         .ok_or_else(|| Error::failed("cannot find where user services live (no HOME)"))?;
     let env = service_env(stores, openclaw)?;
-    let resolved = std::fs::canonicalize(openclaw).unwrap_or(openclaw.to_path_buf());
+    let resolved = crate::paths::real_path(openclaw).unwrap_or(openclaw.to_path_buf());
     let args: Vec<String> = [
         binary.display().to_string(),
         "refresh".into(),
@@ -76,7 +86,7 @@ pub fn write_service(stores: &Stores, binary: &Path, openclaw: &Path) -> Result<
 /// The service's environment: the state folder, PATH, and this shell's
 /// `OPENCLAW_*` variables.
 fn service_env(stores: &Stores, openclaw: &Path) -> Result<Vec<(String, String)>> {
-    let home = std::fs::canonicalize(stores.home()).unwrap_or(stores.home().to_path_buf());
+    let home = crate::paths::real_path(stores.home()).unwrap_or(stores.home().to_path_buf());
     let mut env = vec![
         (safe_fs::HOME_ENV.to_string(), home.display().to_string()),
         ("PATH".to_string(), service_path_var(openclaw)),
@@ -129,7 +139,7 @@ fn service_path_var(openclaw: &Path) -> String {
 /// first `node` on PATH (what `#!/usr/bin/env node` finds).
 fn node_dirs(openclaw: &Path, path: &[PathBuf]) -> Vec<PathBuf> {
     let mut dirs = Vec::new();
-    let resolved = std::fs::canonicalize(openclaw).unwrap_or(openclaw.to_path_buf());
+    let resolved = crate::paths::real_path(openclaw).unwrap_or(openclaw.to_path_buf());
     if let Some(interpreter) = shebang_interpreter(&resolved)
         .filter(|i| {
             i.file_name()

@@ -1,5 +1,10 @@
 //! The integration tests, as one binary: one module per area, the shared
 //! helpers in `support`. One binary links once instead of once per file.
+//!
+//! They run on Linux: they drive the binary with Unix tools (ptys, signals,
+//! modes, the Secret Service). On Windows this binary is empty; the
+//! Windows build is run under Wine by `windows.rs`, from Linux.
+#![cfg(unix)]
 
 mod support;
 
@@ -26,3 +31,4 @@ mod screens;
 mod tls;
 mod ux;
 mod watch;
+mod windows;

@@ -343,7 +343,25 @@ fn interactive_onboard_on_a_terminal_signs_in_through_us() {
     assert!(!screen.contains("AI access test failed"), "{screen}");
     assert_eq!(code, 0, "{screen}");
     assert_eq!(stored(&plugin, "default")["access"], "acc-1");
-    turn(&oc, &plugin, true).expect_code(0);
+    // A turn of the agent the wizard created carries our token.
+    let config = oc.config();
+    let agent = config["agents"]["entries"]
+        .as_object()
+        .and_then(|agents| agents.keys().next().cloned())
+        .unwrap_or_else(|| panic!("the wizard made no agent: {config}"));
+    oc.run(
+        &plugin,
+        &[
+            "agent",
+            "--local",
+            "--agent",
+            &agent,
+            "--message",
+            "ping",
+            "--json",
+        ],
+    )
+    .expect_code(0);
     assert_eq!(last_model_request(&portal).0, "Bearer acc-1");
 }
 
