@@ -3,7 +3,7 @@
 //! under an unusual shell, and profile names that would clash or read as
 //! flags.
 
-use crate::support::cli::{Plugin, Run, finish};
+use crate::support::cli::{Plugin, Run};
 use crate::support::minimax::MiniMax;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -134,11 +134,13 @@ fn the_service_unit_finds_node_and_quotes_what_it_carries() {
         crate::support::cli::BIN,
         "openclaw",
         "setup",
+        "--route",
+        "exec",
         "--service",
         "--openclaw",
         openclaw.to_str().expect("utf-8"),
     ];
-    let run = finish(
+    let run = crate::support::cli::finish(
         plugin
             .command_for(Path::new("/bin/sh"), &args)
             .spawn()
