@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 /// One local server that is both the MiniMax portal and the model API
 /// (the profile's base URL is `{portal}/anthropic`).
-fn portal_and_model() -> (Portal, Arc<MiniMaxState>) {
+pub(crate) fn portal_and_model() -> (Portal, Arc<MiniMaxState>) {
     let mm = MiniMax::new()
         .refresh_delay(Duration::from_millis(300))
         .build();
@@ -43,20 +43,26 @@ fn signed_in_beside_openclaw(
 }
 
 /// Makes the stored profile due: an hour old, a minute left.
-fn make_due(plugin: &Plugin, name: &str) {
+pub(crate) fn make_due(plugin: &Plugin, name: &str) {
     let mut profile = stored(plugin, name);
     profile["expires"] = json!(now_ms() as i64 + 60_000);
     profile["updated_at"] = json!(now_ms() as i64 - 3_600_000);
     write_profile(plugin, name, &serde_json::to_vec(&profile).expect("JSON"));
 }
 
-fn agent_turn(oc: &IsolatedOpenClaw, plugin: &Plugin, local: bool) -> Run {
+/// One turn of the agent `main` (`--local`: in this process, not the
+/// Gateway), whatever its exit code.
+pub(crate) fn turn(oc: &IsolatedOpenClaw, plugin: &Plugin, local: bool) -> Run {
     let mut args = vec!["agent"];
     if local {
         args.push("--local");
     }
     args.extend(["--agent", "main", "--message", "ping", "--json"]);
-    let run = oc.run(plugin, &args);
+    oc.run(plugin, &args)
+}
+
+fn agent_turn(oc: &IsolatedOpenClaw, plugin: &Plugin, local: bool) -> Run {
+    let run = turn(oc, plugin, local);
     run.expect_code(0);
     run
 }

@@ -6,25 +6,17 @@
 //! cause one refresh, a revoked grant shows our fix, and no token lands in
 //! OpenClaw's files.
 
-use crate::support::cli::{Plugin, Run, finish};
+use crate::openclaw::{make_due, portal_and_model, turn};
+use crate::support::cli::{Plugin, finish};
 use crate::support::http_server::Portal;
-use crate::support::minimax::{MiniMax, MiniMaxState};
+use crate::support::minimax::MiniMaxState;
 use crate::support::now_ms;
-use crate::support::openclaw::{self, IsolatedOpenClaw, free_port, model_reply};
+use crate::support::openclaw::{self, IsolatedOpenClaw, free_port};
 use crate::support::profile::{stored, write_profile};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn portal_and_model() -> (Portal, Arc<MiniMaxState>) {
-    let mm = MiniMax::new()
-        .refresh_delay(Duration::from_millis(300))
-        .build();
-    let state = Arc::clone(&mm);
-    let portal = Portal::start(move |r| model_reply(r).unwrap_or_else(|| state.handle(r)));
-    (portal, mm)
-}
 
 const ONBOARD: &[&str] = &[
     "onboard",
@@ -64,15 +56,6 @@ fn set_up(program: &Path) -> (Portal, Arc<MiniMaxState>, Plugin, IsolatedOpenCla
     (portal, mm, plugin, oc)
 }
 
-fn turn(oc: &IsolatedOpenClaw, plugin: &Plugin, local: bool) -> Run {
-    let mut args = vec!["agent"];
-    if local {
-        args.push("--local");
-    }
-    args.extend(["--agent", "main", "--message", "ping", "--json"]);
-    oc.run(plugin, &args)
-}
-
 /// The last model request: its bearer token and `max_tokens`.
 fn last_model_request(portal: &Portal) -> (String, Value) {
     let request = portal
@@ -86,17 +69,6 @@ fn last_model_request(portal: &Portal) -> (String, Value) {
         request.header("authorization").unwrap_or("").to_string(),
         body["max_tokens"].clone(),
     )
-}
-
-fn make_due(plugin: &Plugin) {
-    let mut profile = stored(plugin, "default");
-    profile["expires"] = json!(now_ms() as i64 + 60_000);
-    profile["updated_at"] = json!(now_ms() as i64 - 3_600_000);
-    write_profile(
-        plugin,
-        "default",
-        &serde_json::to_vec(&profile).expect("JSON"),
-    );
 }
 
 /// Every file under `dir` that contains `needle`.
@@ -158,7 +130,7 @@ fn onboard_signs_in_through_us_and_every_turn_carries_our_token() {
     );
 
     // Due: the next turn refreshes (once) and carries the new token.
-    make_due(&plugin);
+    make_due(&plugin, "default");
     turn(&oc, &plugin, true).expect_code(0);
     assert_eq!(last_model_request(&portal).0, "Bearer acc-2");
     assert_eq!(mm.refresh_count(), 1);
@@ -180,7 +152,7 @@ fn onboard_signs_in_through_us_and_every_turn_carries_our_token() {
     // The grant is revoked: OpenClaw's output carries our fix. A new
     // login, and the next turn works without touching OpenClaw.
     mm.revoke_refresh_token(profile["refresh"].as_str().expect("refresh token"));
-    make_due(&plugin);
+    make_due(&plugin, "default");
     let mut expired = stored(&plugin, "default");
     expired["expires"] = json!(now_ms() as i64 - 1_000);
     write_profile(
@@ -258,7 +230,7 @@ fn a_running_gateway_gets_the_refreshed_token_and_eight_processes_refresh_once()
 
     // The token falls due while the Gateway runs: within a minute the
     // plugin refreshes ahead, and a turn carries the new token.
-    make_due(&plugin);
+    make_due(&plugin, "default");
     let started = Instant::now();
     loop {
         std::thread::sleep(Duration::from_secs(10));
@@ -277,7 +249,7 @@ fn a_running_gateway_gets_the_refreshed_token_and_eight_processes_refresh_once()
     // Eight OpenClaw processes at once on a due profile: one refresh.
     // (`models status --probe` asks the plugin and sends one model request.)
     // Each in its own copy of the state folder (one owner per folder).
-    make_due(&plugin);
+    make_due(&plugin, "default");
     let copies: Vec<IsolatedOpenClaw> = (0..8).map(|_| oc.copy()).collect();
     let children: Vec<_> = copies
         .iter()
@@ -403,7 +375,7 @@ fn the_plugin_commands_answer_and_logout_warns_about_openclaw() {
     assert_eq!(answer["reuse_until"], expires - 60_000);
 
     // Due within the lead: the answer comes refreshed (once).
-    make_due(&plugin);
+    make_due(&plugin, "default");
     let answer = plugin.run(&["openclaw", "credentials"]).json();
     assert_eq!(answer["profiles"][0]["credential"]["access"], "acc-2");
     assert_eq!(mm.refresh_count(), 1);
