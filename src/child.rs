@@ -26,6 +26,9 @@ pub fn in_own_group(cmd: &mut Command) -> &mut Command {
 /// SIGTERM, up to `grace` for the child to end, then SIGKILL for whatever
 /// is left. The child is reaped.
 pub fn stop_group(child: &mut Child, grace: Duration) {
+    // Elsewhere there is no group to signal: the child alone is killed.
+    #[cfg(not(unix))]
+    let _ = grace;
     #[cfg(unix)]
     {
         use rustix::process::{Pid, Signal, kill_process_group};
