@@ -211,17 +211,25 @@ fn a_running_gateway_gets_the_refreshed_token_and_eight_processes_refresh_once()
     let (portal, mm, plugin, mut oc) = set_up(&program);
     plugin.login(&[]).expect_code(0);
     // Set up again, now with a profile: the provider and the auth store.
-    oc.plugin_run(
-        &plugin,
-        &[
-            "openclaw",
-            "setup",
-            "--set-default",
-            "--openclaw",
-            program.to_str().expect("utf-8"),
-        ],
-    )
-    .expect_code(0);
+    let setup = [
+        "openclaw",
+        "setup",
+        "--set-default",
+        "--openclaw",
+        program.to_str().expect("utf-8"),
+        "--json",
+    ];
+    let first = oc.plugin_run(&plugin, &setup);
+    assert_eq!(first.expect_code(0).json()["changed"], true);
+    assert_eq!(
+        oc.config()["agents"]["defaults"]["model"]["primary"],
+        "minimax-portal/MiniMax-M3"
+    );
+    // Once more changes nothing, to the byte.
+    let before = std::fs::read(oc.config_path()).expect("config");
+    let again = oc.plugin_run(&plugin, &setup);
+    assert_eq!(again.expect_code(0).json()["changed"], false);
+    assert_eq!(std::fs::read(oc.config_path()).expect("config"), before);
 
     let port = free_port();
     let gateway = oc.start_gateway(&plugin, port);
