@@ -620,7 +620,11 @@ mod tests {
         for sub in Cli::command().get_subcommands() {
             let mut all = vec![sub.clone()];
             all.extend(sub.get_subcommands().cloned());
-            for cmd in all.iter().filter(|c| !c.has_subcommands()) {
+            // Hidden commands are the OpenClaw plugin's, not a person's.
+            for cmd in all
+                .iter()
+                .filter(|c| !c.has_subcommands() && !c.is_hide_set())
+            {
                 let about = cmd
                     .get_long_about()
                     .map(|a| a.to_string())
