@@ -23,10 +23,10 @@ log() { printf 'test.sh: %s\n' "$*" >&2; }
 
 # ---------------------------------------------------------------- packages --
 # gnome-keyring, dbus, keyutils, libsecret-tools, openssl (a TLS test server),
-# script (a pty), pgrep and chromium, only when missing; a D-Bus machine id,
+# script (a pty), pgrep, chromium, fish and zsh, only when missing; a D-Bus machine id,
 # which bare containers lack; Node 24, OpenClaw and the OAuth interop
 # packages (oidc-provider, playwright-core) in the cache.
-deps="$(bash scripts/install-deps.sh keyring openclaw browser)"
+deps="$(bash scripts/install-deps.sh keyring openclaw browser shells)"
 printed() { printf '%s\n' "$deps" | sed -n "s/^$1=//p"; }
 # The OpenClaw tests run the command the install printed; the browser
 # interop tests run Node with the packages in the folder it printed.

@@ -51,6 +51,8 @@ pub mod safe_fs;
 pub mod session;
 #[doc(hidden)]
 pub mod settings;
+#[doc(hidden)]
+pub mod shell_quote;
 pub mod store;
 #[doc(hidden)]
 pub mod ui;

@@ -150,13 +150,16 @@ impl Profile {
                 "the portal sent no refresh token, so the session could not be kept fresh",
             )
         })?;
+        let access = tokens.access.clone().ok_or_else(|| {
+            Error::transient("the portal's answer has no usable access token; log in again")
+        })?;
         let blank = Profile {
             schema: SCHEMA,
             kind: "oauth".to_string(),
             provider: PROVIDER.to_string(),
             profile_id: name.profile_id(),
             region,
-            access: tokens.access.clone(),
+            access,
             refresh,
             expires: now_ms,
             token_endpoint: region.token_url()?.to_string(),
@@ -172,15 +175,20 @@ impl Profile {
     /// The tokens are always kept; odd side fields fall back, with a
     /// warning: an unusable expiry to a short lifetime, an unusable
     /// `resource_url` to the current base URL, no refresh token to the
-    /// current one.
+    /// current one. An unusable access token is never stored: the current
+    /// one is kept, marked expired, so that the next call refreshes.
     pub fn with_tokens(&self, tokens: Tokens, now_ms: i64) -> (Profile, Vec<String>) {
         let mut warnings = tokens.warnings;
         let mut next = self.clone();
-        next.access = tokens.access;
+        let access_usable = tokens.access.is_some();
+        if let Some(access) = tokens.access {
+            next.access = access;
+        }
         if let Some(rotated) = tokens.refresh {
             next.refresh = rotated;
         }
         next.expires = match tokens.expires_ms {
+            _ if !access_usable => now_ms.min(self.expires),
             Some(ms) => ms,
             None => {
                 warnings.push(format!(

@@ -19,12 +19,14 @@ use url::Url;
 /// Tokens and codes longer than this are not MiniMax's.
 const MAX_TOKEN_LEN: usize = 16 * 1024;
 
-/// A successful token answer, read leniently: the access token is always
-/// there; the rest is None when absent or unusable, with a warning saying
+/// A successful token answer, read leniently: at least one token is there;
+/// the rest is None when absent or unusable, with a warning saying
 /// what was odd. Every token in it is registered for scrubbing.
 #[derive(Debug, Clone)]
 pub struct Tokens {
-    pub access: AccessToken,
+    /// None when the portal's is unusable (a number, empty, spaces): it is
+    /// never handed out, and the profile is due at once.
+    pub access: Option<AccessToken>,
     /// None when absent or unusable: keep the old one (a warning says so
     /// when the portal sent something unusable).
     pub refresh: Option<RefreshToken>,
@@ -305,16 +307,16 @@ fn token_text(value: &str) -> Option<String> {
     .then(|| text.to_string())
 }
 
-fn read_tokens(v: &Value, now_ms: i64) -> TokenAnswer {
-    let Some(access) = v
-        .get("access_token")
-        .and_then(Value::as_str)
+/// An access token as a bearer token must be (RFC 6750 `b64token`): it is
+/// sent in a header and printed to shells by `env`.
+fn access_text(value: &Value) -> Option<String> {
+    value
+        .as_str()
         .and_then(token_text)
-    else {
-        return TokenAnswer::Failed(
-            "the portal's success answer has no usable access_token".to_string(),
-        );
-    };
+        .filter(|t| crate::shell_quote::is_b64token(t))
+}
+
+fn read_tokens(v: &Value, now_ms: i64) -> TokenAnswer {
     let mut warnings = Vec::new();
     let refresh = match v.get("refresh_token") {
         None | Some(Value::Null) => None,
@@ -330,6 +332,20 @@ fn read_tokens(v: &Value, now_ms: i64) -> TokenAnswer {
             read
         }
     };
+    let access = v.get("access_token").and_then(access_text);
+    if access.is_none() {
+        if refresh.is_none() {
+            return TokenAnswer::Failed(
+                "the portal's success answer has no usable access_token".to_string(),
+            );
+        }
+        // The portal may have rotated: its new refresh token is the session.
+        warnings.push(
+            "the portal's access token is unusable (not a bearer token); the new refresh \
+             token is kept and the next call refreshes again"
+                .to_string(),
+        );
+    }
     let expires_ms = match v.get("expired_in").or_else(|| v.get("expires_in")) {
         None | Some(Value::Null) => {
             warnings.push("the portal did not say when the access token expires".to_string());
@@ -365,19 +381,18 @@ fn read_tokens(v: &Value, now_ms: i64) -> TokenAnswer {
 }
 
 fn finish(
-    access: String,
+    access: Option<String>,
     refresh: Option<String>,
     expires_ms: Option<i64>,
     resource_url: Option<Url>,
     notification: Option<String>,
     warnings: Vec<String>,
 ) -> TokenAnswer {
-    redact::register(&access);
-    if let Some(refresh) = &refresh {
-        redact::register(refresh);
+    for token in access.iter().chain(&refresh) {
+        redact::register(token);
     }
     TokenAnswer::Tokens(Tokens {
-        access: AccessToken::new(access),
+        access: access.map(AccessToken::new),
         refresh: refresh.map(RefreshToken::new),
         expires_ms,
         resource_url,
@@ -390,11 +405,13 @@ fn finish(
 /// `NaN`, a body cut short): both strings must be there, complete.
 fn salvage(body: &[u8], now_ms: i64) -> Option<Tokens> {
     let text = String::from_utf8_lossy(body);
-    let access = redact::string_value_of(&text, "access_token").and_then(|t| token_text(&t))?;
+    let access = redact::string_value_of(&text, "access_token")
+        .and_then(|t| token_text(&t))
+        .filter(|t| crate::shell_quote::is_b64token(t))?;
     let refresh = redact::string_value_of(&text, "refresh_token").and_then(|t| token_text(&t))?;
     let _ = now_ms;
     match finish(
-        access,
+        Some(access),
         Some(refresh),
         None,
         None,
@@ -421,6 +438,8 @@ fn resource_url(text: &str) -> Result<Url, String> {
     if !url.username().is_empty() || url.password().is_some() || url.host().is_none() {
         return Err("the portal's resource_url is not a plain https URL".to_string());
     }
+    crate::region::check_plain_url(&url)
+        .map_err(|why| format!("the portal's resource_url {why}"))?;
     Ok(url)
 }
 
@@ -553,11 +572,8 @@ mod tests {
             tokens.resource_url.unwrap().as_str(),
             "https://api.minimax.io/anthropic"
         );
-        let no_access = answer(
-            200,
-            r#"{"status":"success","refresh_token":"r","expired_in":60}"#,
-        );
-        assert_eq!(kind(&no_access), "failed");
+        let no_tokens = answer(200, r#"{"status":"success","expired_in":60}"#);
+        assert_eq!(kind(&no_tokens), "failed");
     }
 
     #[test]
@@ -573,6 +589,18 @@ mod tests {
                 json!({"expired_in": 60, "resource_url": "http://evil.example/anthropic"}),
                 true,
             ),
+            (
+                json!({"expired_in": 60, "resource_url": "https://evil.example/anthropic#\\';id;#"}),
+                true,
+            ),
+            (
+                json!({"expired_in": 60, "resource_url": "https://evil.example/a?q=1"}),
+                true,
+            ),
+            (
+                json!({"expired_in": 60, "resource_url": "https://evil.example/it's"}),
+                true,
+            ),
             (json!({"expired_in": 60, "refresh_token": ""}), true),
         ] {
             let mut body = json!({"status": "success", "access_token": "acc-12345678",
@@ -583,7 +611,7 @@ mod tests {
             let TokenAnswer::Tokens(tokens) = answer(200, &body.to_string()) else {
                 panic!("{body} dropped the tokens");
             };
-            assert_eq!(tokens.access.secret(), "acc-12345678");
+            assert_eq!(tokens.access.unwrap().secret(), "acc-12345678");
             assert_eq!(
                 !tokens.warnings.is_empty(),
                 warned,
@@ -591,6 +619,30 @@ mod tests {
                 tokens.warnings
             );
         }
+    }
+
+    /// A usable refresh token is kept even when the access token beside it
+    /// is not one (a number, empty, spaces, shell syntax).
+    #[test]
+    fn an_unusable_access_token_keeps_the_new_refresh_token() {
+        for access in [
+            json!(12345),
+            json!(""),
+            json!("acc with space"),
+            json!("acc\\';id;#"),
+            json!(null),
+        ] {
+            let body = json!({"status": "success", "access_token": access,
+                "refresh_token": "ref-new-12345678", "expired_in": 3600});
+            let TokenAnswer::Tokens(tokens) = answer(200, &body.to_string()) else {
+                panic!("{body} dropped the refresh token");
+            };
+            assert!(tokens.access.is_none(), "{body}");
+            assert_eq!(tokens.refresh.unwrap().secret(), "ref-new-12345678");
+            assert!(!tokens.warnings.is_empty());
+        }
+        let body = json!({"status": "success", "access_token": 5, "expired_in": 3600});
+        assert_eq!(kind(&answer(200, &body.to_string())), "failed");
     }
 
     #[test]

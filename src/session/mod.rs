@@ -212,11 +212,19 @@ fn save_refreshed(
     tokens: Tokens,
 ) -> Result<Fresh> {
     let now = now_ms();
+    let access_usable = tokens.access.is_some();
     let (next, mut warnings) = current.profile.with_tokens(tokens, now);
     let saved = stores.commit(name, save, &next.to_json()?, now)?;
     warnings.extend(saved.warning);
     for warning in &warnings {
         crate::say!("warning: {}: {warning}", name.profile_id());
+    }
+    if !access_usable {
+        return Err(Error::transient(format!(
+            "the portal refreshed {} without a usable access token",
+            name.profile_id()
+        ))
+        .with_hint("its new refresh token was saved; try again, the next call refreshes"));
     }
     if next.expires_in_ms(now) <= 0 {
         return Err(Error::failed(format!(
