@@ -106,8 +106,9 @@ impl Profile {
 
     /// Parses stored bytes, refusing what a host could not use.
     pub fn from_json(bytes: &[u8]) -> std::result::Result<Profile, String> {
+        let mut reader = serde_json::Deserializer::from_slice(bytes);
         let profile: Profile =
-            serde_json::from_slice(bytes).map_err(|e| format!("not a profile ({e})"))?;
+            serde_path_to_error::deserialize(&mut reader).map_err(|e| not_a_profile(&e))?;
         if profile.schema == 0 || profile.schema > SCHEMA {
             return Err(format!(
                 "schema {} is not supported by this version (up to {SCHEMA})",
@@ -216,6 +217,33 @@ impl Profile {
     }
 }
 
+/// Why bytes are not a profile, naming the field and the place but never a
+/// value: serde quotes the value it refused, and a damaged profile may
+/// hold a token in any field.
+fn not_a_profile(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let inner = e.inner();
+    let what = match inner.classify() {
+        serde_json::error::Category::Syntax => "not valid JSON",
+        serde_json::error::Category::Eof => "cut short",
+        serde_json::error::Category::Io => "unreadable",
+        serde_json::error::Category::Data if e.path().to_string() == "." => {
+            "a field is missing or the document is not an object"
+        }
+        serde_json::error::Category::Data => "a field of the wrong type or value",
+    };
+    let path = e.path().to_string();
+    let field = if path == "." {
+        String::new()
+    } else {
+        format!(" at {}", crate::portal::wire::clean(&path, 60))
+    };
+    format!(
+        "not a profile ({what}{field}, line {} column {})",
+        inner.line(),
+        inner.column()
+    )
+}
+
 pub fn now_ms() -> i64 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -280,5 +308,21 @@ mod tests {
         p.provider = "other".into();
         assert!(Profile::from_json(&p.to_json().unwrap()).is_err());
         assert!(Profile::from_json(b"{").is_err());
+    }
+
+    /// serde quotes the value it refuses; a token in a wrongly typed field
+    /// (`"region":"<token>"`) must not reach the message.
+    #[test]
+    fn a_wrongly_typed_field_is_named_not_quoted() {
+        let mut v = serde_json::to_value(sample("default", 10, 10)).unwrap();
+        v["region"] = serde_json::json!("tok-in-region-0123456789");
+        let e = Profile::from_json(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+        assert!(!e.contains("tok-in-region"), "{e}");
+        assert!(e.contains("region"), "{e}");
+        v["region"] = serde_json::json!("global");
+        v["tok-as-a-key-0123456789"] = serde_json::json!(1);
+        v["expires"] = serde_json::json!("tok-in-expires-0123456789");
+        let e = Profile::from_json(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+        assert!(!e.contains("tok-"), "{e}");
     }
 }

@@ -131,6 +131,11 @@ fn classify_answer(answer: &Answer, now_ms: i64) -> TokenAnswer {
         None if success && v.get("access_token").is_some() => read_tokens(&v, now_ms),
         _ if success => TokenAnswer::Pending,
         _ => match reason_in(&v) {
+            // A gateway's `{"message":"rate limited, try later"}`.
+            Some(reason) if sounds_transient(&reason) => TokenAnswer::Transient {
+                reason: format!("HTTP {status}: {reason}"),
+                retry_after,
+            },
             Some(reason) => TokenAnswer::Failed(format!("HTTP {status}: {reason}")),
             // JSON with no reason at all, e.g. a gateway's {"message":""}.
             None => TokenAnswer::Transient {
@@ -196,16 +201,22 @@ fn classify_oauth_error(code: &str, v: &Value, retry_after: Option<Duration>) ->
     match code {
         "authorization_pending" => TokenAnswer::Pending,
         "slow_down" => TokenAnswer::SlowDown { retry_after },
-        "invalid_grant" | "expired_token" | "access_denied" => TokenAnswer::Rejected(reason),
+        "invalid_grant" | "expired_token" => TokenAnswer::Rejected(reason),
         "temporarily_unavailable" | "server_error" => TokenAnswer::Transient {
             reason: format!("the MiniMax portal is unavailable: {reason}"),
             retry_after,
         },
-        _ if says_grant_is_dead(&reason) => TokenAnswer::Rejected(reason),
+        // Transient wording wins over the word heuristic below.
         _ if sounds_transient(&reason) => TokenAnswer::Transient {
             reason,
             retry_after,
         },
+        // The user said no (RFC 8628); a proxy's "blocked by egress policy"
+        // is not about the grant.
+        "access_denied" if is_a_denial(code, &reason) => TokenAnswer::Rejected(reason),
+        _ if code != "access_denied" && says_grant_is_dead(&reason) => {
+            TokenAnswer::Rejected(reason)
+        }
         _ => TokenAnswer::Failed(reason),
     }
 }
@@ -217,13 +228,16 @@ fn classify_portal_error(v: &Value, retry_after: Option<Duration>) -> TokenAnswe
         .get("base_resp")
         .and_then(|b| b.get("status_code"))
         .and_then(Value::as_i64);
-    if says_grant_is_dead(&reason) {
-        TokenAnswer::Rejected(reason)
-    } else if sounds_transient(&reason) || code.is_some_and(is_transient_code) {
+    // MiniMax's transient codes and wording win over the word heuristic:
+    // "refresh failed: invalid upstream response, try again later" (1013)
+    // is not a dead grant.
+    if sounds_transient(&reason) || code.is_some_and(is_transient_code) {
         TokenAnswer::Transient {
             reason,
             retry_after,
         }
+    } else if says_grant_is_dead(&reason) {
+        TokenAnswer::Rejected(reason)
     } else {
         TokenAnswer::Failed(reason)
     }
@@ -233,6 +247,22 @@ fn classify_portal_error(v: &Value, retry_after: Option<Duration>) -> TokenAnswe
 /// out, rate limits, internal error (docs/protocol.md).
 fn is_transient_code(code: i64) -> bool {
     matches!(code, 1000 | 1001 | 1002 | 1013 | 1039)
+}
+
+/// `access_denied` that is the user's (or the portal's) refusal of the
+/// grant: no reason beyond the code, or one that says so.
+fn is_a_denial(code: &str, reason: &str) -> bool {
+    let r = reason.to_ascii_lowercase();
+    r == code
+        || says_grant_is_dead(reason)
+        || ["denied", "declined", "rejected", "refused", "cancel"]
+            .iter()
+            .any(|w| r.contains(w))
+            && ![
+                "policy", "proxy", "firewall", "egress", "blocked", "gateway",
+            ]
+            .iter()
+            .any(|w| r.contains(w))
 }
 
 /// Words the portal uses when a refresh token (or the grant) is dead.
@@ -352,7 +382,11 @@ fn read_tokens(v: &Value, now_ms: i64) -> TokenAnswer {
             None
         }
         Some(raw) => match normalize_expiry(raw, now_ms) {
-            Ok(ms) => Some(ms),
+            Ok(ms) => {
+                let (ms, warning) = wire::believable_expiry(ms, now_ms);
+                warnings.extend(warning);
+                Some(ms)
+            }
             Err(why) => {
                 warnings.push(format!("the access token's {why}"));
                 None
@@ -506,9 +540,42 @@ mod tests {
             ),
             (
                 400,
-                r#"{"status":"error","base_resp":{"status_code":1001,"status_msg":"refresh token already used"}}"#,
+                r#"{"status":"error","base_resp":{"status_code":1004,"status_msg":"refresh token already used"}}"#,
                 "rejected",
             ),
+            // MiniMax's transient codes and wording win over the words.
+            (
+                400,
+                r#"{"status":"error","base_resp":{"status_code":1001,"status_msg":"refresh token already used"}}"#,
+                "transient",
+            ),
+            (
+                200,
+                r#"{"status":"error","base_resp":{"status_code":1013,"status_msg":"refresh failed: invalid upstream response, try again later"}}"#,
+                "transient",
+            ),
+            (
+                200,
+                r#"{"status":"error","base_resp":{"status_code":2000,"status_msg":"refresh token invalid? temporarily unavailable"}}"#,
+                "transient",
+            ),
+            (
+                400,
+                r#"{"error":"invalid_request","error_description":"refresh token invalid, try again later"}"#,
+                "transient",
+            ),
+            (
+                403,
+                r#"{"error":"access_denied","error_description":"blocked by egress policy"}"#,
+                "failed",
+            ),
+            (400, r#"{"error":"access_denied"}"#, "rejected"),
+            (
+                400,
+                r#"{"error":"access_denied","error_description":"The user denied the request"}"#,
+                "rejected",
+            ),
+            (403, r#"{"message":"rate limited, try later"}"#, "transient"),
             (
                 200,
                 r#"{"status":"error","base_resp":{"status_code":1004,"status_msg":"invalid refresh_token"}}"#,

@@ -120,7 +120,9 @@ pub fn ensure_fresh(
 ) -> Result<Fresh> {
     let seen = load_existing(stores, name)?;
     let now = now_ms();
-    if seen.profile.needs_login {
+    // `--force` asks the portal again: a mark set on a wrong reading must
+    // not abandon a refresh token that still works.
+    if seen.profile.needs_login && !want.force {
         return marked(stores, name, &seen, want, Vec::new());
     }
     if !want.force && !is_due(&seen.profile, want.margin, now) {
@@ -134,7 +136,7 @@ pub fn ensure_fresh(
         Some(current) => current,
         None => return Err(no_profile(stores, name)),
     };
-    if current.profile.needs_login {
+    if current.profile.needs_login && !want.force {
         return marked(stores, name, &current, want, Vec::new());
     }
     let changed = current.profile.updated_at != seen.profile.updated_at

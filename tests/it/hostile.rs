@@ -109,6 +109,35 @@ fn rows() -> Vec<Row> {
             changes: false,
             keeps: None,
         },
+        // Transient codes and wording win over words like "refresh" and
+        // "invalid"; a proxy's access_denied is not about the grant.
+        Row {
+            what: "1013 refresh failed, try again later",
+            reply: json_reply(
+                200,
+                r#"{"status":"error","base_resp":{"status_code":1013,"status_msg":"refresh failed: invalid upstream response, try again later"}}"#,
+            ),
+            code: 4,
+            changes: false,
+            keeps: None,
+        },
+        Row {
+            what: "access_denied by an egress proxy",
+            reply: json_reply(
+                403,
+                r#"{"error":"access_denied","error_description":"blocked by egress policy"}"#,
+            ),
+            code: 1,
+            changes: false,
+            keeps: None,
+        },
+        Row {
+            what: "403 rate limited",
+            reply: json_reply(403, r#"{"message":"rate limited, try later"}"#),
+            code: 4,
+            changes: false,
+            keeps: None,
+        },
         Row {
             what: "invalid_client",
             reply: json_reply(401, r#"{"error":"invalid_client"}"#),
@@ -782,4 +811,31 @@ fn ctrl_c_at_the_api_key_prompt_exits_130_with_echo_back_on() {
     let modes = support::tty::modes_after(&screen);
     assert!(modes.contains(" echo "), "echo left off: {modes}");
     assert!(!screen.contains("sk-half-typed"), "{screen}");
+}
+
+/// `expired_in: 999999999` (11,574 days) is believed for 30 days at most,
+/// with a warning: the profile is refreshed again within the month.
+#[test]
+fn a_far_future_expiry_is_believed_for_30_days_at_most() {
+    let reply = json_reply(
+        200,
+        &tokens_body(
+            "acc-far-0123456789",
+            "ref-far-0123456789",
+            r#","expired_in":999999999"#,
+        ),
+    );
+    let (portal, _mm) = MiniMax::new().refresh_replies(vec![reply]).start();
+    let plugin = Plugin::new(&portal.url());
+    seed(&plugin, &portal.url(), "ref-seed-0123456789", -1_000);
+    let run = plugin.run(&["refresh"]);
+    run.expect_code(0).stderr_has("taken to live 30 days");
+    let expires = stored(&plugin, "default")["expires"].as_i64().unwrap();
+    let month = 30 * 24 * 3600 * 1000;
+    let now = i64::try_from(support::now_ms()).unwrap();
+    assert!(
+        expires <= now + month,
+        "{expires} is more than 30 days away"
+    );
+    assert!(expires > now + month - 600_000, "{expires}");
 }
