@@ -839,3 +839,43 @@ fn a_far_future_expiry_is_believed_for_30_days_at_most() {
     );
     assert!(expires > now + month - 600_000, "{expires}");
 }
+
+/// A relative state folder would put tokens wherever the command runs:
+/// a relative MINIMAX_PORTAL_AUTH_HOME or HOME is an error (exit 2) that
+/// names the variable; a relative XDG_STATE_HOME is ignored (XDG spec).
+#[test]
+fn relative_state_folders_are_refused_or_ignored() {
+    let (portal, _mm) = MiniMax::new().start();
+    let plugin = Plugin::new(&portal.url());
+    let cwd = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let run_in = |vars: &[(&str, &str)]| {
+        let mut cmd = plugin.command(&["status"]);
+        cmd.current_dir(cwd.path())
+            .env_remove("MINIMAX_PORTAL_AUTH_HOME")
+            .env_remove("XDG_STATE_HOME");
+        for (name, value) in vars {
+            cmd.env(name, value);
+        }
+        support::cli::finish(cmd.spawn().unwrap())
+    };
+    let home_path = home.path().to_str().unwrap();
+    for (vars, name) in [
+        (
+            vec![("MINIMAX_PORTAL_AUTH_HOME", "state"), ("HOME", home_path)],
+            "MINIMAX_PORTAL_AUTH_HOME",
+        ),
+        (vec![("HOME", "relative-home")], "HOME"),
+    ] {
+        let run = run_in(&vars);
+        run.expect_code(2)
+            .stderr_has(&format!("{name} is a relative path"));
+    }
+    let run = run_in(&[("XDG_STATE_HOME", "xdg"), ("HOME", home_path)]);
+    assert_ne!(run.code, 2, "{run:?}");
+    let left: Vec<_> = std::fs::read_dir(cwd.path()).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "state was put in the working folder: {left:?}"
+    );
+}
