@@ -412,6 +412,24 @@ fn ten_idle_connections_do_not_hold_up_the_callback() {
     drop(idle);
 }
 
+/// More idle local connections than the server keeps (64): the oldest
+/// idle one is closed to make room, so the callback still gets through.
+#[test]
+fn a_hundred_idle_connections_do_not_hold_off_the_callback() {
+    let (_portal, challenge, plugin) = setup(Duration::ZERO);
+    let login = Login::start(&plugin, &[]);
+    login.approve_at(&challenge);
+    let port = login.port();
+    let idle: Vec<TcpStream> = (0..100)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let page = browser_get(port, &login.callback(CODE));
+    assert_eq!(page.status, 200, "{page}");
+    login.wait().expect_code(0);
+    drop(idle);
+}
+
 #[test]
 fn a_slow_sender_is_cut_off_and_an_oversized_request_refused() {
     let (_portal, challenge, plugin) = setup(Duration::ZERO);
