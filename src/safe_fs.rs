@@ -106,6 +106,22 @@ pub fn open_regular(path: &Path) -> Result<Option<File>> {
     }
 }
 
+/// Opens a file someone else points this tool at (a host's config), which
+/// may be a symbolic link: only a regular file is read, and opening a FIFO
+/// does not wait for a writer.
+pub fn open_regular_following(path: &Path) -> Result<File> {
+    let mut options = File::options();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    let file = options.open(path).map_err(|e| io_error("open", path, e))?;
+    ensure_regular(&file, path)?;
+    Ok(file)
+}
+
 /// Why a file could not be opened, naming a symlink or a special file for
 /// what it is (the no-follow and no-block flags make those fail oddly).
 fn open_error(action: &str, path: &Path, e: std::io::Error) -> Error {

@@ -92,8 +92,34 @@ fn built(builder: reqwest::ClientBuilder) -> Result<reqwest::Client> {
         .map_err(|e| Error::failed(format!("cannot set up HTTPS: {e}")))
 }
 
+/// A CA bundle larger than this is not one (Debian's is about 200 KiB).
+const MAX_CA_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// SSL_CERT_FILE is read whole by the certificate loader: a device or a
+/// FIFO (`/dev/zero`) would grow memory without bound or never end, so
+/// only a regular file of a bounded size is accepted.
+fn check_ca_file() -> Result<()> {
+    let Some(path) = std::env::var_os("SSL_CERT_FILE").filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    let path = std::path::Path::new(&path);
+    let why = match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => "is not a regular file".to_string(),
+        Ok(meta) if meta.len() > MAX_CA_FILE_BYTES => {
+            format!("is larger than {} MiB", MAX_CA_FILE_BYTES >> 20)
+        }
+        Ok(_) | Err(_) => return Ok(()),
+    };
+    Err(Error::failed(format!(
+        "SSL_CERT_FILE ({}) {why}: not a CA file",
+        path.display()
+    ))
+    .with_hint("point SSL_CERT_FILE at a PEM file of CA certificates, or unset it"))
+}
+
 impl Http {
     pub fn new() -> Result<Http> {
+        check_ca_file()?;
         // reqwest is built without a default crypto provider; ring is ours.
         let _ = rustls::crypto::ring::default_provider().install_default();
         Ok(Http {

@@ -879,3 +879,25 @@ fn relative_state_folders_are_refused_or_ignored() {
         "state was put in the working folder: {left:?}"
     );
 }
+
+/// SSL_CERT_FILE=/dev/zero would be read without end (memory grows until
+/// the process dies); `doctor --host-config` on a FIFO would wait for a
+/// writer forever. Both are refused at once, naming what is wrong.
+#[test]
+fn devices_and_fifos_given_as_files_are_refused_not_read() {
+    let (portal, _mm) = MiniMax::new().start();
+    let mut plugin = Plugin::new(&portal.url());
+    seed(&plugin, &portal.url(), "ref-seed-0123456789", -1_000);
+    plugin.set("SSL_CERT_FILE", "/dev/zero");
+    let run = plugin.run(&["refresh"]);
+    run.expect_code(1)
+        .stderr_has("SSL_CERT_FILE (/dev/zero) is not a regular file");
+
+    plugin.set("SSL_CERT_FILE", "");
+    let fifo = plugin.home().join("host.json");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let run = plugin.run(&["doctor", "--host-config", fifo.to_str().unwrap()]);
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.all_output().contains("not a regular file"), "{run:?}");
+}
