@@ -501,6 +501,9 @@ fn a_state_folder_of_another_user_or_open_to_writers_is_refused() {
             "{}",
             run.stderr
         );
+        // Not `chown -R`, which would adopt whatever the other user put there.
+        assert!(!run.stderr.contains("chown"), "{}", run.stderr);
+        assert!(run.stderr.contains(".not-mine"), "{}", run.stderr);
         assert!(
             Command::new("chown")
                 .args(["0", &home])
@@ -900,4 +903,34 @@ fn devices_and_fifos_given_as_files_are_refused_not_read() {
     let run = plugin.run(&["doctor", "--host-config", fifo.to_str().unwrap()]);
     assert_ne!(run.code, 0, "{run:?}");
     assert!(run.all_output().contains("not a regular file"), "{run:?}");
+}
+
+/// A folder is only as safe as its parents: in a parent anyone may write
+/// to (and that is not sticky), another user can swap the state folder.
+#[test]
+fn a_parent_folder_open_to_writers_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let (portal, mm) = MiniMax::new().start();
+    let outer = tempfile::tempdir().unwrap();
+    let open = outer.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let state = open.join("state");
+    std::fs::create_dir(&state).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let mut plugin = Plugin::new(&portal.url());
+    plugin.set("MINIMAX_PORTAL_AUTH_HOME", state.to_str().unwrap());
+    let mut cmd = plugin.command(&["token"]);
+    cmd.env("MINIMAX_PORTAL_AUTH_HOME", &state);
+    let run = support::cli::finish(cmd.spawn().unwrap());
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("not sticky"), "{}", run.stderr);
+    assert!(run.stderr.contains("chmod o-w"), "{}", run.stderr);
+    // Sticky, like /tmp: others cannot rename what is not theirs.
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let mut cmd = plugin.command(&["token"]);
+    cmd.env("MINIMAX_PORTAL_AUTH_HOME", &state);
+    let run = support::cli::finish(cmd.spawn().unwrap());
+    assert!(!run.stderr.contains("not safe for secrets"), "{run:?}");
+    assert_eq!(mm.refresh_count(), 0);
 }
