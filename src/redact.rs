@@ -22,6 +22,26 @@ pub fn register(secret: &str) {
     }
 }
 
+/// Keeps this process's memory, which holds both tokens, out of core
+/// dumps and away from same-user ptrace (Linux: PR_SET_DUMPABLE 0). The
+/// command line calls it first thing; a host's own process is its own.
+pub fn keep_out_of_core_dumps() {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let _ =
+            rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+    }
+}
+
+/// Forgets every registered secret (fuzzing only: each run is a new
+/// process, see src/fuzz_entry.rs).
+#[doc(hidden)]
+pub fn forget_all() {
+    if let Ok(mut secrets) = SECRETS.lock() {
+        secrets.clear();
+    }
+}
+
 /// Registers every value of a `"…_token"` key in a body, even one that is
 /// not valid JSON or is cut off in the middle of a token: such a body must
 /// never carry a new token into a message.
@@ -100,6 +120,14 @@ impl std::fmt::Debug for SecretBytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_process_is_kept_out_of_core_dumps() {
+        use rustix::process::{DumpableBehavior, dumpable_behavior};
+        keep_out_of_core_dumps();
+        assert_eq!(dumpable_behavior().unwrap(), DumpableBehavior::NotDumpable);
+    }
 
     #[test]
     fn secret_bytes_debug_shows_only_the_length() {

@@ -29,6 +29,7 @@ pub use crate::output::print_json;
 /// The whole command line: parses the arguments, runs the command, reports
 /// a failure, and returns the exit code.
 pub fn main() -> i32 {
+    redact::keep_out_of_core_dumps();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -65,9 +65,27 @@ impl KeyringIndex {
         parse(&bytes)
     }
 
+    /// Removes the temporary files a killed run left beside the index,
+    /// when no other process is writing it (its lock is free).
+    pub fn sweep(&self) {
+        let leftovers = safe_fs::leftover_temp_files(&self.path());
+        if leftovers.is_empty() {
+            return;
+        }
+        if let Ok(Some(_guard)) = lock::try_acquire(&self.home, &self.lock_name()) {
+            for path in safe_fs::leftover_temp_files(&self.path()) {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+
+    fn lock_name(&self) -> String {
+        format!("index.{}", self.provider)
+    }
+
     /// Records that the keyring holds `name` as of `updated_at`, or not.
     pub fn set(&self, name: &ProfileName, updated_at: Option<i64>) -> Result<()> {
-        let _guard = lock::acquire(&self.home, &format!("index.{}", self.provider))?;
+        let _guard = lock::acquire(&self.home, &self.lock_name())?;
         let mut entries: BTreeMap<String, i64> = self
             .entries()
             .into_iter()
@@ -123,5 +141,17 @@ mod tests {
         let got = parse(br#"["a", 7, null, "b"]"#);
         assert_eq!(got.len(), 2);
         assert!(parse(b"not json").is_empty());
+    }
+
+    /// A run killed while writing the index leaves a temporary file; the
+    /// next sweep removes it.
+    #[test]
+    fn leftover_index_temp_files_are_swept() {
+        let home = tempfile::tempdir().unwrap();
+        let index = KeyringIndex::new(home.path().to_path_buf(), "p");
+        let leftover = home.path().join(".keyring-index.p.json.tmp-12345");
+        std::fs::write(&leftover, b"{").unwrap();
+        index.sweep();
+        assert!(!leftover.exists());
     }
 }

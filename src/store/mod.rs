@@ -855,6 +855,7 @@ impl Stores {
                 self.sweep(&name, &held, true);
             }
         }
+        self.index.sweep();
     }
 }
 
