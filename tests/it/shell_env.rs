@@ -161,6 +161,22 @@ fn hostile_values() -> Vec<String> {
     values
 }
 
+/// Stores profile `default`, issued by the portal at `portal_url`, its
+/// access token living `left_ms` more, with `fields` set as given.
+fn store_with(plugin: &Plugin, portal_url: &str, left_ms: i64, fields: &[(&str, &str)]) {
+    let mut profile = login_json(
+        "default",
+        &format!("{portal_url}{TOKEN_PATH}"),
+        "ref-seed-0123456789",
+        left_ms,
+        "global",
+    );
+    for (field, value) in fields {
+        profile[*field] = json!(value);
+    }
+    write_profile(plugin, "default", &serde_json::to_vec(&profile).unwrap());
+}
+
 /// The ground truth for the quoting rule: each real shell reads back, from
 /// the lines `env` would print, exactly the value, and runs nothing.
 #[test]
@@ -198,16 +214,15 @@ fn every_real_shell_reads_back_exactly_the_value() {
 fn env_output_for_each_shell_gives_the_stored_values() {
     let (portal, _mm) = MiniMax::new().start();
     let plugin = Plugin::new(&portal.url());
-    let mut profile = login_json(
-        "default",
-        &format!("{}{TOKEN_PATH}", portal.url()),
-        "ref-seed-0123456789",
+    store_with(
+        &plugin,
+        &portal.url(),
         3_600_000,
-        "global",
+        &[
+            ("access", "eyJ0eXAi.Oi-_~+/x=="),
+            ("base_url", "https://api.minimax.io/anthropic;v=1"),
+        ],
     );
-    profile["access"] = json!("eyJ0eXAi.Oi-_~+/x==");
-    profile["base_url"] = json!("https://api.minimax.io/anthropic;v=1");
-    write_profile(&plugin, "default", &serde_json::to_vec(&profile).unwrap());
     for shell in available() {
         let run = plugin.run(&["env", "--shell", shell.shell_flag]);
         run.expect_code(0);
@@ -247,14 +262,7 @@ fn a_hostile_portal_runs_nothing_through_env() {
             .refresh_replies(vec![Reply::text(200, "application/json", body.to_string())])
             .start();
         let plugin = Plugin::new(&portal.url());
-        let profile = login_json(
-            "default",
-            &format!("{}{TOKEN_PATH}", portal.url()),
-            "ref-seed-0123456789",
-            -1_000,
-            "global",
-        );
-        write_profile(&plugin, "default", &serde_json::to_vec(&profile).unwrap());
+        store_with(&plugin, &portal.url(), -1_000, &[]);
         for shell in available() {
             let run = plugin.run(&["env", "--shell", shell.shell_flag]);
             assert!(!run.stdout.contains("pwned"), "{what}: {run:?}");
@@ -285,15 +293,7 @@ fn env_refuses_a_stored_hostile_value_and_prints_nothing() {
         ("access", "acc\\';touch pwned;#"),
         ("access", "acc-with space"),
     ] {
-        let mut profile = login_json(
-            "default",
-            &format!("{}{TOKEN_PATH}", portal.url()),
-            "ref-seed-0123456789",
-            3_600_000,
-            "global",
-        );
-        profile[field] = json!(value);
-        write_profile(&plugin, "default", &serde_json::to_vec(&profile).unwrap());
+        store_with(&plugin, &portal.url(), 3_600_000, &[(field, value)]);
         let run = plugin.run(&["env", "--shell", "fish"]);
         run.expect_code(1);
         assert_eq!(run.stdout, "", "{field}={value:?}");
