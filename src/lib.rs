@@ -32,6 +32,8 @@ pub mod error;
 #[doc(hidden)]
 pub mod fix;
 #[doc(hidden)]
+pub mod fuzz_entry;
+#[doc(hidden)]
 pub mod json;
 pub mod manifest;
 #[doc(hidden)]

@@ -18,7 +18,10 @@ pub fn register(secret: &str) {
     if let Ok(mut secrets) = SECRETS.lock()
         && !secrets.iter().any(|s| s == secret)
     {
-        secrets.push(secret.to_string());
+        // Longest first: a secret that contains another (a token value
+        // read up to a broken quote) is scrubbed whole, not around it.
+        let at = secrets.partition_point(|s| s.len() >= secret.len());
+        secrets.insert(at, secret.to_string());
     }
 }
 
@@ -52,6 +55,12 @@ pub fn register_token_like(body: &[u8]) {
         rest = &rest[at + "_token\"".len()..];
         if let Some((value, _complete)) = raw_string_after_colon(rest) {
             register(value.trim_end_matches('\\'));
+            // Its leading run of token characters too: the rest may be
+            // junk up to a quote that never came.
+            let run = value
+                .find(|c: char| !c.is_ascii_graphic() || c == '\\' || c == '"')
+                .map_or(value, |end| &value[..end]);
+            register(run);
         }
     }
 }
@@ -134,6 +143,19 @@ mod tests {
         let bytes = SecretBytes(br#"{"access_token":"acc-0123456789"}"#.to_vec());
         assert_eq!(format!("{bytes:?}"), "[redacted 33 bytes]");
         assert_eq!(bytes.len(), 33);
+    }
+
+    /// A secret that contains another is scrubbed whole; the token-like
+    /// start of a value cut by junk is registered on its own.
+    #[test]
+    fn nested_and_junk_cut_secrets_are_scrubbed() {
+        register("held-0123456789-nested");
+        register_token_like(
+            "{\"refresh_token\":\"tok-0123456789-junk\u{fffd}x held-0123456789-nested y\"}"
+                .as_bytes(),
+        );
+        let text = scrub("a tok-0123456789-junk\u{fffd}x [b] and tok-0123456789-junk alone");
+        assert!(!text.contains("tok-0123456789"), "{text}");
     }
 
     #[test]

@@ -39,21 +39,25 @@ impl Settings {
         let file = path(home);
         match safe_fs::read_capped(&file, MAX_BYTES) {
             Ok(None) => Settings::default(),
-            Ok(Some(bytes)) => String::from_utf8(bytes)
-                .ok()
-                .and_then(|text| toml::from_str(&text).ok())
-                .unwrap_or_else(|| {
-                    say!(
-                        "warning: {} is not valid; using the defaults",
-                        file.display()
-                    );
-                    Settings::default()
-                }),
+            Ok(Some(bytes)) => Settings::parse(&bytes).unwrap_or_else(|| {
+                say!(
+                    "warning: {} is not valid; using the defaults",
+                    file.display()
+                );
+                Settings::default()
+            }),
             Err(e) => {
                 say!("warning: {}", e.message);
                 Settings::default()
             }
         }
+    }
+
+    /// The settings in `config.toml`'s bytes; None when they are not valid.
+    pub fn parse(bytes: &[u8]) -> Option<Settings> {
+        std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|text| toml::from_str(text).ok())
     }
 
     pub fn save(&self, home: &Path) -> Result<()> {

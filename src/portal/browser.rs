@@ -400,6 +400,10 @@ fn read_callback(url: &Url, state: &str) -> Callback {
             return Callback::Malformed;
         }
     }
+    // A code is a secret whatever else the address says.
+    if let Some(code) = &code {
+        crate::redact::register(code);
+    }
     if !seen_state.is_some_and(|seen| same_secret(&seen, state)) {
         return Callback::ForeignState;
     }
