@@ -736,6 +736,24 @@ fn auto_with_a_hanging_keyring_tells_the_host_the_truth() {
     );
 }
 
+/// One wrongly typed entry in the keyring index hid every entry, so a
+/// keyring that does not answer read as "no profile" (exit 3), not 5.
+#[test]
+fn a_damaged_index_entry_hides_no_other() {
+    let (_dir, _listener, address) = silent_bus();
+    let mut plugin = Plugin::new("http://127.0.0.1:9");
+    plugin
+        .set("MINIMAX_PORTAL_AUTH_STORE", "auto")
+        .set("DBUS_SESSION_BUS_ADDRESS", &address)
+        .set("MINIMAX_PORTAL_AUTH_KEYRING_TIMEOUT_MS", "500");
+    let index = plugin.home().join("keyring-index.minimax-portal.json");
+    std::fs::write(&index, br#"{"default": 1700000000000, "work": "x"}"#).unwrap();
+    for args in [&["token"][..], &["token", "-p", "work"]] {
+        let run = plugin.run(args);
+        assert_eq!(run.code, 5, "{args:?}: {run:?}");
+    }
+}
+
 #[test]
 fn a_stale_keyring_copy_never_wins_over_a_newer_one() {
     if !support::real_keyring() {
