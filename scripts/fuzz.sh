@@ -8,11 +8,11 @@
 #                                         # copy of the corpus; skipped, with
 #                                         # a line saying so, without nightly
 #                                         # or cargo-fuzz
-#   bash scripts/fuzz.sh --cmin           # minimise the committed corpora
+#   bash scripts/fuzz.sh --cmin [TARGET]  # minimise the committed corpora
 #
 # One target at a time, one process (one core). Each full run grows the
-# corpus in fuzz/corpus/TARGET; `--cmin` then keeps the inputs that add
-# coverage. Needs the nightly toolchain and `cargo install cargo-fuzz`.
+# corpus in fuzz/corpus/TARGET; `--cmin` then keeps the inputs that reach
+# a coverage edge no other reaches (the committed corpora are that). Needs the nightly toolchain and `cargo install cargo-fuzz`.
 # The targets are built without a sanitizer (-s none): the code is safe
 # Rust, and the figure that matters is the number of inputs tried.
 # Exits non-zero when a target crashes, times out or leaks a planted secret
@@ -47,7 +47,9 @@ cargo +nightly fuzz build -s none >&2
 
 if [ "$mode" = cmin ]; then
     for t in "${targets[@]}"; do
-        cargo +nightly fuzz cmin -s none "$t" "corpus/$t" >&2
+        # Edges only (no hit counts): the corpus stays small and keeps
+        # every edge the runs reached.
+        cargo +nightly fuzz cmin -s none "$t" "corpus/$t" -- -use_counters=0 >&2
     done
     exit 0
 fi
