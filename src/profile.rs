@@ -217,6 +217,23 @@ impl Profile {
     }
 }
 
+/// The stored profile's fields, as serialised.
+const FIELDS: [&str; 13] = [
+    "schema",
+    "type",
+    "provider",
+    "profile_id",
+    "region",
+    "access",
+    "refresh",
+    "expires",
+    "token_endpoint",
+    "client_id",
+    "base_url",
+    "updated_at",
+    "needs_login",
+];
+
 /// Why bytes are not a profile, naming the field and the place but never a
 /// value: serde quotes the value it refused, and a damaged profile may
 /// hold a token in any field.
@@ -231,11 +248,14 @@ fn not_a_profile(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
         }
         serde_json::error::Category::Data => "a field of the wrong type or value",
     };
+    // Only a field of the profile is named: an unknown key is outside
+    // text too, and may be a token.
     let path = e.path().to_string();
-    let field = if path == "." {
-        String::new()
+    let first = path.split(['.', '[']).next().unwrap_or_default();
+    let field = if FIELDS.contains(&first) {
+        format!(" at {first}")
     } else {
-        format!(" at {}", crate::portal::wire::clean(&path, 60))
+        String::new()
     };
     format!(
         "not a profile ({what}{field}, line {} column {})",
@@ -321,6 +341,9 @@ mod tests {
         assert!(e.contains("region"), "{e}");
         v["region"] = serde_json::json!("global");
         v["tok-as-a-key-0123456789"] = serde_json::json!(1);
+        // Broken inside an unknown key's value: the path is that key.
+        let e = Profile::from_json(br#"{"tok-as-a-key-0123456789": x}"#).unwrap_err();
+        assert!(!e.contains("tok-"), "{e}");
         v["expires"] = serde_json::json!("tok-in-expires-0123456789");
         let e = Profile::from_json(&serde_json::to_vec(&v).unwrap()).unwrap_err();
         assert!(!e.contains("tok-"), "{e}");
