@@ -6,6 +6,7 @@
 #   bash scripts/install-deps.sh openclaw  # Node 24 + OpenClaw, for host tests
 #   bash scripts/install-deps.sh browser   # the OAuth interop harness (docs/oauth-interop.md)
 #   bash scripts/install-deps.sh cross     # macOS and Windows builds (scripts/cross-check.sh)
+#   bash scripts/install-deps.sh shells    # fish and zsh, which read `env --shell` output in tests
 #
 # Several sets may be given. Runs as root or with password-less sudo; never
 # reads stdin; runs `apt-get update` only when something must be installed.
@@ -45,7 +46,7 @@ set -euo pipefail
 log() { printf 'install-deps: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-usage() { echo "usage: $0 keyring|bench|openclaw|browser|cross ..." >&2; exit 2; }
+usage() { echo "usage: $0 keyring|bench|openclaw|browser|cross|shells ..." >&2; exit 2; }
 [ "$#" -gt 0 ] || usage
 
 # A requirement is PACKAGE:COMMAND, COMMAND being a name looked up on PATH or
@@ -79,6 +80,9 @@ for set in "$@"; do
             ) ;;
         openclaw)
             want_openclaw=1 ;;
+        shells)
+            # bash and dash are always there; PowerShell is not in Debian.
+            reqs+=(fish:fish zsh:zsh) ;;
         browser)
             want_browser_npm=1
             reqs+=(chromium:/usr/bin/chromium) ;;

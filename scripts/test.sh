@@ -18,7 +18,9 @@
 #    once there is a library) inside scripts/with-keyring.sh: a private D-Bus
 #    session with an unlocked gnome-keyring, a kernel session keyring, and
 #    MINIMAX_PORTAL_TEST_KEYRING=1.
-# Exits with cargo's exit code.
+# 3. Runs each fuzz target in fuzz/ for 10 s (scripts/fuzz.sh --ci), or
+#    says it is skipped where nightly or cargo-fuzz is missing.
+# Exits with cargo's exit code (or the fuzzing's, when cargo passed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,10 +28,10 @@ log() { printf 'test.sh: %s\n' "$*" >&2; }
 
 # ---------------------------------------------------------------- packages --
 # gnome-keyring, dbus, keyutils, libsecret-tools, openssl (a TLS test server),
-# script (a pty), pgrep and chromium, only when missing; a D-Bus machine id,
+# script (a pty), pgrep, chromium, fish and zsh, only when missing; a D-Bus machine id,
 # which bare containers lack; Node 24, OpenClaw and the OAuth interop
 # packages (oidc-provider, playwright-core) in the cache.
-deps="$(bash scripts/install-deps.sh keyring openclaw browser)"
+deps="$(bash scripts/install-deps.sh keyring openclaw browser shells)"
 printed() { printf '%s\n' "$deps" | sed -n "s/^$1=//p"; }
 # The OpenClaw tests run the command the install printed; the browser
 # interop tests run Node with the packages in the folder it printed.
@@ -71,6 +73,13 @@ bash scripts/with-keyring.sh bash -c '
         cargo test --doc "$@"
     fi
 ' cargo-tests "$@" 2>&1 | tee "$results" || status=$?
+
+# Each fuzz target for a short bounded time (10 s) on a copy of its corpus,
+# when nightly and cargo-fuzz are here; otherwise one line says it is
+# skipped (scripts/fuzz.sh; the full figures are README's).
+if [ "$status" -eq 0 ]; then
+    bash scripts/fuzz.sh --ci 2>&1 | tee -a "$results" || status=$?
+fi
 
 read -r passed failed < <(awk '/^test result:/ { p += $4; f += $6 } END { print p + 0, f + 0 }' "$results")
 echo

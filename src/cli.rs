@@ -537,7 +537,8 @@ pub struct ExecArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Shell {
-    /// POSIX shells: sh, bash, zsh
+    /// POSIX shells: sh, bash, zsh (`bash` and `zsh` are accepted too)
+    #[value(alias = "bash", alias = "zsh")]
     Sh,
     Fish,
     Powershell,

@@ -34,6 +34,8 @@ pub mod error;
 #[doc(hidden)]
 pub mod fix;
 #[doc(hidden)]
+pub mod fuzz_entry;
+#[doc(hidden)]
 pub mod json;
 pub mod manifest;
 #[doc(hidden)]
@@ -55,6 +57,8 @@ pub mod safe_fs;
 pub mod session;
 #[doc(hidden)]
 pub mod settings;
+#[doc(hidden)]
+pub mod shell_quote;
 pub mod store;
 #[doc(hidden)]
 pub mod ui;

@@ -11,7 +11,7 @@ use crate::store::{StoreMode, Stores};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The manifest, built into the binary so that it works offline.
 const BUILT_IN: &str = include_str!("../plugin.toml");
@@ -403,17 +403,39 @@ impl ProfileSection {
 
 impl FileSection {
     /// The state folder in this process's environment.
+    /// A relative folder would put tokens wherever the command happens to
+    /// run: a relative `state_home_env` or `HOME` is an error; a relative
+    /// XDG value is ignored, as the XDG spec says.
     pub fn state_home(&self) -> Result<PathBuf> {
-        self.state_home_in(env_var).ok_or_else(|| {
-            Error::failed("cannot find a folder for the plugin's state").with_hint(format!(
-                "set {} to a folder the plugin may write to",
-                self.state_home_env
+        let relative = |name: &str, value: &Path| {
+            Error::usage(format!(
+                "{name} is a relative path ({}); it must be absolute",
+                value.display()
             ))
-        })
+            .with_hint(format!(
+                "set {name} to an absolute path, e.g. {name}=\"$PWD/…\""
+            ))
+        };
+        match self.state_home_in(env_var) {
+            Some(dir) if dir.is_relative() => Err(relative(&self.state_home_env, &dir)),
+            Some(dir) => Ok(dir),
+            None => match env_var("HOME").filter(|h| Path::new(h).is_relative()) {
+                Some(home) if !home.trim().is_empty() => Err(relative("HOME", Path::new(&home))),
+                _ => Err(
+                    Error::failed("cannot find a folder for the plugin's state").with_hint(
+                        format!(
+                            "set {} to a folder the plugin may write to",
+                            self.state_home_env
+                        ),
+                    ),
+                ),
+            },
+        }
     }
 
     /// The state folder in `env`: `state_home_env` when it is set, else
-    /// the first candidate of this system whose variable is set.
+    /// the first candidate of this system whose variable is set to an
+    /// absolute path (a relative one is ignored, as the XDG spec says).
     ///
     /// ```
     /// use std::path::PathBuf;
@@ -429,6 +451,15 @@ impl FileSection {
     ///     assert_eq!(file.state_home_in(env), Some(home));
     /// }
     /// assert_eq!(file.state_home_in(|_| None), None);
+    /// if cfg!(target_os = "linux") {
+    ///     let env = |name: &str| match name {
+    ///         "XDG_STATE_HOME" => Some("relative/state".to_string()),
+    ///         "HOME" => Some("/home/u".to_string()),
+    ///         _ => None,
+    ///     };
+    ///     let home = PathBuf::from("/home/u/.local/state/minimax-portal-auth");
+    ///     assert_eq!(file.state_home_in(env), Some(home));
+    /// }
     /// # Ok::<(), minimax_portal_auth::Error>(())
     /// ```
     pub fn state_home_in(&self, env: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
@@ -440,9 +471,11 @@ impl FileSection {
             .state_home
             .get(std::env::consts::OS)
             .or_else(|| self.state_home.get("linux"))?;
-        candidates
-            .iter()
-            .find_map(|c| Some(PathBuf::from(set(&c.env)?).join(&c.join)))
+        candidates.iter().find_map(|c| {
+            Some(PathBuf::from(set(&c.env)?))
+                .filter(|dir| dir.is_absolute())
+                .map(|dir| dir.join(&c.join))
+        })
     }
 }
 

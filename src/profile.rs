@@ -114,8 +114,9 @@ impl Profile {
 
     /// Parses stored bytes, refusing what a host could not use.
     pub fn from_json(bytes: &[u8]) -> std::result::Result<Profile, String> {
+        let mut reader = serde_json::Deserializer::from_slice(bytes);
         let profile: Profile =
-            serde_json::from_slice(bytes).map_err(|e| format!("not a profile ({e})"))?;
+            serde_path_to_error::deserialize(&mut reader).map_err(|e| not_a_profile(&e))?;
         if profile.schema == 0 || profile.schema > SCHEMA {
             return Err(format!(
                 "schema {} is not supported by this version (up to {SCHEMA})",
@@ -158,13 +159,16 @@ impl Profile {
                 "the portal sent no refresh token, so the session could not be kept fresh",
             )
         })?;
+        let access = tokens.access.clone().ok_or_else(|| {
+            Error::transient("the portal's answer has no usable access token; log in again")
+        })?;
         let blank = Profile {
             schema: SCHEMA,
             kind: "oauth".to_string(),
             provider: PROVIDER.to_string(),
             profile_id: name.profile_id(),
             region,
-            access: tokens.access.clone(),
+            access,
             refresh,
             expires: now_ms,
             token_endpoint: region.token_url()?.to_string(),
@@ -180,15 +184,20 @@ impl Profile {
     /// The tokens are always kept; odd side fields fall back, with a
     /// warning: an unusable expiry to a short lifetime, an unusable
     /// `resource_url` to the current base URL, no refresh token to the
-    /// current one.
+    /// current one. An unusable access token is never stored: the current
+    /// one is kept, marked expired, so that the next call refreshes.
     pub fn with_tokens(&self, tokens: Tokens, now_ms: i64) -> (Profile, Vec<String>) {
         let mut warnings = tokens.warnings;
         let mut next = self.clone();
-        next.access = tokens.access;
+        let access_usable = tokens.access.is_some();
+        if let Some(access) = tokens.access {
+            next.access = access;
+        }
         if let Some(rotated) = tokens.refresh {
             next.refresh = rotated;
         }
         next.expires = match tokens.expires_ms {
+            _ if !access_usable => now_ms.min(self.expires),
             Some(ms) => ms,
             None => {
                 warnings.push(format!(
@@ -214,6 +223,53 @@ impl Profile {
         marked.updated_at = now_ms;
         marked
     }
+}
+
+/// The stored profile's fields, as serialised.
+const FIELDS: [&str; 13] = [
+    "schema",
+    "type",
+    "provider",
+    "profile_id",
+    "region",
+    "access",
+    "refresh",
+    "expires",
+    "token_endpoint",
+    "client_id",
+    "base_url",
+    "updated_at",
+    "needs_login",
+];
+
+/// Why bytes are not a profile, naming the field and the place but never a
+/// value: serde quotes the value it refused, and a damaged profile may
+/// hold a token in any field.
+fn not_a_profile(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let inner = e.inner();
+    let what = match inner.classify() {
+        serde_json::error::Category::Syntax => "not valid JSON",
+        serde_json::error::Category::Eof => "cut short",
+        serde_json::error::Category::Io => "unreadable",
+        serde_json::error::Category::Data if e.path().to_string() == "." => {
+            "a field is missing or the document is not an object"
+        }
+        serde_json::error::Category::Data => "a field of the wrong type or value",
+    };
+    // Only a field of the profile is named: an unknown key is outside
+    // text too, and may be a token.
+    let path = e.path().to_string();
+    let first = path.split(['.', '[']).next().unwrap_or_default();
+    let field = if FIELDS.contains(&first) {
+        format!(" at {first}")
+    } else {
+        String::new()
+    };
+    format!(
+        "not a profile ({what}{field}, line {} column {})",
+        inner.line(),
+        inner.column()
+    )
 }
 
 pub fn now_ms() -> i64 {
@@ -282,5 +338,24 @@ mod tests {
         p.provider = "other".into();
         assert!(Profile::from_json(&p.to_json().unwrap()).is_err());
         assert!(Profile::from_json(b"{").is_err());
+    }
+
+    /// serde quotes the value it refuses; a token in a wrongly typed field
+    /// (`"region":"<token>"`) must not reach the message.
+    #[test]
+    fn a_wrongly_typed_field_is_named_not_quoted() {
+        let mut v = serde_json::to_value(sample("default", 10, 10)).unwrap();
+        v["region"] = serde_json::json!("tok-in-region-0123456789");
+        let e = Profile::from_json(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+        assert!(!e.contains("tok-in-region"), "{e}");
+        assert!(e.contains("region"), "{e}");
+        v["region"] = serde_json::json!("global");
+        v["tok-as-a-key-0123456789"] = serde_json::json!(1);
+        // Broken inside an unknown key's value: the path is that key.
+        let e = Profile::from_json(br#"{"tok-as-a-key-0123456789": x}"#).unwrap_err();
+        assert!(!e.contains("tok-"), "{e}");
+        v["expires"] = serde_json::json!("tok-in-expires-0123456789");
+        let e = Profile::from_json(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+        assert!(!e.contains("tok-"), "{e}");
     }
 }

@@ -18,7 +18,30 @@ pub fn register(secret: &str) {
     if let Ok(mut secrets) = SECRETS.lock()
         && !secrets.iter().any(|s| s == secret)
     {
-        secrets.push(secret.to_string());
+        // Longest first: a secret that contains another (a token value
+        // read up to a broken quote) is scrubbed whole, not around it.
+        let at = secrets.partition_point(|s| s.len() >= secret.len());
+        secrets.insert(at, secret.to_string());
+    }
+}
+
+/// Keeps this process's memory, which holds both tokens, out of core
+/// dumps and away from same-user ptrace (Linux: PR_SET_DUMPABLE 0). The
+/// command line calls it first thing; a host's own process is its own.
+pub fn keep_out_of_core_dumps() {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let _ =
+            rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+    }
+}
+
+/// Forgets every registered secret (fuzzing only: each run is a new
+/// process, see src/fuzz_entry.rs).
+#[doc(hidden)]
+pub fn forget_all() {
+    if let Ok(mut secrets) = SECRETS.lock() {
+        secrets.clear();
     }
 }
 
@@ -32,6 +55,12 @@ pub fn register_token_like(body: &[u8]) {
         rest = &rest[at + "_token\"".len()..];
         if let Some((value, _complete)) = raw_string_after_colon(rest) {
             register(value.trim_end_matches('\\'));
+            // Its leading run of token characters too: the rest may be
+            // junk up to a quote that never came.
+            let run = value
+                .find(|c: char| !c.is_ascii_graphic() || c == '\\' || c == '"')
+                .map_or(value, |end| &value[..end]);
+            register(run);
         }
     }
 }
@@ -101,11 +130,32 @@ impl std::fmt::Debug for SecretBytes {
 mod tests {
     use super::*;
 
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_process_is_kept_out_of_core_dumps() {
+        use rustix::process::{DumpableBehavior, dumpable_behavior};
+        keep_out_of_core_dumps();
+        assert_eq!(dumpable_behavior().unwrap(), DumpableBehavior::NotDumpable);
+    }
+
     #[test]
     fn secret_bytes_debug_shows_only_the_length() {
         let bytes = SecretBytes(br#"{"access_token":"acc-0123456789"}"#.to_vec());
         assert_eq!(format!("{bytes:?}"), "[redacted 33 bytes]");
         assert_eq!(bytes.len(), 33);
+    }
+
+    /// A secret that contains another is scrubbed whole; the token-like
+    /// start of a value cut by junk is registered on its own.
+    #[test]
+    fn nested_and_junk_cut_secrets_are_scrubbed() {
+        register("held-0123456789-nested");
+        register_token_like(
+            "{\"refresh_token\":\"tok-0123456789-junk\u{fffd}x held-0123456789-nested y\"}"
+                .as_bytes(),
+        );
+        let text = scrub("a tok-0123456789-junk\u{fffd}x [b] and tok-0123456789-junk alone");
+        assert!(!text.contains("tok-0123456789"), "{text}");
     }
 
     #[test]

@@ -130,10 +130,22 @@ pub fn parse_base_url(text: &str) -> std::result::Result<Url, String> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err(format!("{text:?} must not carry credentials"));
     }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("{text:?} must not have a query or fragment"));
-    }
+    check_plain_url(&url).map_err(|why| format!("{text:?} {why}"))?;
     Ok(url)
+}
+
+/// A base URL is a plain location: no query or fragment (where a hostile
+/// portal would hide shell syntax), and no quote or backslash, so that it
+/// reads the same wherever it is printed. The URL's text is ASCII.
+pub fn check_plain_url(url: &Url) -> std::result::Result<(), String> {
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must not have a query or fragment".to_string());
+    }
+    let odd = |b: u8| !(b.is_ascii_graphic()) || b"'\"`\\<>{}|^".contains(&b);
+    if url.as_str().bytes().any(odd) {
+        return Err("must not contain quotes, backslashes or spaces".to_string());
+    }
+    Ok(())
 }
 
 pub fn is_loopback(url: &Url) -> bool {
@@ -167,6 +179,16 @@ mod tests {
         assert!(parse_base_url("https://example.com").is_ok());
         assert!(parse_base_url("ftp://example.com").is_err());
         assert!(parse_base_url("https://u:p@example.com").is_err());
+        for hostile in [
+            "https://evil.example/anthropic#\\';id;#",
+            "https://evil.example/a?x=1",
+            "https://evil.example/a'b",
+        ] {
+            assert!(parse_base_url(hostile).is_err(), "{hostile}");
+        }
+        // The URL parser percent-encodes these; what is left is plain.
+        let encoded = parse_base_url("https://x.example/a\"b`c").unwrap();
+        assert_eq!(encoded.as_str(), "https://x.example/a%22b%60c");
     }
 
     #[test]

@@ -56,9 +56,15 @@ pub fn dir_problem(dir: &Path) -> Option<(String, String)> {
         }
         let me = rustix::process::geteuid().as_raw();
         if meta.uid() != me {
+            // Not `chown -R`: that would make whatever the other user put
+            // in there yours. Set it aside and start a new folder.
+            let aside = shell_quote(&format!("{}.not-mine", dir.display()));
             return Some((
                 format!("it belongs to user id {}, not to you ({me})", meta.uid()),
-                format!("set {HOME_ENV} to a folder of your own, or: sudo chown -R {me} {quoted}"),
+                format!(
+                    "set {HOME_ENV} to a new folder of your own, or move it aside \
+                     (sudo mv {quoted} {aside}) and run again"
+                ),
             ));
         }
         let mode = meta.permissions().mode() & 0o777;
@@ -68,13 +74,52 @@ pub fn dir_problem(dir: &Path) -> Option<(String, String)> {
                 format!("chmod 700 {quoted}"),
             ));
         }
-        None
+        parent_problem(dir, me)
     }
     #[cfg(not(unix))]
     {
         let _ = dir;
         None
     }
+}
+
+/// A folder is only as safe as its parents: whoever may rename entries in
+/// a parent can swap the folder for one of theirs. Each parent must belong
+/// to this user or root, and others may write to it only when it is
+/// sticky (as /tmp is: there they cannot rename what is not theirs).
+#[cfg(unix)]
+fn parent_problem(dir: &Path, me: u32) -> Option<(String, String)> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let absolute = std::path::absolute(dir).ok()?;
+    for parent in absolute.ancestors().skip(1) {
+        let Ok(meta) = std::fs::metadata(parent) else {
+            continue;
+        };
+        let quoted = shell_quote(&parent.display().to_string());
+        let mode = meta.permissions().mode();
+        let sticky = mode & 0o1000 != 0;
+        if meta.uid() != me && meta.uid() != 0 {
+            return Some((
+                format!(
+                    "its parent {} belongs to user id {}, who could swap the folder",
+                    parent.display(),
+                    meta.uid()
+                ),
+                format!("set {HOME_ENV} to a folder whose parents only you and root can change"),
+            ));
+        }
+        if mode & 0o002 != 0 && !sticky {
+            return Some((
+                format!(
+                    "anyone may rename entries in its parent {} (mode {:o}, not sticky)",
+                    parent.display(),
+                    mode & 0o7777
+                ),
+                format!("chmod o-w {quoted}, or set {HOME_ENV} to another folder"),
+            ));
+        }
+    }
+    None
 }
 
 /// Quotes a path for a copy-pasteable shell command.
@@ -104,6 +149,22 @@ pub fn open_regular(path: &Path) -> Result<Option<File>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(open_error("open", path, e)),
     }
+}
+
+/// Opens a file someone else points this tool at (a host's config), which
+/// may be a symbolic link: only a regular file is read, and opening a FIFO
+/// does not wait for a writer.
+pub fn open_regular_following(path: &Path) -> Result<File> {
+    let mut options = File::options();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    let file = options.open(path).map_err(|e| io_error("open", path, e))?;
+    ensure_regular(&file, path)?;
+    Ok(file)
 }
 
 /// Why a file could not be opened, naming a symlink or a special file for

@@ -59,24 +59,33 @@ impl Settings {
         let file = path(home);
         match safe_fs::read_capped(&file, MAX_BYTES) {
             Ok(None) => Settings::default(),
-            Ok(Some(bytes)) => String::from_utf8(bytes)
-                .ok()
-                .and_then(|text| {
-                    warn_unknown_keys(&file, &text);
-                    toml::from_str(&text).ok()
-                })
-                .unwrap_or_else(|| {
-                    say!(
-                        "warning: {} is not valid; using the defaults",
-                        file.display()
-                    );
-                    Settings::default()
-                }),
+            Ok(Some(bytes)) => Settings::parse_noting(&file, &bytes).unwrap_or_else(|| {
+                say!(
+                    "warning: {} is not valid; using the defaults",
+                    file.display()
+                );
+                Settings::default()
+            }),
             Err(e) => {
                 say!("warning: {}", e.message);
                 Settings::default()
             }
         }
+    }
+
+    /// The settings in `config.toml`'s bytes; None when they are not valid.
+    pub fn parse(bytes: &[u8]) -> Option<Settings> {
+        std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|text| toml::from_str(text).ok())
+    }
+
+    /// `parse`, warning about keys that mean nothing here.
+    fn parse_noting(file: &Path, bytes: &[u8]) -> Option<Settings> {
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            warn_unknown_keys(file, text);
+        }
+        Settings::parse(bytes)
     }
 
     pub fn save(&self, home: &Path) -> Result<()> {

@@ -525,8 +525,8 @@ fn host_auth_profile_check(config: &Value, provider: &Value) -> Check {
 
 fn read_json(path: &Path) -> std::result::Result<Value, String> {
     use std::io::Read;
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    // A FIFO or a device would hang or never end: regular files only.
+    let file = crate::safe_fs::open_regular_following(path).map_err(|e| e.message)?;
     let mut bytes = Vec::new();
     file.take(MAX_HOST_CONFIG_BYTES + 1)
         .read_to_end(&mut bytes)

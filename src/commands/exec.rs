@@ -9,6 +9,7 @@ use crate::output::{print_json, print_stdout};
 use crate::portal::refresh::HttpRefresher;
 use crate::profile::ProfileName;
 use crate::session::{Fresh, token_for_use};
+use crate::shell_quote::{Syntax, check_token, export_line};
 use crate::store::Stores;
 use std::time::Duration;
 
@@ -77,39 +78,30 @@ pub fn env(stores: &Stores, json: bool, name: &ProfileName, args: EnvArgs) -> Re
         })?;
         return Ok(0);
     }
-    let line = |var: &str, value: &str| match args.shell {
-        Shell::Sh => format!("export {var}={}\n", sh_quote(value)),
-        Shell::Fish => format!("set -gx {var} {}\n", sh_quote(value)),
-        Shell::Powershell => format!("$env:{var} = {}\n", ps_quote(value)),
+    // Quoting alone makes any value safe; a stored value no portal should
+    // send is refused as well, so that it is never printed to a shell.
+    check_for_shell(base_url, token).map_err(|why| {
+        Error::failed(format!("{} cannot be printed: {why}", name.profile_id()))
+            .with_hint("log in again to replace the stored profile")
+    })?;
+    let syntax = match args.shell {
+        Shell::Sh => Syntax::Posix,
+        Shell::Fish => Syntax::Fish,
+        Shell::Powershell => Syntax::PowerShell,
     };
     print_stdout(&format!(
         "{}{}",
-        line(BASE_URL_VAR, base_url),
-        line(TOKEN_VAR, token)
+        export_line(syntax, BASE_URL_VAR, base_url),
+        export_line(syntax, TOKEN_VAR, token)
     ))?;
     Ok(0)
 }
 
-/// Single quotes for sh and fish (fish reads `'\''` the same way).
-fn sh_quote(value: &str) -> String {
-    format!("'{}'", value.replace('\'', r"'\''"))
-}
-
-/// A PowerShell single-quoted string. PowerShell also takes the typographic
-/// single quotes (U+2018 to U+201B) for `'`, so each of them is doubled too:
-/// otherwise a value holding one would end the string, and what follows
-/// would run under `Invoke-Expression`.
-fn ps_quote(value: &str) -> String {
-    let mut quoted = String::with_capacity(value.len() + 2);
-    quoted.push('\'');
-    for c in value.chars() {
-        if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
-            quoted.push(c);
-        }
-        quoted.push(c);
-    }
-    quoted.push('\'');
-    quoted
+fn check_for_shell(base_url: &str, token: &str) -> std::result::Result<(), String> {
+    let url = crate::region::parse_base_url(base_url)
+        .map_err(|why| format!("the stored model base URL is not usable: {why}"))?;
+    crate::region::check_plain_url(&url)?;
+    check_token(token)
 }
 
 #[cfg(test)]
@@ -125,30 +117,5 @@ mod tests {
         })
         .unwrap();
         assert_eq!(out, serde_json::json!({BASE_URL_VAR: "b", TOKEN_VAR: "t"}));
-    }
-
-    #[test]
-    fn quoting() {
-        assert_eq!(sh_quote("https://x/a"), "'https://x/a'");
-        assert_eq!(sh_quote("it's"), r"'it'\''s'");
-    }
-
-    /// `env --shell powershell` is written the same on every system; a
-    /// Windows path and every quote PowerShell knows stay inside the string.
-    #[test]
-    fn powershell_quoting() {
-        assert_eq!(
-            ps_quote(r"C:\Users\O'Brien\state"),
-            r"'C:\Users\O''Brien\state'"
-        );
-        assert_eq!(ps_quote("$env:X `n"), "'$env:X `n'");
-        assert_eq!(
-            ps_quote("a\u{2019}; rm x; \u{2018}b"),
-            "'a\u{2019}\u{2019}; rm x; \u{2018}\u{2018}b'"
-        );
-        assert_eq!(
-            ps_quote("\u{201A}\u{201B}"),
-            "'\u{201A}\u{201A}\u{201B}\u{201B}'"
-        );
     }
 }

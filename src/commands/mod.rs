@@ -34,6 +34,7 @@ pub use crate::output::print_json;
 /// a failure, and returns the exit code.
 pub fn main() -> i32 {
     completions::answer_shell();
+    redact::keep_out_of_core_dumps();
     let cli = match crate::cli::command()
         .try_get_matches()
         .and_then(|matches| Cli::from_arg_matches(&matches))

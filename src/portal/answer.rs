@@ -19,12 +19,14 @@ use url::Url;
 /// Tokens and codes longer than this are not MiniMax's.
 const MAX_TOKEN_LEN: usize = 16 * 1024;
 
-/// A successful token answer, read leniently: the access token is always
-/// there; the rest is None when absent or unusable, with a warning saying
+/// A successful token answer, read leniently: at least one token is there;
+/// the rest is None when absent or unusable, with a warning saying
 /// what was odd. Every token in it is registered for scrubbing.
 #[derive(Debug, Clone)]
 pub struct Tokens {
-    pub access: AccessToken,
+    /// None when the portal's is unusable (a number, empty, spaces): it is
+    /// never handed out, and the profile is due at once.
+    pub access: Option<AccessToken>,
     /// None when absent or unusable: keep the old one (a warning says so
     /// when the portal sent something unusable).
     pub refresh: Option<RefreshToken>,
@@ -129,6 +131,11 @@ fn classify_answer(answer: &Answer, now_ms: i64) -> TokenAnswer {
         None if success && v.get("access_token").is_some() => read_tokens(&v, now_ms),
         _ if success => TokenAnswer::Pending,
         _ => match reason_in(&v) {
+            // A gateway's `{"message":"rate limited, try later"}`.
+            Some(reason) if sounds_transient(&reason) => TokenAnswer::Transient {
+                reason: format!("HTTP {status}: {reason}"),
+                retry_after,
+            },
             Some(reason) => TokenAnswer::Failed(format!("HTTP {status}: {reason}")),
             // JSON with no reason at all, e.g. a gateway's {"message":""}.
             None => TokenAnswer::Transient {
@@ -194,16 +201,22 @@ fn classify_oauth_error(code: &str, v: &Value, retry_after: Option<Duration>) ->
     match code {
         "authorization_pending" => TokenAnswer::Pending,
         "slow_down" => TokenAnswer::SlowDown { retry_after },
-        "invalid_grant" | "expired_token" | "access_denied" => TokenAnswer::Rejected(reason),
+        "invalid_grant" | "expired_token" => TokenAnswer::Rejected(reason),
         "temporarily_unavailable" | "server_error" => TokenAnswer::Transient {
             reason: format!("the MiniMax portal is unavailable: {reason}"),
             retry_after,
         },
-        _ if says_grant_is_dead(&reason) => TokenAnswer::Rejected(reason),
+        // Transient wording wins over the word heuristic below.
         _ if sounds_transient(&reason) => TokenAnswer::Transient {
             reason,
             retry_after,
         },
+        // The user said no (RFC 8628); a proxy's "blocked by egress policy"
+        // is not about the grant.
+        "access_denied" if is_a_denial(code, &reason) => TokenAnswer::Rejected(reason),
+        _ if code != "access_denied" && says_grant_is_dead(&reason) => {
+            TokenAnswer::Rejected(reason)
+        }
         _ => TokenAnswer::Failed(reason),
     }
 }
@@ -215,13 +228,16 @@ fn classify_portal_error(v: &Value, retry_after: Option<Duration>) -> TokenAnswe
         .get("base_resp")
         .and_then(|b| b.get("status_code"))
         .and_then(Value::as_i64);
-    if says_grant_is_dead(&reason) {
-        TokenAnswer::Rejected(reason)
-    } else if sounds_transient(&reason) || code.is_some_and(is_transient_code) {
+    // MiniMax's transient codes and wording win over the word heuristic:
+    // "refresh failed: invalid upstream response, try again later" (1013)
+    // is not a dead grant.
+    if sounds_transient(&reason) || code.is_some_and(is_transient_code) {
         TokenAnswer::Transient {
             reason,
             retry_after,
         }
+    } else if says_grant_is_dead(&reason) {
+        TokenAnswer::Rejected(reason)
     } else {
         TokenAnswer::Failed(reason)
     }
@@ -231,6 +247,22 @@ fn classify_portal_error(v: &Value, retry_after: Option<Duration>) -> TokenAnswe
 /// out, rate limits, internal error (docs/protocol.md).
 fn is_transient_code(code: i64) -> bool {
     matches!(code, 1000 | 1001 | 1002 | 1013 | 1039)
+}
+
+/// `access_denied` that is the user's (or the portal's) refusal of the
+/// grant: no reason beyond the code, or one that says so.
+fn is_a_denial(code: &str, reason: &str) -> bool {
+    let r = reason.to_ascii_lowercase();
+    r == code
+        || says_grant_is_dead(reason)
+        || ["denied", "declined", "rejected", "refused", "cancel"]
+            .iter()
+            .any(|w| r.contains(w))
+            && ![
+                "policy", "proxy", "firewall", "egress", "blocked", "gateway",
+            ]
+            .iter()
+            .any(|w| r.contains(w))
 }
 
 /// Words the portal uses when a refresh token (or the grant) is dead.
@@ -305,16 +337,16 @@ fn token_text(value: &str) -> Option<String> {
     .then(|| text.to_string())
 }
 
-fn read_tokens(v: &Value, now_ms: i64) -> TokenAnswer {
-    let Some(access) = v
-        .get("access_token")
-        .and_then(Value::as_str)
+/// An access token as a bearer token must be (RFC 6750 `b64token`): it is
+/// sent in a header and printed to shells by `env`.
+fn access_text(value: &Value) -> Option<String> {
+    value
+        .as_str()
         .and_then(token_text)
-    else {
-        return TokenAnswer::Failed(
-            "the portal's success answer has no usable access_token".to_string(),
-        );
-    };
+        .filter(|t| crate::shell_quote::is_b64token(t))
+}
+
+fn read_tokens(v: &Value, now_ms: i64) -> TokenAnswer {
     let mut warnings = Vec::new();
     let refresh = match v.get("refresh_token") {
         None | Some(Value::Null) => None,
@@ -330,13 +362,31 @@ fn read_tokens(v: &Value, now_ms: i64) -> TokenAnswer {
             read
         }
     };
+    let access = v.get("access_token").and_then(access_text);
+    if access.is_none() {
+        if refresh.is_none() {
+            return TokenAnswer::Failed(
+                "the portal's success answer has no usable access_token".to_string(),
+            );
+        }
+        // The portal may have rotated: its new refresh token is the session.
+        warnings.push(
+            "the portal's access token is unusable (not a bearer token); the new refresh \
+             token is kept and the next call refreshes again"
+                .to_string(),
+        );
+    }
     let expires_ms = match v.get("expired_in").or_else(|| v.get("expires_in")) {
         None | Some(Value::Null) => {
             warnings.push("the portal did not say when the access token expires".to_string());
             None
         }
         Some(raw) => match normalize_expiry(raw, now_ms) {
-            Ok(ms) => Some(ms),
+            Ok(ms) => {
+                let (ms, warning) = wire::believable_expiry(ms, now_ms);
+                warnings.extend(warning);
+                Some(ms)
+            }
             Err(why) => {
                 warnings.push(format!("the access token's {why}"));
                 None
@@ -365,19 +415,18 @@ fn read_tokens(v: &Value, now_ms: i64) -> TokenAnswer {
 }
 
 fn finish(
-    access: String,
+    access: Option<String>,
     refresh: Option<String>,
     expires_ms: Option<i64>,
     resource_url: Option<Url>,
     notification: Option<String>,
     warnings: Vec<String>,
 ) -> TokenAnswer {
-    redact::register(&access);
-    if let Some(refresh) = &refresh {
-        redact::register(refresh);
+    for token in access.iter().chain(&refresh) {
+        redact::register(token);
     }
     TokenAnswer::Tokens(Tokens {
-        access: AccessToken::new(access),
+        access: access.map(AccessToken::new),
         refresh: refresh.map(RefreshToken::new),
         expires_ms,
         resource_url,
@@ -390,11 +439,13 @@ fn finish(
 /// `NaN`, a body cut short): both strings must be there, complete.
 fn salvage(body: &[u8], now_ms: i64) -> Option<Tokens> {
     let text = String::from_utf8_lossy(body);
-    let access = redact::string_value_of(&text, "access_token").and_then(|t| token_text(&t))?;
+    let access = redact::string_value_of(&text, "access_token")
+        .and_then(|t| token_text(&t))
+        .filter(|t| crate::shell_quote::is_b64token(t))?;
     let refresh = redact::string_value_of(&text, "refresh_token").and_then(|t| token_text(&t))?;
     let _ = now_ms;
     match finish(
-        access,
+        Some(access),
         Some(refresh),
         None,
         None,
@@ -421,6 +472,8 @@ fn resource_url(text: &str) -> Result<Url, String> {
     if !url.username().is_empty() || url.password().is_some() || url.host().is_none() {
         return Err("the portal's resource_url is not a plain https URL".to_string());
     }
+    crate::region::check_plain_url(&url)
+        .map_err(|why| format!("the portal's resource_url {why}"))?;
     Ok(url)
 }
 
@@ -487,9 +540,42 @@ mod tests {
             ),
             (
                 400,
-                r#"{"status":"error","base_resp":{"status_code":1001,"status_msg":"refresh token already used"}}"#,
+                r#"{"status":"error","base_resp":{"status_code":1004,"status_msg":"refresh token already used"}}"#,
                 "rejected",
             ),
+            // MiniMax's transient codes and wording win over the words.
+            (
+                400,
+                r#"{"status":"error","base_resp":{"status_code":1001,"status_msg":"refresh token already used"}}"#,
+                "transient",
+            ),
+            (
+                200,
+                r#"{"status":"error","base_resp":{"status_code":1013,"status_msg":"refresh failed: invalid upstream response, try again later"}}"#,
+                "transient",
+            ),
+            (
+                200,
+                r#"{"status":"error","base_resp":{"status_code":2000,"status_msg":"refresh token invalid? temporarily unavailable"}}"#,
+                "transient",
+            ),
+            (
+                400,
+                r#"{"error":"invalid_request","error_description":"refresh token invalid, try again later"}"#,
+                "transient",
+            ),
+            (
+                403,
+                r#"{"error":"access_denied","error_description":"blocked by egress policy"}"#,
+                "failed",
+            ),
+            (400, r#"{"error":"access_denied"}"#, "rejected"),
+            (
+                400,
+                r#"{"error":"access_denied","error_description":"The user denied the request"}"#,
+                "rejected",
+            ),
+            (403, r#"{"message":"rate limited, try later"}"#, "transient"),
             (
                 200,
                 r#"{"status":"error","base_resp":{"status_code":1004,"status_msg":"invalid refresh_token"}}"#,
@@ -553,11 +639,8 @@ mod tests {
             tokens.resource_url.unwrap().as_str(),
             "https://api.minimax.io/anthropic"
         );
-        let no_access = answer(
-            200,
-            r#"{"status":"success","refresh_token":"r","expired_in":60}"#,
-        );
-        assert_eq!(kind(&no_access), "failed");
+        let no_tokens = answer(200, r#"{"status":"success","expired_in":60}"#);
+        assert_eq!(kind(&no_tokens), "failed");
     }
 
     #[test]
@@ -573,6 +656,18 @@ mod tests {
                 json!({"expired_in": 60, "resource_url": "http://evil.example/anthropic"}),
                 true,
             ),
+            (
+                json!({"expired_in": 60, "resource_url": "https://evil.example/anthropic#\\';id;#"}),
+                true,
+            ),
+            (
+                json!({"expired_in": 60, "resource_url": "https://evil.example/a?q=1"}),
+                true,
+            ),
+            (
+                json!({"expired_in": 60, "resource_url": "https://evil.example/it's"}),
+                true,
+            ),
             (json!({"expired_in": 60, "refresh_token": ""}), true),
         ] {
             let mut body = json!({"status": "success", "access_token": "acc-12345678",
@@ -583,7 +678,7 @@ mod tests {
             let TokenAnswer::Tokens(tokens) = answer(200, &body.to_string()) else {
                 panic!("{body} dropped the tokens");
             };
-            assert_eq!(tokens.access.secret(), "acc-12345678");
+            assert_eq!(tokens.access.unwrap().secret(), "acc-12345678");
             assert_eq!(
                 !tokens.warnings.is_empty(),
                 warned,
@@ -591,6 +686,30 @@ mod tests {
                 tokens.warnings
             );
         }
+    }
+
+    /// A usable refresh token is kept even when the access token beside it
+    /// is not one (a number, empty, spaces, shell syntax).
+    #[test]
+    fn an_unusable_access_token_keeps_the_new_refresh_token() {
+        for access in [
+            json!(12345),
+            json!(""),
+            json!("acc with space"),
+            json!("acc\\';id;#"),
+            json!(null),
+        ] {
+            let body = json!({"status": "success", "access_token": access,
+                "refresh_token": "ref-new-12345678", "expired_in": 3600});
+            let TokenAnswer::Tokens(tokens) = answer(200, &body.to_string()) else {
+                panic!("{body} dropped the refresh token");
+            };
+            assert!(tokens.access.is_none(), "{body}");
+            assert_eq!(tokens.refresh.unwrap().secret(), "ref-new-12345678");
+            assert!(!tokens.warnings.is_empty());
+        }
+        let body = json!({"status": "success", "access_token": 5, "expired_in": 3600});
+        assert_eq!(kind(&answer(200, &body.to_string())), "failed");
     }
 
     #[test]

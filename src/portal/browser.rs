@@ -260,37 +260,7 @@ impl Session {
     /// Reads an address the user pasted from the browser's address bar. An
     /// error says, without quoting the text, why it was not taken.
     pub fn paste(&self, text: &str) -> std::result::Result<Returned, String> {
-        let text = text.trim();
-        let whole = format!(
-            "paste the whole address from the browser's address bar (it starts with {}?)",
-            self.redirect_uri
-        );
-        let url = match Url::parse(text) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") => url,
-            _ if looks_like_a_bare_code(text) => {
-                return Err(format!(
-                    "That looks like a code alone, which is not enough: {whole}."
-                ));
-            }
-            _ => return Err(format!("That is not an address: {whole}.")),
-        };
-        if url.path() != CALLBACK_PATH {
-            return Err(format!(
-                "That is not the address the browser comes back to after you approve: {whole}."
-            ));
-        }
-        let returned = match read_callback(&url, &self.shared.state) {
-            Callback::Returned(returned) => returned,
-            Callback::ForeignState => {
-                return Err(format!(
-                    "That address belongs to another sign-in (its state does not match this \
-                     login's), so it was ignored: {whole}, from the tab this login's link opened."
-                ));
-            }
-            Callback::NoCode | Callback::Malformed => {
-                return Err(format!("That address carries no usable code: {whole}."));
-            }
-        };
+        let returned = read_pasted(text, self.redirect_uri.as_str(), &self.shared.state)?;
         if !self.shared.claim() {
             return Err("The browser has just come back by itself; finishing that.".to_string());
         }
@@ -350,6 +320,44 @@ impl Session {
 }
 
 /// Letters, digits and `-._~` only: what a code looks like, not an address.
+/// The code (or the refusal) in an address pasted from the browser, for
+/// the login whose redirect URI and state these are. An error says,
+/// without quoting the text, why it was not taken.
+pub(crate) fn read_pasted(
+    text: &str,
+    redirect_uri: &str,
+    state: &str,
+) -> std::result::Result<Returned, String> {
+    let text = text.trim();
+    let whole = format!(
+        "paste the whole address from the browser's address bar (it starts with {redirect_uri}?)"
+    );
+    let url = match Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => url,
+        _ if looks_like_a_bare_code(text) => {
+            return Err(format!(
+                "That looks like a code alone, which is not enough: {whole}."
+            ));
+        }
+        _ => return Err(format!("That is not an address: {whole}.")),
+    };
+    if url.path() != CALLBACK_PATH {
+        return Err(format!(
+            "That is not the address the browser comes back to after you approve: {whole}."
+        ));
+    }
+    match read_callback(&url, state) {
+        Callback::Returned(returned) => Ok(returned),
+        Callback::ForeignState => Err(format!(
+            "That address belongs to another sign-in (its state does not match this \
+             login's), so it was ignored: {whole}, from the tab this login's link opened."
+        )),
+        Callback::NoCode | Callback::Malformed => {
+            Err(format!("That address carries no usable code: {whole}."))
+        }
+    }
+}
+
 fn looks_like_a_bare_code(text: &str) -> bool {
     !text.is_empty()
         && text
@@ -392,6 +400,10 @@ fn read_callback(url: &Url, state: &str) -> Callback {
             return Callback::Malformed;
         }
     }
+    // A code is a secret whatever else the address says.
+    if let Some(code) = &code {
+        crate::redact::register(code);
+    }
     if !seen_state.is_some_and(|seen| same_secret(&seen, state)) {
         return Callback::ForeignState;
     }
@@ -411,8 +423,51 @@ fn read_callback(url: &Url, state: &str) -> Callback {
     }
 }
 
+/// The connections that have not sent a whole request head yet, oldest
+/// first: when all slots are taken, the oldest is closed to make room, so
+/// that idle local connections cannot hold off the browser's callback.
+#[derive(Default)]
+struct Idle {
+    next_id: std::sync::atomic::AtomicU64,
+    waiting: Mutex<std::collections::VecDeque<(u64, oneshot::Sender<()>)>>,
+}
+
+impl Idle {
+    /// Registers a new connection; the receiver fires when it is evicted.
+    fn add(&self) -> (u64, oneshot::Receiver<()>) {
+        let id = self
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (evict, evicted) = oneshot::channel();
+        if let Ok(mut waiting) = self.waiting.lock() {
+            waiting.push_back((id, evict));
+        }
+        (id, evicted)
+    }
+
+    /// The connection has sent its head (or is gone): no longer idle.
+    fn remove(&self, id: u64) {
+        if let Ok(mut waiting) = self.waiting.lock() {
+            waiting.retain(|(other, _)| *other != id);
+        }
+    }
+
+    /// Closes the oldest idle connection; false when there is none.
+    fn evict_oldest(&self) -> bool {
+        let oldest = self.waiting.lock().ok().and_then(|mut w| w.pop_front());
+        match oldest {
+            Some((_, evict)) => {
+                let _ = evict.send(());
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let idle = Arc::new(Idle::default());
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -422,22 +477,32 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 continue;
             }
         };
-        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            continue;
+        let slot = match Arc::clone(&slots).try_acquire_owned() {
+            Ok(slot) => slot,
+            // Full: the oldest idle connection makes room (its task ends
+            // at once and frees its slot); none idle, this one is dropped.
+            Err(_) if idle.evict_oldest() => {
+                match tokio::time::timeout(READ_TIMEOUT, Arc::clone(&slots).acquire_owned()).await {
+                    Ok(Ok(slot)) => slot,
+                    _ => continue,
+                }
+            }
+            Err(_) => continue,
         };
         let shared = Arc::clone(&shared);
+        let idle = Arc::clone(&idle);
         tokio::spawn(async move {
-            serve_connection(stream, &shared).await;
+            serve_connection(stream, &shared, &idle).await;
             drop(slot);
         });
     }
 }
 
 /// A page for the browser.
-struct Page {
-    status: &'static str,
+pub(crate) struct Page {
+    pub(crate) status: &'static str,
     title: &'static str,
-    text: String,
+    pub(crate) text: String,
 }
 
 impl Page {
@@ -453,8 +518,17 @@ impl Page {
 const GOES_ON: &str = "The sign-in in the terminal goes on: finish it in the tab that its link \
 opened.";
 
-async fn serve_connection(mut stream: TcpStream, shared: &Shared) {
-    let head = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await {
+async fn serve_connection(mut stream: TcpStream, shared: &Shared, idle: &Idle) {
+    let (id, evicted) = idle.add();
+    let read = tokio::select! {
+        read = tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)) => Some(read),
+        _ = evicted => None,
+    };
+    idle.remove(id);
+    let Some(read) = read else {
+        return;
+    };
+    let head = match read {
         Ok(Ok(head)) => head,
         Ok(Err(Unread::TooLarge)) => {
             let page = Page::new(
@@ -482,7 +556,7 @@ async fn serve_connection(mut stream: TcpStream, shared: &Shared) {
 
 /// What a request head brings: this login's callback, or the page that
 /// turns it away.
-fn callback_in(head: &str, state: &str) -> std::result::Result<Returned, Page> {
+pub(crate) fn callback_in(head: &str, state: &str) -> std::result::Result<Returned, Page> {
     let mut words = head.lines().next().unwrap_or_default().split(' ');
     let (method, target) = (words.next().unwrap_or_default(), words.next());
     let url = target

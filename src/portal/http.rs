@@ -74,27 +74,79 @@ SSL_CERT_FILE at its CA file; otherwise check the system clock and MINIMAX_PORTA
 /// [`MAX_BODY_BYTES`].
 pub struct Http {
     client: reqwest::Client,
+    /// For loopback hosts, built when first needed: never through a proxy.
+    direct: std::sync::OnceLock<reqwest::Client>,
+}
+
+fn builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(request_timeout())
+        .connect_timeout(CONNECT_TIMEOUT)
+        .user_agent(concat!("minimax-portal-auth/", env!("CARGO_PKG_VERSION")))
+}
+
+fn built(builder: reqwest::ClientBuilder) -> Result<reqwest::Client> {
+    builder
+        .build()
+        .map_err(|e| Error::failed(format!("cannot set up HTTPS: {e}")))
+}
+
+/// A CA bundle larger than this is not one (Debian's is about 200 KiB).
+const MAX_CA_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// SSL_CERT_FILE is read whole by the certificate loader: a device or a
+/// FIFO (`/dev/zero`) would grow memory without bound or never end, so
+/// only a regular file of a bounded size is accepted.
+fn check_ca_file() -> Result<()> {
+    let Some(path) = std::env::var_os("SSL_CERT_FILE").filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    let path = std::path::Path::new(&path);
+    let why = match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => "is not a regular file".to_string(),
+        Ok(meta) if meta.len() > MAX_CA_FILE_BYTES => {
+            format!("is larger than {} MiB", MAX_CA_FILE_BYTES >> 20)
+        }
+        Ok(_) | Err(_) => return Ok(()),
+    };
+    Err(Error::failed(format!(
+        "SSL_CERT_FILE ({}) {why}: not a CA file",
+        path.display()
+    ))
+    .with_hint("point SSL_CERT_FILE at a PEM file of CA certificates, or unset it"))
 }
 
 impl Http {
     pub fn new() -> Result<Http> {
+        check_ca_file()?;
         // reqwest is built without a default crypto provider; ring is ours.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(request_timeout())
-            .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(concat!("minimax-portal-auth/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::failed(format!("cannot set up HTTPS: {e}")))?;
-        Ok(Http { client })
+        Ok(Http {
+            client: built(builder())?,
+            direct: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The client for `url`. A loopback host is reached directly: reqwest
+    /// would send even `http://127.0.0.1` through HTTP_PROXY or ALL_PROXY,
+    /// and a plain-http refresh carries the refresh token in clear text.
+    fn client_for(&self, url: &Url) -> Result<&reqwest::Client, Failure> {
+        if !crate::region::is_loopback(url) {
+            return Ok(&self.client);
+        }
+        if let Some(direct) = self.direct.get() {
+            return Ok(direct);
+        }
+        let direct = built(builder().no_proxy()).map_err(|e| Failure::NotSent(e.message))?;
+        Ok(self.direct.get_or_init(|| direct))
     }
 
     /// POSTs a form and reads the whole answer. The form carries secrets:
     /// they go in the body only, never in the URL.
     pub async fn post_form(&self, url: &Url, form: &[(&str, &str)]) -> Result<Answer, Failure> {
         let request = self
-            .client
+            .client_for(url)?
             .post(url.clone())
             .header(reqwest::header::ACCEPT, "application/json")
             .header("x-request-id", uuid::Uuid::new_v4().to_string())
@@ -106,7 +158,7 @@ impl Http {
     /// URL) and the headers OpenClaw sends there (docs/protocol.md).
     pub async fn get_usage(&self, url: &Url, token: &str) -> Result<Answer, Failure> {
         let request = self
-            .client
+            .client_for(url)?
             .get(url.clone())
             .header(reqwest::header::ACCEPT, "application/json")
             .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -117,7 +169,7 @@ impl Http {
 
     /// GETs without credentials (reachability and clock checks).
     pub async fn get(&self, url: &Url) -> Result<Answer, Failure> {
-        self.send(self.client.get(url.clone())).await
+        self.send(self.client_for(url)?.get(url.clone())).await
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer, Failure> {

@@ -189,6 +189,25 @@ pub fn normalize_expiry(value: &Value, now_ms: i64) -> Result<i64, String> {
     }
 }
 
+/// The longest access-token life believed: MiniMax's are hours long, and a
+/// far-future expiry (`expired_in: 999999999`) would never be refreshed.
+pub const MAX_BELIEVED_LIFETIME_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// An access token's expiry as believed: at most 30 days from now, with a
+/// warning when the portal said more.
+pub fn believable_expiry(expires_ms: i64, now_ms: i64) -> (i64, Option<String>) {
+    let latest = now_ms.saturating_add(MAX_BELIEVED_LIFETIME_MS);
+    if expires_ms <= latest {
+        return (expires_ms, None);
+    }
+    let days = expires_ms.saturating_sub(now_ms) / (24 * 3600 * 1000);
+    let warning = format!(
+        "the portal says the access token lives {days} days; it is taken to live 30 days \
+         and refreshed before then"
+    );
+    (latest, Some(warning))
+}
+
 /// Parses the answer to the device-code request. `sent_state` must come
 /// back unchanged: anything else may be a forged answer.
 pub fn parse_device_code(body: &[u8], sent_state: &str, now_ms: i64) -> Result<DeviceCode, String> {
@@ -261,6 +280,21 @@ mod tests {
     use serde_json::json;
 
     const NOW: i64 = 1_800_000_000_000;
+
+    #[test]
+    fn far_future_expiries_are_believed_for_30_days_at_most() {
+        let month = MAX_BELIEVED_LIFETIME_MS;
+        assert_eq!(
+            believable_expiry(NOW + 3_600_000, NOW),
+            (NOW + 3_600_000, None)
+        );
+        assert_eq!(believable_expiry(NOW + month, NOW), (NOW + month, None));
+        let far = normalize_expiry(&json!(999_999_999), NOW).unwrap();
+        let (ms, warning) = believable_expiry(far, NOW);
+        assert_eq!(ms, NOW + month);
+        assert!(warning.unwrap().contains("11574 days"));
+        assert_eq!(believable_expiry(i64::MAX, i64::MAX).0, i64::MAX);
+    }
 
     #[test]
     fn expiry_forms_by_size() {

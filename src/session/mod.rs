@@ -120,7 +120,9 @@ pub fn ensure_fresh(
 ) -> Result<Fresh> {
     let seen = load_existing(stores, name)?;
     let now = now_ms();
-    if seen.profile.needs_login {
+    // `--force` asks the portal again: a mark set on a wrong reading must
+    // not abandon a refresh token that still works.
+    if seen.profile.needs_login && !want.force {
         return marked(stores, name, &seen, want, Vec::new());
     }
     if !want.force && !is_due(&seen.profile, want.margin, now) {
@@ -134,7 +136,7 @@ pub fn ensure_fresh(
         Some(current) => current,
         None => return Err(no_profile(stores, name)),
     };
-    if current.profile.needs_login {
+    if current.profile.needs_login && !want.force {
         return marked(stores, name, &current, want, Vec::new());
     }
     let changed = current.profile.updated_at != seen.profile.updated_at
@@ -212,11 +214,19 @@ fn save_refreshed(
     tokens: Tokens,
 ) -> Result<Fresh> {
     let now = now_ms();
+    let access_usable = tokens.access.is_some();
     let (next, mut warnings) = current.profile.with_tokens(tokens, now);
     let saved = stores.commit(name, save, &next.to_json()?, now)?;
     warnings.extend(saved.warning);
     for warning in &warnings {
         crate::say!("warning: {}: {warning}", name.profile_id());
+    }
+    if !access_usable {
+        return Err(Error::transient(format!(
+            "the portal refreshed {} without a usable access token",
+            name.profile_id()
+        ))
+        .with_hint("its new refresh token was saved; try again, the next call refreshes"));
     }
     if next.expires_in_ms(now) <= 0 {
         return Err(Error::failed(format!(

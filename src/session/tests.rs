@@ -57,7 +57,7 @@ impl Refresher for Script {
 
 fn tokens(access: &str, refresh: Option<&str>, lives_ms: i64) -> TokenAnswer {
     TokenAnswer::Tokens(Tokens {
-        access: AccessToken::new(access.to_string()),
+        access: Some(AccessToken::new(access.to_string())),
         refresh: refresh.map(|r| RefreshToken::new(r.to_string())),
         expires_ms: Some(now_ms() + lives_ms),
         resource_url: None,
@@ -330,7 +330,7 @@ fn an_already_expired_token_is_never_handed_out() {
 fn odd_expiry_falls_back_to_a_short_lifetime() {
     let s = setup(StoreMode::Keyring, 0);
     let answer = TokenAnswer::Tokens(Tokens {
-        access: AccessToken::new("acc-1".into()),
+        access: Some(AccessToken::new("acc-1".into())),
         refresh: Some(RefreshToken::new("ref-1".into())),
         expires_ms: None,
         resource_url: None,

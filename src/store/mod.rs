@@ -867,6 +867,7 @@ impl Stores {
                 self.sweep(&name, &held, true);
             }
         }
+        self.index.sweep();
     }
 }
 

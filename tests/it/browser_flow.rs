@@ -386,20 +386,17 @@ fn forged_callbacks_get_an_error_page_and_the_login_keeps_waiting() {
     assert!(plugin.profile_file("default").exists());
 }
 
-#[test]
-fn ten_idle_connections_do_not_hold_up_the_callback() {
+/// `count` connections that say nothing, or (`half`) stop half way through
+/// a request, held open until the end; then the browser's callback.
+fn idle_connections_then_the_callback(count: usize, half: bool) {
     let (_portal, challenge, plugin) = setup(Duration::ZERO);
     let login = Login::start(&plugin, &[]);
     login.approve_at(&challenge);
     let port = login.port();
-    // Ten connections that say nothing, or stop half way through a request,
-    // held open until the end: served one at a time, each would hold up the
-    // callback for the whole read timeout, and the callback's read below
-    // would give up first.
-    let idle: Vec<TcpStream> = (0..10)
+    let idle: Vec<TcpStream> = (0..count)
         .map(|i| {
             let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-            if i % 2 == 1 {
+            if half && i % 2 == 1 {
                 let _ = stream.write_all(b"GET /callback?state=");
             }
             stream
@@ -410,6 +407,20 @@ fn ten_idle_connections_do_not_hold_up_the_callback() {
     assert_eq!(page.status, 200, "{page}");
     login.wait().expect_code(0);
     drop(idle);
+}
+
+/// Served one at a time, each idle connection would hold up the callback
+/// for the whole read timeout, and the callback's read would give up first.
+#[test]
+fn ten_idle_connections_do_not_hold_up_the_callback() {
+    idle_connections_then_the_callback(10, true);
+}
+
+/// More idle local connections than the server keeps (64): the oldest
+/// idle one is closed to make room, so the callback still gets through.
+#[test]
+fn a_hundred_idle_connections_do_not_hold_off_the_callback() {
+    idle_connections_then_the_callback(100, false);
 }
 
 #[test]

@@ -109,6 +109,35 @@ fn rows() -> Vec<Row> {
             changes: false,
             keeps: None,
         },
+        // Transient codes and wording win over words like "refresh" and
+        // "invalid"; a proxy's access_denied is not about the grant.
+        Row {
+            what: "1013 refresh failed, try again later",
+            reply: json_reply(
+                200,
+                r#"{"status":"error","base_resp":{"status_code":1013,"status_msg":"refresh failed: invalid upstream response, try again later"}}"#,
+            ),
+            code: 4,
+            changes: false,
+            keeps: None,
+        },
+        Row {
+            what: "access_denied by an egress proxy",
+            reply: json_reply(
+                403,
+                r#"{"error":"access_denied","error_description":"blocked by egress policy"}"#,
+            ),
+            code: 1,
+            changes: false,
+            keeps: None,
+        },
+        Row {
+            what: "403 rate limited",
+            reply: json_reply(403, r#"{"message":"rate limited, try later"}"#),
+            code: 4,
+            changes: false,
+            keeps: None,
+        },
         Row {
             what: "invalid_client",
             reply: json_reply(401, r#"{"error":"invalid_client"}"#),
@@ -204,6 +233,31 @@ fn rows() -> Vec<Row> {
         changes: true,
         keeps: Some("ref-cap-0123456789"),
     });
+    // 4. A usable refresh token beside an unusable access token: the new
+    // refresh token is kept, the bad access token never handed out, and
+    // the profile is due at once (exit 4: try again).
+    for (what, access) in [
+        ("access token a number", "12345"),
+        ("access token empty", r#""""#),
+        ("access token with a space", r#""acc-sp ace-0123456789""#),
+        (
+            "access token with shell syntax",
+            r#""acc-sh\\';id;#0123456789""#,
+        ),
+    ] {
+        let n = rows.len();
+        let refresh: &'static str = Box::leak(format!("ref-bad-{n}-0123456789").into_boxed_str());
+        rows.push(Row {
+            what,
+            reply: json_reply(
+                200,
+                &format!(r#"{{"status":"success","access_token":{access},"refresh_token":"{refresh}","expired_in":3600}}"#),
+            ),
+            code: 4,
+            changes: true,
+            keeps: Some(refresh),
+        });
+    }
     rows.push(Row {
         what: "empty refresh_token",
         reply: json_reply(200, r#"{"status":"success","access_token":"acc-empty-0123456789","refresh_token":"","expired_in":3600}"#),
@@ -280,10 +334,13 @@ fn hostile_refresh_answers_never_lose_the_session_or_leak_a_token() {
             }
         }
 
-        // With 50 minutes left, `token` still serves, whatever the portal says.
+        // With 50 minutes left, `token` still serves, whatever the portal
+        // says; except after a rotation without a usable access token (the
+        // old one may be revoked by then, so it is not handed out).
+        let rotated_without_access = row.changes && row.code == 4;
         seed(&plugin, &portal.url(), "ref-seed-0123456789", 3_000_000);
         let token = plugin.run(&["token", "--margin", "3600"]);
-        if token.code != 0 {
+        if token.code != 0 && !rotated_without_access {
             problems.push(format!("token with 50 min left exit {}", token.code));
         }
         if !problems.is_empty() {
@@ -444,6 +501,9 @@ fn a_state_folder_of_another_user_or_open_to_writers_is_refused() {
             "{}",
             run.stderr
         );
+        // Not `chown -R`, which would adopt whatever the other user put there.
+        assert!(!run.stderr.contains("chown"), "{}", run.stderr);
+        assert!(run.stderr.contains(".not-mine"), "{}", run.stderr);
         assert!(
             Command::new("chown")
                 .args(["0", &home])
@@ -676,6 +736,24 @@ fn auto_with_a_hanging_keyring_tells_the_host_the_truth() {
     );
 }
 
+/// One wrongly typed entry in the keyring index hid every entry, so a
+/// keyring that does not answer read as "no profile" (exit 3), not 5.
+#[test]
+fn a_damaged_index_entry_hides_no_other() {
+    let (_dir, _listener, address) = silent_bus();
+    let mut plugin = Plugin::new("http://127.0.0.1:9");
+    plugin
+        .set("MINIMAX_PORTAL_AUTH_STORE", "auto")
+        .set("DBUS_SESSION_BUS_ADDRESS", &address)
+        .set("MINIMAX_PORTAL_AUTH_KEYRING_TIMEOUT_MS", "500");
+    let index = plugin.home().join("keyring-index.minimax-portal.json");
+    std::fs::write(&index, br#"{"default": 1700000000000, "work": "x"}"#).unwrap();
+    for args in [&["token"][..], &["token", "-p", "work"]] {
+        let run = plugin.run(args);
+        assert_eq!(run.code, 5, "{args:?}: {run:?}");
+    }
+}
+
 #[test]
 fn a_stale_keyring_copy_never_wins_over_a_newer_one() {
     if !support::real_keyring() {
@@ -754,4 +832,123 @@ fn ctrl_c_at_the_api_key_prompt_exits_130_with_echo_back_on() {
     let modes = support::tty::modes_after(&screen);
     assert!(modes.contains(" echo "), "echo left off: {modes}");
     assert!(!screen.contains("sk-half-typed"), "{screen}");
+}
+
+/// `expired_in: 999999999` (11,574 days) is believed for 30 days at most,
+/// with a warning: the profile is refreshed again within the month.
+#[test]
+fn a_far_future_expiry_is_believed_for_30_days_at_most() {
+    let reply = json_reply(
+        200,
+        &tokens_body(
+            "acc-far-0123456789",
+            "ref-far-0123456789",
+            r#","expired_in":999999999"#,
+        ),
+    );
+    let (portal, _mm) = MiniMax::new().refresh_replies(vec![reply]).start();
+    let plugin = Plugin::new(&portal.url());
+    seed(&plugin, &portal.url(), "ref-seed-0123456789", -1_000);
+    let run = plugin.run(&["refresh"]);
+    run.expect_code(0).stderr_has("taken to live 30 days");
+    let expires = stored(&plugin, "default")["expires"].as_i64().unwrap();
+    let month = 30 * 24 * 3600 * 1000;
+    let now = i64::try_from(support::now_ms()).unwrap();
+    assert!(
+        expires <= now + month,
+        "{expires} is more than 30 days away"
+    );
+    assert!(expires > now + month - 600_000, "{expires}");
+}
+
+/// A relative state folder would put tokens wherever the command runs:
+/// a relative MINIMAX_PORTAL_AUTH_HOME or HOME is an error (exit 2) that
+/// names the variable; a relative XDG_STATE_HOME is ignored (XDG spec).
+#[test]
+fn relative_state_folders_are_refused_or_ignored() {
+    let (portal, _mm) = MiniMax::new().start();
+    let plugin = Plugin::new(&portal.url());
+    let cwd = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let run_in = |vars: &[(&str, &str)]| {
+        let mut cmd = plugin.command(&["status"]);
+        cmd.current_dir(cwd.path())
+            .env_remove("MINIMAX_PORTAL_AUTH_HOME")
+            .env_remove("XDG_STATE_HOME");
+        for (name, value) in vars {
+            cmd.env(name, value);
+        }
+        support::cli::finish(cmd.spawn().unwrap())
+    };
+    let home_path = home.path().to_str().unwrap();
+    for (vars, name) in [
+        (
+            vec![("MINIMAX_PORTAL_AUTH_HOME", "state"), ("HOME", home_path)],
+            "MINIMAX_PORTAL_AUTH_HOME",
+        ),
+        (vec![("HOME", "relative-home")], "HOME"),
+    ] {
+        let run = run_in(&vars);
+        run.expect_code(2)
+            .stderr_has(&format!("{name} is a relative path"));
+    }
+    let run = run_in(&[("XDG_STATE_HOME", "xdg"), ("HOME", home_path)]);
+    assert_ne!(run.code, 2, "{run:?}");
+    let left: Vec<_> = std::fs::read_dir(cwd.path()).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "state was put in the working folder: {left:?}"
+    );
+}
+
+/// SSL_CERT_FILE=/dev/zero would be read without end (memory grows until
+/// the process dies); `doctor --host-config` on a FIFO would wait for a
+/// writer forever. Both are refused at once, naming what is wrong.
+#[test]
+fn devices_and_fifos_given_as_files_are_refused_not_read() {
+    let (portal, _mm) = MiniMax::new().start();
+    let mut plugin = Plugin::new(&portal.url());
+    seed(&plugin, &portal.url(), "ref-seed-0123456789", -1_000);
+    plugin.set("SSL_CERT_FILE", "/dev/zero");
+    let run = plugin.run(&["refresh"]);
+    run.expect_code(1)
+        .stderr_has("SSL_CERT_FILE (/dev/zero) is not a regular file");
+
+    plugin.set("SSL_CERT_FILE", "");
+    let fifo = plugin.home().join("host.json");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let run = plugin.run(&["doctor", "--host-config", fifo.to_str().unwrap()]);
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.all_output().contains("not a regular file"), "{run:?}");
+}
+
+/// A folder is only as safe as its parents: in a parent anyone may write
+/// to (and that is not sticky), another user can swap the state folder.
+#[test]
+fn a_parent_folder_open_to_writers_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let (portal, mm) = MiniMax::new().start();
+    let outer = tempfile::tempdir().unwrap();
+    let open = outer.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let state = open.join("state");
+    std::fs::create_dir(&state).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let mut plugin = Plugin::new(&portal.url());
+    plugin.set("MINIMAX_PORTAL_AUTH_HOME", state.to_str().unwrap());
+    let mut cmd = plugin.command(&["token"]);
+    cmd.env("MINIMAX_PORTAL_AUTH_HOME", &state);
+    let run = support::cli::finish(cmd.spawn().unwrap());
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("not sticky"), "{}", run.stderr);
+    assert!(run.stderr.contains("chmod o-w"), "{}", run.stderr);
+    // Sticky, like /tmp: others cannot rename what is not theirs.
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let mut cmd = plugin.command(&["token"]);
+    cmd.env("MINIMAX_PORTAL_AUTH_HOME", &state);
+    let run = support::cli::finish(cmd.spawn().unwrap());
+    assert!(!run.stderr.contains("not safe for secrets"), "{run:?}");
+    assert_eq!(mm.refresh_count(), 0);
 }

@@ -28,6 +28,7 @@ mod proxy;
 mod readme;
 mod refresh;
 mod screens;
+mod shell_env;
 mod tls;
 mod ux;
 mod watch;

@@ -330,7 +330,7 @@ fn refresh_tokens_rotate_and_die_on_first_use() {
     assert_eq!(again.status, 400);
     let v = again.json();
     assert_eq!(v["status"], "error");
-    assert_eq!(v["base_resp"]["status_code"], 1001);
+    assert_eq!(v["base_resp"]["status_code"], 1004);
     assert_eq!(v["base_resp"]["status_msg"], "refresh token already used");
 
     let next = refresh(&url, "ref-1").json();

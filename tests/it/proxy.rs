@@ -2,7 +2,6 @@
 //! NO_PROXY work"). The local portal plays the proxy and refuses to tunnel.
 
 use crate::support::cli::Plugin;
-use crate::support::dead_url;
 use crate::support::http_server::{Portal, Reply};
 
 fn plugin_behind(proxy: &Portal) -> Plugin {
@@ -32,21 +31,33 @@ fn requests_go_through_https_proxy() {
     );
 }
 
+/// A plain-http loopback portal is reached directly: reqwest would send
+/// it through HTTP_PROXY, http_proxy or ALL_PROXY, refresh token in clear
+/// text. The proxy here is a real listener that records every request.
 #[test]
-fn no_proxy_bypasses_it() {
-    // A loopback portal that is down, reached through HTTP_PROXY unless
-    // NO_PROXY names it: the outcome never depends on the outside world.
+fn a_loopback_portal_is_never_reached_through_a_proxy() {
     let proxy = Portal::start(|_| Reply::text(502, "text/plain", "no"));
-    let down = dead_url();
-    let mut plugin = Plugin::new(&down);
-    plugin.set("HTTP_PROXY", &proxy.url()).set("NO_PROXY", "");
-    plugin.login(&[]).expect_code(4);
-    let proxied = proxy.requests().len();
-    assert!(proxied > 0, "HTTP_PROXY was not used for a loopback portal");
-
-    plugin.set("NO_PROXY", "127.0.0.1");
-    let run = plugin.login(&[]);
-    run.expect_code(4);
-    run.stderr_has("Connection refused");
-    assert_eq!(proxy.requests().len(), proxied, "NO_PROXY was ignored");
+    for var in ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"] {
+        let (portal, _mm) = crate::support::minimax::MiniMax::new()
+            .refresh_token("ref-seed-0123456789")
+            .start();
+        let mut plugin = Plugin::new(&portal.url());
+        plugin
+            .set(var, &proxy.url())
+            .set("NO_PROXY", "")
+            .set("no_proxy", "");
+        crate::support::profile::seed_default(
+            &plugin,
+            &portal.url(),
+            "ref-seed-0123456789",
+            -1_000,
+        );
+        plugin.run(&["refresh"]).expect_code(0);
+        plugin.login(&[]).expect_code(0);
+        assert_eq!(
+            proxy.requests().len(),
+            0,
+            "{var}: the proxy was contacted for a loopback portal"
+        );
+    }
 }

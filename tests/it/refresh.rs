@@ -323,7 +323,7 @@ fn a_portal_that_echoes_the_refresh_token_does_not_leak_it() {
     let (portal, _mm) = MiniMax::new()
         .refresh_replies(vec![Reply::json(
             400,
-            json!({"status": "error", "base_resp": {"status_code": 1001, "status_msg": format!("refresh token {secret} already used")}}),
+            json!({"status": "error", "base_resp": {"status_code": 1004, "status_msg": format!("refresh token {secret} already used")}}),
         )])
         .start();
     let plugin = Plugin::new(&portal.url());
@@ -339,4 +339,35 @@ fn a_portal_that_echoes_the_refresh_token_does_not_leak_it() {
         // The profile is now marked: the second round reports the mark.
         seed_default(&plugin, &portal.url(), secret, 0);
     }
+}
+
+/// A profile marked `needs_login` on a wrong reading (a transient answer
+/// read as a rejection by an older version) is asked about again by
+/// `refresh --force`: its refresh token still works, so the session lives.
+#[test]
+fn refresh_force_asks_the_portal_again_about_a_marked_profile() {
+    let (portal, _mm) = MiniMax::new().refresh_token("ref-live").start();
+    let plugin = Plugin::new(&portal.url());
+    let mut profile = crate::support::profile::login_json(
+        "default",
+        &token_url(&portal),
+        "ref-live",
+        3_600_000,
+        "global",
+    );
+    profile["needs_login"] = json!(true);
+    crate::support::profile::write_profile(
+        &plugin,
+        "default",
+        &serde_json::to_vec(&profile).unwrap(),
+    );
+    // Without --force the mark stands and the portal is not asked.
+    plugin.run(&["refresh"]).expect_code(3);
+    assert_eq!(portal.count(TOKEN_PATH), 0);
+    plugin.run(&["refresh", "--force"]).expect_code(0);
+    assert_eq!(portal.count(TOKEN_PATH), 1);
+    let after = stored(&plugin, "default");
+    assert_eq!(after.get("needs_login"), None, "{after}");
+    assert_ne!(after["refresh"], "ref-live");
+    plugin.run(&["token"]).expect_code(0);
 }

@@ -534,7 +534,8 @@ impl MiniMaxState {
             inner.live_refresh.contains(&token)
         };
         if !live {
-            return status_error(400, 1001, "refresh token already used").delayed(delay);
+            // Not 1001 (a time-out, which means "try later"): a dead grant.
+            return status_error(400, 1004, "refresh token already used").delayed(delay);
         }
         let issued = inner.issue("refresh", self.config.rotation);
         drop(inner);
