@@ -11,8 +11,8 @@
 //! same user (a terminal, an OpenClaw Gateway started by systemd, a cron
 //! job), while a session keyring is per login session, so the Gateway and
 //! the terminal would each pay the cold path. A key is readable only by its
-//! owner (possessor and user bits; nothing for group or others) and carries
-//! a kernel timeout at the token's expiry.
+//! owner (possessor and user: view, read, write, search, setattr; nothing
+//! for group or others) and carries a kernel timeout at the token's expiry.
 //!
 //! Why an entry is never older than the stored profile (the argument, kept
 //! by `Stores`): every write of a profile (`Stores::commit`, the recovery
@@ -209,28 +209,49 @@ mod sys {
         Some(buffer)
     }
 
+    /// The key is made in this process's own keyring, which it possesses,
+    /// so it may bound it in time and close it; only then is it linked
+    /// into the user keyring. (A process whose session keyring does not
+    /// link the user keyring does not possess what it adds there directly,
+    /// and could not change it.)
     pub fn add(description: &str, payload: &[u8], timeout_secs: u64) {
-        let Some(ring) = user_keyring() else {
+        let (Some(ring), Ok(own)) = (
+            user_keyring(),
+            KeyRing::from_special_id(KeyRingIdentifier::Process, true),
+        ) else {
             return;
         };
-        let Ok(key) = ring.add_key(description, payload) else {
+        let Ok(key) = own.add_key(description, payload) else {
             return;
         };
-        let mine = || Permission::VIEW | Permission::READ | Permission::WRITE | Permission::SETATTR;
+        // Search for the user too: a process whose session keyring does not
+        // link the user keyring finds the entry as its user, not as its
+        // possessor. Nothing for group or others.
+        let mine = || {
+            Permission::VIEW
+                | Permission::READ
+                | Permission::WRITE
+                | Permission::SEARCH
+                | Permission::SETATTR
+        };
         let perms = KeyPermissionsBuilder::builder()
-            .posessor(mine() | Permission::SEARCH)
+            .posessor(mine() | Permission::LINK)
             .user(mine())
             .build();
-        let limited = usize::try_from(timeout_secs)
-            .ok()
-            .is_some_and(|secs| key.set_timeout(secs).is_ok());
         // An entry that could not be bounded in time or closed to others
         // is not kept.
-        if !limited || key.set_perms(perms).is_err() {
-            let _ = key.invalidate();
+        let ready = usize::try_from(timeout_secs)
+            .ok()
+            .is_some_and(|secs| key.set_timeout(secs).is_ok())
+            && key.set_perms(perms).is_ok();
+        if ready {
+            let _ = ring.link_key(key);
         }
+        let _ = own.unlink_key(key);
     }
 
+    /// Unlinks (rather than invalidates) the entries: that needs only the
+    /// user keyring's write permission, not a permission on the key.
     pub fn remove_prefixed(prefix: &str) {
         let Some(ring) = user_keyring() else {
             return;
@@ -239,10 +260,10 @@ mod sys {
             return;
         };
         for key in links.iter().filter_map(|link| link.as_key()) {
-            let ours = key
+            if key
                 .metadata()
-                .is_ok_and(|m| m.get_description().starts_with(prefix));
-            if ours && key.invalidate().is_err() {
+                .is_ok_and(|m| m.get_description().starts_with(prefix))
+            {
                 let _ = ring.unlink_key(key);
             }
         }
