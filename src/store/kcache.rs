@@ -24,7 +24,15 @@
 //! holds the same lock (taken without waiting), from what it read under
 //! it. So at any moment an entry either describes the stored profile or
 //! is absent. A crash between the two steps leaves no entry: the next
-//! reader takes the store path.
+//! reader takes the store path. And since the entry stands for the keyring
+//! copy, it is not used while a recovery file or (in `auto`) a plain copy
+//! exists, which might be newer (`Stores::cached`).
+//!
+//! What it does not cover: a program other than this one (or an older
+//! version of it) rewriting the Secret Service item; and two state folders
+//! sharing one Secret Service item, where a reader warming its folder's
+//! entry under its own lock can race a save made under the other folder's
+//! lock. Both are bounded by the entry's timeout (the token's expiry).
 //!
 //! Elsewhere (macOS Keychain, Windows Credential Manager) the OS keyring is
 //! already fast: this is a no-op there.

@@ -416,11 +416,26 @@ impl Stores {
     /// The kernel cache's entry for `name` in this state folder, if the
     /// cache is in use and has one. Not in `file` mode, where the file is
     /// as fast and a person may replace it by hand.
+    ///
+    /// The entry stands for the keyring copy: while a recovery file or (in
+    /// `auto`) a plain copy exists, one of those may be the newest, so the
+    /// store decides (two `lstat`s, no read).
     pub fn cached(&self, name: &ProfileName) -> Option<Cached> {
-        match (&self.kcache, self.mode) {
-            (_, StoreMode::File) | (Err(_), _) => None,
-            (Ok(cache), _) => cache.get(name),
+        let cache = match (&self.kcache, self.mode) {
+            (_, StoreMode::File) | (Err(_), _) => return None,
+            (Ok(cache), _) => cache,
+        };
+        let mut others = vec![self.recovery.path_of(name)];
+        if self.mode == StoreMode::Auto {
+            others.push(self.file.path_of(name));
         }
+        let absent = |path: &PathBuf| {
+            std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        };
+        if !others.iter().all(absent) {
+            return None;
+        }
+        cache.get(name)
     }
 
     /// The profile's lock, taken without waiting, when the cache is in use
