@@ -4,20 +4,11 @@
 //! the cache" is proven by cutting the Secret Service off (a session bus
 //! address nobody listens on): only the cache can still answer.
 
+use crate::keyring::{keyring_plugin, unique};
 use crate::support::cli::{Plugin, Run};
 use crate::support::minimax::MiniMax;
 use crate::support::real_keyring;
 use std::process::Command;
-
-fn unique(tag: &str) -> String {
-    format!("kc-{tag}-{}", std::process::id())
-}
-
-fn keyring_plugin(portal_url: &str) -> Plugin {
-    let mut plugin = Plugin::new(portal_url);
-    plugin.set("MINIMAX_PORTAL_AUTH_STORE", "keyring");
-    plugin
-}
 
 /// Whether the cache is in use here: a real keyring, and a kernel keyring
 /// this process may use (containers may forbid keyctl).
@@ -54,7 +45,7 @@ fn a_warm_cache_serves_token_without_the_secret_service() {
     if !cache_on(&plugin) {
         return;
     }
-    let name = unique("warm");
+    let name = unique("kc-warm");
     plugin.login(&["--profile", &name, "--json"]).expect_code(0);
     let served = token_without_secret_service(&plugin, &name);
     served.expect_code(0);
@@ -85,7 +76,7 @@ fn a_cold_cache_is_warmed_by_the_first_token() {
     if !cache_on(&plugin) {
         return;
     }
-    let name = unique("cold");
+    let name = unique("kc-cold");
     plugin.set("MINIMAX_PORTAL_AUTH_KERNEL_CACHE", "0");
     plugin.login(&["--profile", &name, "--json"]).expect_code(0);
     token_without_secret_service(&plugin, &name).expect_code(5);
@@ -105,7 +96,7 @@ fn a_refresh_in_another_process_replaces_the_entry() {
     if !cache_on(&plugin) {
         return;
     }
-    let name = unique("refresh");
+    let name = unique("kc-refresh");
     plugin.login(&["--profile", &name, "--json"]).expect_code(0);
     assert_eq!(
         token_without_secret_service(&plugin, &name).stdout,
@@ -128,7 +119,7 @@ fn logout_and_a_rejected_refresh_remove_the_entry() {
     if !cache_on(&plugin) {
         return;
     }
-    let name = unique("logout");
+    let name = unique("kc-logout");
     plugin.login(&["--profile", &name, "--json"]).expect_code(0);
     assert_eq!(
         token_without_secret_service(&plugin, &name).stdout,
@@ -162,7 +153,7 @@ fn a_profile_rotated_from_another_state_folder_is_never_served() {
     if !cache_on(&here) {
         return;
     }
-    let name = unique("folders");
+    let name = unique("kc-folders");
     here.login(&["--profile", &name, "--json"]).expect_code(0);
     assert_eq!(token_without_secret_service(&here, &name).stdout, "acc-1\n");
     // The other folder shares the Secret Service item and rotates it.
@@ -189,7 +180,7 @@ fn a_foreign_or_broken_entry_falls_back_silently() {
     if !cache_on(&plugin) {
         return;
     }
-    let name = unique("forged");
+    let name = unique("kc-forged");
     plugin.login(&["--profile", &name, "--json"]).expect_code(0);
     // Replace this folder's entry by garbage, then by one naming another
     // folder: keyutils answers, but neither may be served.
