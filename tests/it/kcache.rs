@@ -217,3 +217,39 @@ fn entry_description(plugin: &Plugin, name: &str) -> String {
     });
     format!("minimax-portal-auth:minimax-portal:{name}:{hash:016x}")
 }
+
+#[test]
+fn twenty_processes_on_a_due_profile_refresh_once_with_the_cache_on() {
+    let (portal, mm) = MiniMax::new()
+        .token_expired_in(6)
+        .refresh_delay(std::time::Duration::from_millis(300))
+        .start();
+    let plugin = keyring_plugin(&portal.url());
+    if !cache_on(&plugin) {
+        return;
+    }
+    let name = unique("kc-twenty");
+    plugin.login(&["--profile", &name, "--json"]).expect_code(0);
+    // Due after half its 6 s life; the entry of the login is due too.
+    std::thread::sleep(std::time::Duration::from_millis(3500));
+    let children: Vec<_> = (0..20)
+        .map(|_| plugin.spawn(&["token", "--profile", &name]))
+        .collect();
+    let runs: Vec<_> = children
+        .into_iter()
+        .map(crate::support::cli::finish)
+        .collect();
+    for run in &runs {
+        run.expect_code(0);
+    }
+    assert_eq!(mm.refresh_count(), 1, "exactly one refresh");
+    let tokens: std::collections::BTreeSet<&str> = runs.iter().map(|r| r.stdout.trim()).collect();
+    assert_eq!(tokens.len(), 1, "all print the same token: {tokens:?}");
+    let token = *tokens.iter().next().unwrap();
+    assert_ne!(token, "acc-1", "the due login token was not served");
+    // The entry left behind is the refreshed profile's.
+    let cached = token_without_secret_service(&plugin, &name);
+    assert_eq!(cached.stdout.trim(), token, "{cached:?}");
+    plugin.run(&["logout", "--profile", &name]).expect_code(0);
+    mm.assert_no_problems();
+}
