@@ -22,7 +22,7 @@
 #                                         target: <= 1.2x file, <= 1/20 of gh
 #      refresh --all --store file         target: <= 5 ms (nothing due)
 #      refresh --all --store keyring      (nothing due)
-#      token --store keyring, cold cache  the entry removed before each run:
+#      token --store keyring (cold cache) the entry removed before each run:
 #                                         the Secret Service read, then the warm-up
 #      /bin/true                          (the floor: a process that does nothing)
 #    and measures the peak RSS (GNU time, max over BENCH_RSS_RUNS runs);
@@ -206,7 +206,7 @@ fi
 quote() { printf "'%s'" "$1"; } # for hyperfine -N's shell-words splitting
 names=("gh auth token" "token --store file" "token --store keyring"
     "refresh --all --store file" "refresh --all --store keyring"
-    "token --store keyring, cold cache" "/bin/true")
+    "token --store keyring (cold cache)" "/bin/true")
 commands=("$(quote "$gh_bin") auth token"
     "$(quote "$bin") token --store file"
     "$(quote "$bin") token --store keyring"
