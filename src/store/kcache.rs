@@ -138,8 +138,11 @@ impl KernelCache {
 
     /// Writes the entry for a profile just saved or read under its lock.
     /// A profile that needs a new login gets none. Best effort.
+    /// Only this folder's entry is replaced: a read changes nothing for the
+    /// others, and a save removed theirs already (`Stores::commit`).
     pub fn put(&self, name: &ProfileName, profile: &Profile, now_ms: i64) {
-        self.remove(name);
+        let description = self.description(name);
+        sys::remove_exact(&description);
         let left_ms = profile.expires.saturating_sub(now_ms);
         if profile.needs_login || left_ms < 1000 {
             return;
@@ -158,7 +161,7 @@ impl KernelCache {
         };
         // Rounded down: the kernel drops it no later than the expiry.
         let seconds = u64::try_from(left_ms / 1000).unwrap_or(0);
-        sys::add(&self.description(name), &bytes, seconds);
+        sys::add(&description, &bytes, seconds);
     }
 
     /// Removes every entry of `name` (of any state folder: keyring copies
@@ -258,6 +261,14 @@ mod sys {
         let _ = own.unlink_key(key);
     }
 
+    pub fn remove_exact(description: &str) {
+        if let Some(ring) = user_keyring()
+            && let Ok(key) = ring.search(description)
+        {
+            let _ = ring.unlink_key(key);
+        }
+    }
+
     /// Unlinks (rather than invalidates) the entries: that needs only the
     /// user keyring's write permission, not a permission on the key.
     pub fn remove_prefixed(prefix: &str) {
@@ -288,6 +299,7 @@ mod sys {
         None
     }
     pub fn add(_description: &str, _payload: &[u8], _timeout_secs: u64) {}
+    pub fn remove_exact(_description: &str) {}
     pub fn remove_prefixed(_prefix: &str) {}
     pub fn works() -> bool {
         false
