@@ -282,10 +282,10 @@ cpu="$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n1)"
         }
         END {
             gh = mean[1]
-            printf "%-30s %18s %9s %9s %15s %13s\n", "command", "mean ± σ (ms)", "median", "min", "ratio to gh", "max RSS (MiB)"
+            printf "%-36s %18s %9s %9s %15s %13s\n", "command", "mean ± σ (ms)", "median", "min", "ratio to gh", "max RSS (MiB)"
             for (i = 1; i <= n; i++) {
                 ratio = (i == 1) ? "1" : sprintf("%.3f (1/%.1f)", mean[i] / gh, gh / mean[i])
-                printf "%-30s %8.2f ± %-7.2f %9.2f %9.2f %15s %13.1f\n", name[i], mean[i], sd[i], med[i], mn[i], ratio, kib[i] / 1024
+                printf "%-36s %8.2f ± %-7.2f %9.2f %9.2f %15s %13.1f\n", name[i], mean[i], sd[i], med[i], mn[i], ratio, kib[i] / 1024
             }
             print ""
             print "targets (on the mean; 15 MB read as 15 MiB):"
