@@ -70,6 +70,9 @@ struct Payload {
 }
 
 const VERSION: u32 = 1;
+/// The most keys of the user keyring looked at when removing entries.
+#[cfg(target_os = "linux")]
+const MAX_LINKS: usize = 65536;
 /// An entry larger than this is not ours.
 const MAX_ENTRY_BYTES: usize = 16 * 1024;
 
@@ -202,7 +205,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 #[cfg(target_os = "linux")]
 mod sys {
-    use super::MAX_ENTRY_BYTES;
+    use super::{MAX_ENTRY_BYTES, MAX_LINKS};
     use linux_keyutils::{KeyPermissionsBuilder, KeyRing, KeyRingIdentifier, Permission};
 
     fn user_keyring() -> Option<KeyRing> {
@@ -275,7 +278,10 @@ mod sys {
         let Some(ring) = user_keyring() else {
             return;
         };
-        let Ok(links) = ring.get_links(4096) else {
+        // linux-keyutils 0.2.5 trusts the length the kernel reports, which
+        // may exceed the buffer: room for far more keys than the default
+        // quota (200 per user) allows.
+        let Ok(links) = ring.get_links(MAX_LINKS) else {
             return;
         };
         for key in links.iter().filter_map(|link| link.as_key()) {
