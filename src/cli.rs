@@ -51,6 +51,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "bound on each keyring call (default 5000)",
     ),
     (
+        "MINIMAX_PORTAL_AUTH_KERNEL_CACHE",
+        "0 turns off the kernel keyring cache in front of the Secret Service (Linux)",
+    ),
+    (
         "MINIMAX_PORTAL_AUTH_HTTP_TIMEOUT_MS",
         "bound on each portal request (default 30000)",
     ),

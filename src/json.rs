@@ -90,6 +90,10 @@ pub struct StatusOutput {
     pub default_profile: String,
     pub store_mode: String,
     pub keyring_backend: String,
+    /// Whether `token` is served from the kernel keyring cache: "on ...",
+    /// or "off (why)" (store/kcache.rs).
+    #[serde(default)]
+    pub kernel_cache: String,
     pub state_home: PathBuf,
     pub warnings: Vec<String>,
 }

@@ -221,12 +221,25 @@ impl Answer {
 
     /// A profile whose access token may be used now.
     pub fn serve(&mut self, name: &ProfileName, profile: &Profile, now: i64) {
-        let due = session::due_at(profile, crate::DEFAULT_MARGIN + AHEAD);
+        let access = profile.access.secret();
+        self.serve_token(name, access, profile.expires, profile.updated_at, now);
+    }
+
+    /// [`Answer::serve`] from what the kernel cache keeps of a profile.
+    pub fn serve_token(
+        &mut self,
+        name: &ProfileName,
+        access: &str,
+        expires: i64,
+        updated_at: i64,
+        now: i64,
+    ) {
+        let due = session::due_at_parts(expires, updated_at, crate::DEFAULT_MARGIN + AHEAD);
         let ask = due.clamp(now + ASK_AGAIN_MIN_MS, now + ASK_AGAIN_MAX_MS);
         self.ask_after = self.ask_after.min(ask);
         self.reuse_until = self
             .reuse_until
-            .min(profile.expires.saturating_sub(LAST_USE_MS).max(now));
+            .min(expires.saturating_sub(LAST_USE_MS).max(now));
         self.placeholders
             .insert(placeholder_access(name), json!(openclaw_profile_id(name)));
         self.profiles.push(ExternalProfile {
@@ -234,9 +247,9 @@ impl Answer {
             credential: Credential {
                 kind: "oauth",
                 provider: PROVIDER,
-                access: profile.access.secret().clone(),
+                access: access.to_string(),
                 refresh: PLACEHOLDER,
-                expires: profile.expires,
+                expires,
             },
             persistence: "persisted",
         });

@@ -23,6 +23,7 @@ const KNOWN_KEYS: &[&str] = &[
     "store",
     "file_store_announced",
     "openclaw_profiles",
+    "kernel_cache",
 ];
 /// A settings file larger than this is not ours.
 const MAX_BYTES: u64 = 64 * 1024;
@@ -46,6 +47,9 @@ pub struct Settings {
     /// The profiles OpenClaw's plugin hands out (`openclaw setup`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub openclaw_profiles: Vec<String>,
+    /// `false` turns off the kernel keyring cache (`store/kcache.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_cache: Option<bool>,
 }
 
 fn path(home: &Path) -> PathBuf {

@@ -120,7 +120,10 @@ fn keyring_check(stores: &Stores) -> Check {
         return Check::skip(name, "not used: the store is the file");
     }
     let why = match stores.probe_keyring() {
-        Ok(()) => return Check::pass(name, "answers"),
+        Ok(()) => {
+            let cache = format!("answers; kernel cache {}", stores.kernel_cache_state());
+            return Check::pass(name, cache);
+        }
         Err(why) => why,
     };
     let home = stores.home();

@@ -14,7 +14,7 @@ use crate::openclaw_plugin::{self as plugin, AHEAD, Answer, PLUGIN_ID};
 use crate::output::{print_json, print_stdout};
 use crate::portal::refresh::HttpRefresher;
 use crate::profile::{PROVIDER, Profile, ProfileName, now_ms};
-use crate::session::token_for_use;
+use crate::session::{cached_token, token_for_use};
 use crate::settings::{self, Settings};
 use crate::store::{StoreMode, Stores};
 use clap::Parser;
@@ -33,6 +33,11 @@ pub fn credentials(stores: &Stores) -> Result<i32> {
     let now = now_ms();
     let mut answer = Answer::new(now);
     for name in settings::openclaw_profiles(stores.home()) {
+        // The kernel cache first (store/kcache.rs); a miss takes the store path.
+        if let Some(hit) = cached_token(stores, &name, crate::DEFAULT_MARGIN + AHEAD) {
+            answer.serve_token(&name, hit.access.secret(), hit.expires, hit.updated_at, now);
+            continue;
+        }
         match token_for_use(stores, &HttpRefresher, &name, crate::DEFAULT_MARGIN + AHEAD) {
             Ok(fresh) => answer.serve(&name, &fresh.profile, now),
             Err(e) => answer.fail(&name, &e),

@@ -60,6 +60,7 @@ pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
             default_profile: default.as_str().to_string(),
             store_mode: stores.mode().as_str().to_string(),
             keyring_backend: stores.keyring_backend().to_string(),
+            kernel_cache: stores.kernel_cache_state(),
             state_home: stores.home().to_path_buf(),
             warnings: stores.warnings(),
         })?;

@@ -11,6 +11,7 @@ use crate::fix;
 use crate::portal::answer::{TokenAnswer, Tokens};
 use crate::portal::refresh::Refresher;
 use crate::profile::{Profile, ProfileName, now_ms};
+use crate::store::kcache::Cached;
 use crate::store::{Loaded, PreparedSave, StoreKind, Stores};
 use std::time::Duration;
 
@@ -74,12 +75,27 @@ pub struct Want {
 /// tokens that live shorter than twice the margin, half their life before
 /// (otherwise every call would refresh again).
 pub fn due_at(profile: &Profile, margin: Duration) -> i64 {
+    due_at_parts(profile.expires, profile.updated_at, margin)
+}
+
+/// [`due_at`] from the two times it depends on (the kernel cache keeps
+/// only those).
+pub fn due_at_parts(expires: i64, updated_at: i64, margin: Duration) -> i64 {
     let margin_ms = i64::try_from(margin.as_millis()).unwrap_or(i64::MAX);
-    let margin_ms = match profile.lifetime_ms() {
+    let lifetime = Some(expires.saturating_sub(updated_at)).filter(|ms| *ms > 0);
+    let margin_ms = match lifetime {
         Some(life) => margin_ms.min(life / 2),
         None => margin_ms,
     };
-    profile.expires.saturating_sub(margin_ms)
+    expires.saturating_sub(margin_ms)
+}
+
+/// The kernel cache's entry for `name`, when it is there and not due: what
+/// `token` prints without asking the store. Anything else (no entry, a
+/// due one, keyutils failing) is None, and the caller takes the store path.
+pub fn cached_token(stores: &Stores, name: &ProfileName, margin: Duration) -> Option<Cached> {
+    let hit = stores.cached(name)?;
+    (now_ms() <= due_at_parts(hit.expires, hit.updated_at, margin)).then_some(hit)
 }
 
 fn is_due(profile: &Profile, margin: Duration, now: i64) -> bool {
@@ -118,7 +134,7 @@ pub fn ensure_fresh(
     name: &ProfileName,
     want: &Want,
 ) -> Result<Fresh> {
-    let seen = load_existing(stores, name)?;
+    let seen = load_and_warm(stores, name)?;
     let now = now_ms();
     // `--force` asks the portal again: a mark set on a wrong reading must
     // not abandon a refresh token that still works.
@@ -317,6 +333,22 @@ fn marked(
         });
     }
     Err(rejected(name, &loaded.profile, &reason))
+}
+
+/// Loads a profile and, when nobody holds its lock, puts it in the kernel
+/// cache from a read made under that lock: a process saving the profile
+/// holds the lock from removing the old entry to writing the new one, so
+/// this cannot put back what it replaced (`store/kcache.rs`).
+fn load_and_warm(stores: &Stores, name: &ProfileName) -> Result<Loaded> {
+    let Some(held) = stores.lock_for_warming(name) else {
+        return load_existing(stores, name);
+    };
+    let loaded = match stores.load_locked(name, &held)? {
+        Some(loaded) => loaded,
+        None => return Err(no_profile(stores, name)),
+    };
+    stores.warm_cache(name, &loaded.profile, &held);
+    Ok(loaded)
 }
 
 /// Loads a profile, or says how to log in.

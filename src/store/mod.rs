@@ -16,6 +16,7 @@
 
 pub mod file;
 pub mod index;
+pub mod kcache;
 pub mod keyring;
 pub mod lock;
 #[cfg(test)]
@@ -27,6 +28,7 @@ use crate::redact::SecretBytes;
 use crate::safe_fs::{self, PreparedFile};
 use file::FileStore;
 use index::KeyringIndex;
+use kcache::{Cached, KernelCache};
 use keyring::KeyringStore;
 pub use lock::FileLock;
 use serde::{Deserialize, Serialize};
@@ -226,19 +228,23 @@ pub struct Stores {
     announce: std::sync::atomic::AtomicBool,
     /// The fallback was announced by this process.
     announced: std::sync::atomic::AtomicBool,
+    /// The kernel-keyring cache of OAuth profiles (`kcache.rs`), or why not.
+    kcache: std::result::Result<KernelCache, &'static str>,
 }
 
 impl Stores {
     /// The stores of OAuth profiles (provider `minimax-portal`).
     pub fn open(mode: StoreMode, home: &Path) -> Result<Stores> {
         let provider = crate::profile::PROVIDER;
-        Stores::open_with(
+        let mut stores = Stores::open_with(
             mode,
             home,
             provider,
             "profiles",
             Box::new(KeyringStore::platform(provider)),
-        )
+        )?;
+        stores.kcache = kernel_cache(provider, home);
+        Ok(stores)
     }
 
     /// The stores of API-key profiles (provider `minimax`).
@@ -278,6 +284,7 @@ impl Stores {
             warnings: Mutex::new(Vec::new()),
             announce: std::sync::atomic::AtomicBool::new(true),
             announced: std::sync::atomic::AtomicBool::new(false),
+            kcache: Err("not used for these profiles"),
         })
     }
 
@@ -404,6 +411,68 @@ impl Stores {
         ))
     }
 
+    // ------------------------------------------------------- kernel cache --
+
+    /// The kernel cache's entry for `name` in this state folder, if the
+    /// cache is in use and has one. Not in `file` mode, where the file is
+    /// as fast and a person may replace it by hand.
+    ///
+    /// The entry stands for the keyring copy: while a recovery file or (in
+    /// `auto`) a plain copy exists, one of those may be the newest, so the
+    /// store decides (two `lstat`s, no read).
+    pub fn cached(&self, name: &ProfileName) -> Option<Cached> {
+        let cache = match (&self.kcache, self.mode) {
+            (_, StoreMode::File) | (Err(_), _) => return None,
+            (Ok(cache), _) => cache,
+        };
+        let mut others = vec![self.recovery.path_of(name)];
+        if self.mode == StoreMode::Auto {
+            others.push(self.file.path_of(name));
+        }
+        let absent = |path: &PathBuf| {
+            std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        };
+        if !others.iter().all(absent) {
+            return None;
+        }
+        cache.get(name)
+    }
+
+    /// The profile's lock, taken without waiting, when the cache is in use
+    /// and could be warmed from a read made under it.
+    pub fn lock_for_warming(&self, name: &ProfileName) -> Option<FileLock> {
+        if self.mode == StoreMode::File || self.kcache.is_err() {
+            return None;
+        }
+        lock::try_acquire(&self.home, &self.lock_name(name))
+            .ok()
+            .flatten()
+    }
+
+    /// Puts a profile read under its lock (`held`) into the kernel cache.
+    pub fn warm_cache(&self, name: &ProfileName, profile: &Profile, _held: &FileLock) {
+        if let Ok(cache) = &self.kcache {
+            cache.put(name, profile, crate::profile::now_ms());
+        }
+    }
+
+    fn forget_cached(&self, name: &ProfileName) {
+        if let Ok(cache) = &self.kcache {
+            cache.remove(name);
+        }
+    }
+
+    /// Whether `token` is served from the kernel keyring cache, for
+    /// `status` and `doctor`: "on", or "off (why)".
+    pub fn kernel_cache_state(&self) -> String {
+        match (&self.kcache, self.mode) {
+            (Err(why), _) => format!("off ({why})"),
+            (_, StoreMode::File) => "off (the file store needs none)".to_string(),
+            (Ok(cache), _) if !cache.works() => "off (no kernel keyring answers)".to_string(),
+            (Ok(_), _) => "on (kernel user keyring)".to_string(),
+        }
+    }
+
     // ------------------------------------------------------------ reading --
 
     fn copies(&self, name: &ProfileName) -> Result<Copies> {
@@ -513,6 +582,7 @@ impl Stores {
     /// Makes the newest copy the only one, in its proper store. Best
     /// effort: what cannot be done now is done by a later run.
     fn reconcile(&self, name: &ProfileName, copies: &Copies, best: Stored) -> Stored {
+        self.forget_cached(name);
         let mut chosen = best;
         if chosen.store == StoreKind::Recovery {
             let home = copies
@@ -644,7 +714,26 @@ impl Stores {
     /// never dropped silently: when their store fails now, they go to the
     /// recovery file (moved into the store by a later run) and the warning
     /// says so; only when that fails too is it an error.
+    ///
+    /// The kernel cache's entry goes before the store is touched and comes
+    /// back, describing what was saved, only once the save worked
+    /// (`kcache.rs` says why that keeps it never older than the store).
     pub fn commit(
+        &self,
+        name: &ProfileName,
+        save: PreparedSave,
+        bytes: &[u8],
+        updated_at: i64,
+    ) -> Result<Saved> {
+        self.forget_cached(name);
+        let saved = self.commit_to_store(name, save, bytes, updated_at)?;
+        if let (Ok(cache), Ok(profile)) = (&self.kcache, Profile::from_json(bytes)) {
+            cache.put(name, &profile, crate::profile::now_ms());
+        }
+        Ok(saved)
+    }
+
+    fn commit_to_store(
         &self,
         name: &ProfileName,
         save: PreparedSave,
@@ -761,6 +850,7 @@ impl Stores {
     /// was. A keyring that does not answer is an error (exit 5) after the
     /// rest was removed, and the index keeps its entry.
     pub fn delete(&self, name: &ProfileName, held: &FileLock) -> Result<Vec<StoreKind>> {
+        self.forget_cached(name);
         self.sweep(name, held, false);
         let mut removed = Vec::new();
         let mut keyring_error = None;
@@ -883,6 +973,24 @@ fn describe_error(e: &StoreError) -> String {
         StoreError::Unavailable(why) => why.clone(),
         StoreError::Failed(e) => e.message.clone(),
     }
+}
+
+/// The kernel cache for OAuth profiles, unless it is turned off or cannot
+/// apply here.
+fn kernel_cache(
+    provider: &'static str,
+    home: &Path,
+) -> std::result::Result<KernelCache, &'static str> {
+    if !cfg!(target_os = "linux") {
+        return Err("only Linux needs it");
+    }
+    if kcache::disabled_by_env() {
+        return Err("MINIMAX_PORTAL_AUTH_KERNEL_CACHE=0");
+    }
+    if crate::settings::Settings::load(home).kernel_cache == Some(false) {
+        return Err("kernel_cache = false in config.toml");
+    }
+    KernelCache::new(provider, home).ok_or("the state folder cannot be named")
 }
 
 #[cfg(test)]

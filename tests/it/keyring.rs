@@ -10,11 +10,11 @@ use std::os::unix::net::UnixListener;
 use std::process::Command;
 
 /// A profile name no other test uses, since all share one keyring.
-fn unique(tag: &str) -> String {
+pub(crate) fn unique(tag: &str) -> String {
     format!("{tag}-{}", std::process::id())
 }
 
-fn keyring_plugin(portal_url: &str) -> Plugin {
+pub(crate) fn keyring_plugin(portal_url: &str) -> Plugin {
     let mut plugin = Plugin::new(portal_url);
     plugin.set("MINIMAX_PORTAL_AUTH_STORE", "keyring");
     plugin

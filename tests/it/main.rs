@@ -15,6 +15,7 @@ mod host_cycle;
 mod host_side;
 mod hostile;
 mod hostile_host;
+mod kcache;
 mod keyring;
 mod kill9;
 mod latency;

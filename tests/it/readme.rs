@@ -194,7 +194,8 @@ fn the_struct_check_can_fail() {
     assert!(matches_struct("token", &missing).is_err(), "a missing key");
     let status = serde_json::json!({
         "profiles": [], "api_keys": [], "default_profile": "default", "store_mode": "auto",
-        "keyring_backend": "Secret Service", "state_home": "/x", "warnings": []
+        "keyring_backend": "Secret Service", "kernel_cache": "on", "state_home": "/x",
+        "warnings": []
     });
     assert!(matches_struct("status", &status).is_ok());
     let mut no_fix = serde_json::json!({"error": {"class": "failed", "exit_code": 1,
