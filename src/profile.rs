@@ -123,10 +123,12 @@ impl Profile {
                 profile.schema
             ));
         }
+        // The values are not quoted: a damaged profile may hold a token
+        // in any field.
         if profile.kind != "oauth" || profile.provider != PROVIDER {
             return Err(format!(
-                "type {:?} / provider {:?} is not an OAuth MiniMax portal profile",
-                profile.kind, profile.provider
+                "its type or provider is not \"oauth\" / {PROVIDER:?}: not an OAuth MiniMax \
+                 portal profile"
             ));
         }
         if profile.access.secret().is_empty() || profile.refresh.secret().is_empty() {
@@ -351,6 +353,10 @@ mod tests {
         assert!(e.contains("region"), "{e}");
         v["region"] = serde_json::json!("global");
         v["tok-as-a-key-0123456789"] = serde_json::json!(1);
+        let mut v = serde_json::to_value(sample("default", 10, 10)).unwrap();
+        v["provider"] = serde_json::json!("tok-in-provider-0123456789");
+        let e = Profile::from_json(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+        assert!(!e.contains("tok-"), "{e}");
         // Broken inside an unknown key's value: the path is that key.
         let e = Profile::from_json(br#"{"tok-as-a-key-0123456789": x}"#).unwrap_err();
         assert!(!e.contains("tok-"), "{e}");
