@@ -43,7 +43,15 @@ if [ "${#targets[@]}" -eq 0 ]; then
     mapfile -t targets < <(cargo +nightly fuzz list)
 fi
 
-cargo +nightly fuzz build -s none >&2
+# The fuzz build is long (a release build of the whole crate on nightly);
+# CI works on a fresh clone each time, so it builds into the test cache
+# outside the clone, as scripts/cross-check.sh does.
+build_dir=()
+if [ "$mode" = ci ]; then
+    build_dir=(--target-dir "${MINIMAX_PORTAL_TEST_CACHE:-$HOME/.cache/minimax-portal-auth-tests}/fuzz-target")
+fi
+
+cargo +nightly fuzz build -s none "${build_dir[@]}" >&2
 
 if [ "$mode" = cmin ]; then
     for t in "${targets[@]}"; do
@@ -68,7 +76,7 @@ for t in "${targets[@]}"; do
         limits=(-runs="$runs")
     fi
     code=0
-    cargo +nightly fuzz run -s none "$t" "$corpus" -- \
+    cargo +nightly fuzz run -s none "${build_dir[@]}" "$t" "$corpus" -- \
         "${limits[@]}" -timeout=10 -max_len=4096 -print_final_stats=1 \
         >"$out" 2>&1 || code=$?
     [ "$mode" = ci ] && rm -rf "$corpus"

@@ -74,6 +74,7 @@ const VERSION: u32 = 1;
 #[cfg(target_os = "linux")]
 const MAX_LINKS: usize = 65536;
 /// An entry larger than this is not ours.
+#[cfg(target_os = "linux")]
 const MAX_ENTRY_BYTES: usize = 16 * 1024;
 
 /// Whether the environment turns the cache off.
