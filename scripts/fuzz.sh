@@ -45,11 +45,9 @@ fi
 
 # The fuzz build is long (a release build of the whole crate on nightly);
 # CI works on a fresh clone each time, so it builds into the test cache
-# outside the clone, as scripts/cross-check.sh does.
-build_dir=()
-if [ "$mode" = ci ]; then
-    build_dir=(--target-dir "${MINIMAX_PORTAL_TEST_CACHE:-$HOME/.cache/minimax-portal-auth-tests}/fuzz-target")
-fi
+# outside the clone, as scripts/cross-check.sh does (and so do full runs,
+# which then need no second build).
+build_dir=(--target-dir "${MINIMAX_PORTAL_TEST_CACHE:-$HOME/.cache/minimax-portal-auth-tests}/fuzz-target")
 
 cargo +nightly fuzz build -s none "${build_dir[@]}" >&2
 
