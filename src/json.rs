@@ -161,28 +161,8 @@ pub struct UsageOutput {
     pub models: Vec<ModelUsage>,
 }
 
-/// One model's usage.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModelUsage {
-    pub model_name: String,
-    pub interval: Window,
-    /// None when the plan has no weekly window.
-    pub weekly: Option<Window>,
-}
-
-/// One window (the current interval, or the week) of one model.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Window {
-    /// Requests (or prompts) left in the window.
-    pub remaining: Option<i64>,
-    pub total: Option<i64>,
-    /// Percent left, 0 to 100.
-    pub remaining_percent: Option<f64>,
-    /// When the window resets, epoch ms.
-    pub resets_at: Option<i64>,
-}
+/// One model's usage and its windows are the portal reader's types.
+pub use crate::portal::usage::{ModelUsage, Window};
 
 /// `doctor --json`: every check, and whether none failed.
 #[derive(Debug, Serialize, Deserialize)]

@@ -61,6 +61,8 @@ pub mod settings;
 pub mod shell_quote;
 pub mod store;
 #[doc(hidden)]
+pub mod text;
+#[doc(hidden)]
 pub mod ui;
 
 pub use catalog::{Catalog, Model};

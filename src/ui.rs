@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::region::Region;
+pub use crate::text::{duration, fit, tell};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -259,35 +260,6 @@ impl Drop for Spinner {
     }
 }
 
-/// The one way durations are written: "45 s", "59 min", "4 h 05 min",
-/// and past two days "4 d 15 h".
-pub fn duration(ms: i64) -> String {
-    let secs = ms.max(0) / 1000;
-    if secs < 60 {
-        return format!("{secs} s");
-    }
-    let minutes = secs / 60;
-    if minutes < 60 {
-        return format!("{minutes} min");
-    }
-    let hours = minutes / 60;
-    if hours < 48 {
-        return format!("{hours} h {:02} min", minutes % 60);
-    }
-    format!("{} d {:02} h", hours / 24, hours % 24)
-}
-
-/// Says `text` on stderr, fitted to the terminal's width when stderr is one
-/// (a log keeps its lines whole).
-pub fn tell(text: &str) {
-    let term = console::Term::stderr();
-    let text = match term.size_checked() {
-        Some((_, cols)) if std::io::stderr().is_terminal() => fit(text, usize::from(cols).max(20)),
-        _ => text.to_string(),
-    };
-    crate::say!("{}", text.trim_end_matches('\n'));
-}
-
 /// The terminal's width for what goes to stdout (80 when it is not one).
 pub fn width() -> usize {
     console::Term::stdout()
@@ -295,42 +267,6 @@ pub fn width() -> usize {
         .map(|(_, cols)| usize::from(cols))
         .filter(|cols| *cols >= 20)
         .unwrap_or(80)
-}
-
-/// Lines no longer than `width`: a long line breaks at a space (or, with
-/// none, anywhere), going on indented two more than it started.
-pub fn fit(text: &str, width: usize) -> String {
-    let mut out = String::new();
-    for line in text.split_inclusive('\n') {
-        let (body, newline) = match line.strip_suffix('\n') {
-            Some(body) => (body, "\n"),
-            None => (line, ""),
-        };
-        let indent = body.len() - body.trim_start().len();
-        let mut rest = body;
-        let mut first = true;
-        loop {
-            let lead = if first { 0 } else { indent + 2 };
-            let room = width.saturating_sub(lead).max(10);
-            if rest.chars().count() <= room {
-                out.push_str(&" ".repeat(lead));
-                out.push_str(rest);
-                break;
-            }
-            let cut = rest.char_indices().nth(room).map_or(rest.len(), |(i, _)| i);
-            let at = rest[..cut]
-                .rfind(' ')
-                .filter(|at| *at > indent)
-                .unwrap_or(cut);
-            out.push_str(&" ".repeat(lead));
-            out.push_str(rest[..at].trim_end());
-            out.push('\n');
-            rest = rest[at..].trim_start();
-            first = false;
-        }
-        out.push_str(newline);
-    }
-    out
 }
 
 /// The first of `choices` (from most to fewest words) that fits one line

@@ -6,10 +6,33 @@
 use super::http::Http;
 use super::wire::{clean, failure_reason};
 use crate::error::{Error, Result};
-pub use crate::json::{ModelUsage, Window};
 use crate::region::join;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
+
+/// One model's usage.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelUsage {
+    pub model_name: String,
+    pub interval: Window,
+    /// None when the plan has no weekly window.
+    pub weekly: Option<Window>,
+}
+
+/// One window (the current interval, or the week) of one model.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    /// Requests (or prompts) left in the window.
+    pub remaining: Option<i64>,
+    pub total: Option<i64>,
+    /// Percent left, 0 to 100.
+    pub remaining_percent: Option<f64>,
+    /// When the window resets, epoch ms.
+    pub resets_at: Option<i64>,
+}
 
 const TOKEN_PLAN_PATH: &str = "v1/token_plan/remains";
 const CODING_PLAN_PATH: &str = "v1/api/openplatform/coding_plan/remains";

@@ -284,7 +284,7 @@ fn not_refreshed(
         let warning = format!(
             "could not refresh {id}: {}. Using the current access token, valid for {} more.",
             cause.message,
-            crate::ui::duration(current.profile.expires_in_ms(now_ms()))
+            crate::text::duration(current.profile.expires_in_ms(now_ms()))
         );
         crate::say!("warning: {warning}");
         return Ok(fresh(current, Outcome::NotRefreshed, vec![warning]));
@@ -320,7 +320,7 @@ fn marked(
         let warning = format!(
             "{} must sign in again: {reason}; its access token still works for {}. Run: {}",
             name.profile_id(),
-            crate::ui::duration(loaded.profile.expires_in_ms(now_ms())),
+            crate::text::duration(loaded.profile.expires_in_ms(now_ms())),
             fix::login(name, Some(loaded.profile.region))
         );
         crate::say!("warning: {warning}");

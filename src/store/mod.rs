@@ -388,7 +388,7 @@ impl Stores {
         if settings.file_store_announced {
             return;
         }
-        crate::ui::tell(&format!(
+        crate::text::tell(&format!(
             "warning: no OS keyring answered; profiles are kept in 0600 files in {}.\n  \
              `minimax-portal-auth doctor` says why. This is said once; to choose the files \
              for good, put store = \"file\" in {}.",
