@@ -2,17 +2,40 @@
 //! schema-versioned, that a host can read straight from the store.
 
 use crate::error::{Error, Result};
-use crate::portal::answer::Tokens;
 use crate::region::Region;
 use oauth2::{AccessToken, RefreshToken};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use url::Url;
 
 pub const PROVIDER: &str = "minimax-portal";
 pub const SCHEMA: u32 = 1;
 /// How long an access token is taken to live when the portal's expiry is
 /// unusable: short, so the next refresh comes soon and may say better.
 pub const FALLBACK_LIFETIME_MS: i64 = 10 * 60 * 1000;
+
+/// A successful token answer, as `portal/answer.rs` reads it (leniently):
+/// at least one token is there; the rest is None when absent or unusable,
+/// with a warning saying what was odd. Every token in it is registered for
+/// scrubbing. It lives here, beside the merge that consumes it, so that the
+/// profile needs nothing from the portal.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    /// None when the portal's is unusable (a number, empty, spaces): it is
+    /// never handed out, and the profile is due at once.
+    pub access: Option<AccessToken>,
+    /// None when absent or unusable: keep the old one (a warning says so
+    /// when the portal sent something unusable).
+    pub refresh: Option<RefreshToken>,
+    /// When the access token expires, epoch ms; None when the portal's
+    /// expiry is unusable (the caller falls back to a short lifetime).
+    pub expires_ms: Option<i64>,
+    /// The model base URL the portal named, when usable.
+    pub resource_url: Option<Url>,
+    pub notification: Option<String>,
+    /// What was odd about the answer, for the user.
+    pub warnings: Vec<String>,
+}
 
 /// A validated profile name: letters, digits, `-` and `_`, 1 to 64 long,
 /// not starting with `-`.

@@ -4,10 +4,9 @@
 
 use crate::error::{Error, Result};
 use crate::fix;
-use crate::portal::answer::Tokens;
 use crate::portal::browser::{self, Ending, Returned, Session, WAIT_FOR_BROWSER};
 use crate::portal::http::Http;
-use crate::profile::ProfileName;
+use crate::profile::{ProfileName, Tokens};
 use crate::region::Region;
 use crate::ui;
 use std::io::{BufRead, IsTerminal, Read};

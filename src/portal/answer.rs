@@ -10,6 +10,7 @@
 
 use super::http::{Answer, Failure};
 use super::wire::{self, clean, normalize_expiry};
+use crate::profile::Tokens;
 use crate::redact;
 use oauth2::{AccessToken, RefreshToken};
 use serde_json::Value;
@@ -18,27 +19,6 @@ use url::Url;
 
 /// Tokens and codes longer than this are not MiniMax's.
 const MAX_TOKEN_LEN: usize = 16 * 1024;
-
-/// A successful token answer, read leniently: at least one token is there;
-/// the rest is None when absent or unusable, with a warning saying
-/// what was odd. Every token in it is registered for scrubbing.
-#[derive(Debug, Clone)]
-pub struct Tokens {
-    /// None when the portal's is unusable (a number, empty, spaces): it is
-    /// never handed out, and the profile is due at once.
-    pub access: Option<AccessToken>,
-    /// None when absent or unusable: keep the old one (a warning says so
-    /// when the portal sent something unusable).
-    pub refresh: Option<RefreshToken>,
-    /// When the access token expires, epoch ms; None when the portal's
-    /// expiry is unusable (the caller falls back to a short lifetime).
-    pub expires_ms: Option<i64>,
-    /// The model base URL the portal named, when usable.
-    pub resource_url: Option<Url>,
-    pub notification: Option<String>,
-    /// What was odd about the answer, for the user.
-    pub warnings: Vec<String>,
-}
 
 /// What a token endpoint said, in the terms the callers act on. Only a
 /// definite refusal of the grant is `Rejected`; anything that may pass is

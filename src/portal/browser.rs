@@ -12,11 +12,11 @@
 //!   and size, so idle or slow connections never hold up the real callback;
 //! - the browser is told "signed in" only once the tokens are saved.
 
-use super::answer::{self, TokenAnswer, Tokens};
+use super::answer::{self, TokenAnswer};
 use super::http::Http;
 use super::wire;
 use crate::error::{Error, Result};
-use crate::profile::now_ms;
+use crate::profile::{Tokens, now_ms};
 use crate::region::{Region, SCOPE, client_id, join, parse_base_url};
 use oauth2::basic::BasicClient;
 use oauth2::{

@@ -1,11 +1,11 @@
 //! The portal's user-code flow: ask for a code (PKCE S256 and a state that
 //! must come back), then poll the token endpoint until the user approves.
 
-use super::answer::{self, TokenAnswer, Tokens};
+use super::answer::{self, TokenAnswer};
 use super::http::{Answer, Http};
 use super::wire::{self, DeviceCode};
 use crate::error::{Error, Result};
-use crate::profile::now_ms;
+use crate::profile::{Tokens, now_ms};
 use crate::region::{Region, SCOPE, client_id};
 use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
 use std::time::Duration;

@@ -8,9 +8,9 @@
 
 use crate::error::{Error, Result};
 use crate::fix;
-use crate::portal::answer::{TokenAnswer, Tokens};
+use crate::portal::answer::TokenAnswer;
 use crate::portal::refresh::Refresher;
-use crate::profile::{Profile, ProfileName, now_ms};
+use crate::profile::{Profile, ProfileName, Tokens, now_ms};
 use crate::store::kcache::Cached;
 use crate::store::{Loaded, PreparedSave, StoreKind, Stores};
 use std::time::Duration;

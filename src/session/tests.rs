@@ -2,7 +2,7 @@
 //! class of answer, the lock re-read, save before spend, the recovery file.
 
 use super::*;
-use crate::portal::answer::Tokens;
+use crate::profile::Tokens;
 use crate::store::StoreMode;
 use crate::store::memory::TestStores;
 use oauth2::{AccessToken, RefreshToken};
