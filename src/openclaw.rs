@@ -370,7 +370,7 @@ impl Output {
         };
         let mut lines: Vec<String> = text
             .lines()
-            .map(|l| crate::portal::wire::clean(l.trim(), 300))
+            .map(|l| crate::redact::clean(l.trim(), 300))
             .filter(|l| !l.is_empty())
             .collect();
         lines.dedup();

@@ -3,6 +3,7 @@
 //! held; every text that comes from outside (portal answers) is scrubbed
 //! when it becomes part of a message, and so is every error as it is
 //! reported. A portal that echoes a token in its error text cannot leak it.
+//! [`clean`] also makes such text safe to show on a terminal.
 
 use std::sync::Mutex;
 
@@ -126,6 +127,58 @@ impl std::fmt::Debug for SecretBytes {
     }
 }
 
+/// Text from outside made safe to show: secrets scrubbed, control
+/// characters (terminal escapes among them) and line separators replaced,
+/// characters that reorder or hide text (bidi controls, zero-width ones)
+/// dropped, length bounded.
+pub fn clean(text: &str, max_chars: usize) -> String {
+    let text = scrub(text);
+    let mut out: String = text
+        .chars()
+        .filter(|c| !is_hidden(*c))
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .take(max_chars)
+        .collect();
+    if text.chars().filter(|c| !is_hidden(*c)).count() > max_chars {
+        out.push('…');
+    }
+    out
+}
+
+/// Characters that change how the text around them reads without showing
+/// themselves: bidi embeddings, overrides, isolates and marks, zero-width
+/// spaces and joiners, invisible operators, the byte-order mark, the soft
+/// hyphen and interlinear annotations.
+pub fn is_hidden(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E007F}'
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +236,17 @@ mod tests {
         assert_eq!(string_value_of(text, "a_token").unwrap(), "x\"y1234567");
         assert_eq!(string_value_of(text, "cut"), None);
         assert_eq!(string_value_of(text, "none"), None);
+    }
+
+    #[test]
+    fn clean_drops_what_reorders_or_hides_text() {
+        let shown = clean(
+            "ab\u{202e}cd\u{2066}e\u{200b}f\u{200e}\u{200f}g\u{feff}h",
+            100,
+        );
+        assert_eq!(shown, "abcdefgh");
+        assert_eq!(clean("a\u{2028}b\u{2029}c\u{1b}[2J", 100), "a b c [2J");
+        assert_eq!(clean("\u{202e}abc", 2), "ab…");
+        assert_eq!(clean("MiniMax-M3 ✓ 中文", 100), "MiniMax-M3 ✓ 中文");
     }
 }

@@ -131,7 +131,7 @@ fn say_unknown_keys(file: &Path, text: &str) {
         say!(
             "warning: {}: unknown setting {:?} is ignored (known: profile, region, store)",
             file.display(),
-            crate::portal::wire::clean(key, 40)
+            crate::redact::clean(key, 40)
         );
     }
 }
@@ -163,7 +163,7 @@ pub fn from_env<T: clap::ValueEnum>(name: &str) -> Result<Option<T>> {
             .collect();
         Error::usage(format!(
             "{name}={} is not one of: {}",
-            crate::portal::wire::clean(&value, 40),
+            crate::redact::clean(&value, 40),
             choices.join(", ")
         ))
         .with_hint(format!("set {name} to one of them, or unset it"))

@@ -433,7 +433,7 @@ async fn sign_in_with_code(http: &Http, options: &SignIn) -> Result<Tokens> {
         None
     };
     let mut on_trouble =
-        |why: Option<&str>| *trouble.borrow_mut() = why.map(|w| wire::clean(w, 60));
+        |why: Option<&str>| *trouble.borrow_mut() = why.map(|w| crate::redact::clean(w, 60));
     let wait = device::wait_for_approval(http, options.region, &pending, &mut on_trouble);
     tokio::pin!(wait);
     let mut tick = tokio::time::interval(Duration::from_secs(1));

@@ -219,7 +219,7 @@ fn report_setup(
     // only when they are plainly ids.
     let shown: Vec<String> = shadows
         .iter()
-        .map(|id| crate::portal::wire::clean(id, 300))
+        .map(|id| crate::redact::clean(id, 300))
         .collect();
     for (id, shown) in shadows.iter().zip(&shown) {
         let fix = if openclaw::is_ref_id(id) {
@@ -506,7 +506,7 @@ pub(super) fn validate(openclaw: &OpenClaw) -> Result<()> {
         .unwrap_or_else(|| out.said());
     Err(Error::failed(format!(
         "OpenClaw's config does not validate after the change: {}",
-        crate::portal::wire::clean(&issues, 800)
+        crate::redact::clean(&issues, 800)
     ))
     .with_hint("run `openclaw config validate` to see why"))
 }

@@ -392,7 +392,7 @@ fn group_of(profile: &Profile) -> Option<String> {
     ["group_id", "GroupID", "groupId", "group"]
         .iter()
         .find_map(|k| match &claims[k] {
-            Value::String(s) => Some(crate::portal::wire::clean(s, 40)),
+            Value::String(s) => Some(crate::redact::clean(s, 40)),
             Value::Number(n) => Some(n.to_string()),
             _ => None,
         })

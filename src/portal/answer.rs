@@ -9,9 +9,9 @@
 //!   message is built, and no message quotes a successful answer's body.
 
 use super::http::{Answer, Failure};
-use super::wire::{self, clean, normalize_expiry};
+use super::wire::{self, normalize_expiry};
 use crate::profile::Tokens;
-use crate::redact;
+use crate::redact::{self, clean};
 use oauth2::{AccessToken, RefreshToken};
 use serde_json::Value;
 use std::time::Duration;

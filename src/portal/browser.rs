@@ -14,9 +14,9 @@
 
 use super::answer::{self, TokenAnswer};
 use super::http::Http;
-use super::wire;
 use crate::error::{Error, Result};
 use crate::profile::{Tokens, now_ms};
+use crate::redact;
 use crate::region::{Region, SCOPE, client_id, join, parse_base_url};
 use oauth2::basic::BasicClient;
 use oauth2::{
@@ -409,7 +409,10 @@ fn read_callback(url: &Url, state: &str) -> Callback {
     }
     if let Some(error) = error {
         let text = format!("{error} {}", description.unwrap_or_default());
-        return Callback::Returned(Returned::Denied(wire::clean(text.trim(), MAX_REASON_CHARS)));
+        return Callback::Returned(Returned::Denied(redact::clean(
+            text.trim(),
+            MAX_REASON_CHARS,
+        )));
     }
     match code {
         None => Callback::NoCode,

@@ -4,8 +4,9 @@
 //! `current_interval_usage_count` counts what is LEFT, not what was used.
 
 use super::http::Http;
-use super::wire::{clean, failure_reason};
+use super::wire::failure_reason;
 use crate::error::{Error, Result};
+use crate::redact::clean;
 use crate::region::join;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -1,7 +1,9 @@
 //! The portal's device-code answer and the small readers every answer
-//! shares (expiry forms, failure reasons, text safe to show), with their odd
-//! corners (docs/protocol.md). Pure functions: no I/O, easy to test.
+//! shares (expiry forms, failure reasons), with their odd corners
+//! (docs/protocol.md). Pure functions: no I/O, easy to test. Text made safe
+//! to show is `redact::clean`, which every layer uses.
 
+use crate::redact::{clean, is_hidden};
 use serde_json::Value;
 use std::time::Duration;
 use url::Url;
@@ -72,83 +74,6 @@ fn excerpt(body: &[u8]) -> String {
         return "(an HTML page)".to_string();
     }
     format!("{:?}", clean(trimmed, 200))
-}
-
-/// Text from outside made safe to show: secrets scrubbed, control
-/// characters (terminal escapes among them) and line separators replaced,
-/// characters that reorder or hide text (bidi controls, zero-width ones)
-/// dropped, length bounded.
-pub fn clean(text: &str, max_chars: usize) -> String {
-    let text = crate::redact::scrub(text);
-    let mut out: String = text
-        .chars()
-        .filter(|c| !is_hidden(*c))
-        .map(|c| {
-            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
-                ' '
-            } else {
-                c
-            }
-        })
-        .take(max_chars)
-        .collect();
-    if text.chars().filter(|c| !is_hidden(*c)).count() > max_chars {
-        out.push('…');
-    }
-    out
-}
-
-/// Characters that change how the text around them reads without showing
-/// themselves: bidi embeddings, overrides, isolates and marks, zero-width
-/// spaces and joiners, invisible operators, the byte-order mark, the soft
-/// hyphen and interlinear annotations.
-pub fn is_hidden(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}'
-            | '\u{034F}'
-            | '\u{061C}'
-            | '\u{115F}'
-            | '\u{1160}'
-            | '\u{17B4}'
-            | '\u{17B5}'
-            | '\u{180B}'..='\u{180F}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{206F}'
-            | '\u{3164}'
-            | '\u{FE00}'..='\u{FE0F}'
-            | '\u{FEFF}'
-            | '\u{FFA0}'
-            | '\u{FFF9}'..='\u{FFFB}'
-            | '\u{1D173}'..='\u{1D17A}'
-            | '\u{E0000}'..='\u{E007F}'
-    )
-}
-
-#[cfg(test)]
-mod clean_tests {
-    use super::clean;
-
-    #[test]
-    fn clean_drops_what_reorders_or_hides_text() {
-        let shown = clean(
-            "ab\u{202e}cd\u{2066}e\u{200b}f\u{200e}\u{200f}g\u{feff}h",
-            100,
-        );
-        assert_eq!(shown, "abcdefgh");
-        assert_eq!(clean("a\u{2028}b\u{2029}c\u{1b}[2J", 100), "a b c [2J");
-        assert_eq!(clean("\u{202e}abc", 2), "ab…");
-        assert_eq!(clean("MiniMax-M3 ✓ 中文", 100), "MiniMax-M3 ✓ 中文");
-    }
-
-    #[test]
-    fn a_user_code_that_hides_characters_is_refused() {
-        let body = serde_json::json!({"user_code": "AB\u{202e}CD",
-            "verification_uri": "https://platform.minimax.io/a", "state": "s"});
-        let err = super::parse_device_code(body.to_string().as_bytes(), "s", 0);
-        assert!(err.is_err());
-    }
 }
 
 /// Reads `expired_in` (of a token, or of a code), which has been seen in
@@ -448,5 +373,13 @@ mod tests {
                 let _ = normalize_expiry(&v, i64::MIN);
             }
         }
+    }
+
+    #[test]
+    fn a_user_code_that_hides_characters_is_refused() {
+        let body = serde_json::json!({"user_code": "AB\u{202e}CD",
+            "verification_uri": "https://platform.minimax.io/a", "state": "s"});
+        let err = parse_device_code(body.to_string().as_bytes(), "s", 0);
+        assert!(err.is_err());
     }
 }
