@@ -30,6 +30,8 @@ pub mod child;
 pub mod cli;
 #[doc(hidden)]
 pub mod commands;
+#[doc(hidden)]
+pub mod env;
 pub mod error;
 #[doc(hidden)]
 pub mod fix;

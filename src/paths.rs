@@ -50,17 +50,6 @@ fn without_verbatim_prefix(path: &str) -> Option<&str> {
     (is_drive && plain_parts && plain.len() < 260).then_some(plain)
 }
 
-/// A duration in milliseconds from the environment; `default` when unset,
-/// unparsable or zero.
-pub fn millis_from_env(name: &str, default: std::time::Duration) -> std::time::Duration {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|ms| *ms > 0)
-        .map(std::time::Duration::from_millis)
-        .unwrap_or(default)
-}
-
 #[cfg(test)]
 mod tests {
     use super::without_verbatim_prefix as plain;

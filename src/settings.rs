@@ -139,35 +139,10 @@ fn say_unknown_keys(file: &Path, text: &str) {
 /// Where profiles are kept: --store, else MINIMAX_PORTAL_AUTH_STORE, else
 /// `store` in config.toml, else auto.
 pub fn store_mode(flag: Option<StoreMode>, home: &Path) -> Result<StoreMode> {
-    if let Some(mode) = flag.or(from_env(STORE_ENV)?) {
+    if let Some(mode) = flag.or(crate::env::choice(STORE_ENV)?) {
         return Ok(mode);
     }
     Ok(Settings::load(home).store.unwrap_or(StoreMode::Auto))
-}
-
-/// A choice made by an environment variable, in any case (`CN`, `File`);
-/// None when it is unset or empty; a usage error naming the variable when
-/// it is none of the choices.
-pub fn from_env<T: clap::ValueEnum>(name: &str) -> Result<Option<T>> {
-    let value = match std::env::var(name) {
-        Ok(value) if !value.trim().is_empty() => value,
-        Ok(_) | Err(std::env::VarError::NotPresent) => return Ok(None),
-        Err(std::env::VarError::NotUnicode(_)) => {
-            return Err(Error::usage(format!("{name} is not UTF-8")));
-        }
-    };
-    T::from_str(value.trim(), true).map(Some).map_err(|_| {
-        let choices: Vec<String> = T::value_variants()
-            .iter()
-            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
-            .collect();
-        Error::usage(format!(
-            "{name}={} is not one of: {}",
-            crate::redact::clean(&value, 40),
-            choices.join(", ")
-        ))
-        .with_hint(format!("set {name} to one of them, or unset it"))
-    })
 }
 
 /// The profile a command works on without -p: MINIMAX_PORTAL_AUTH_PROFILE,

@@ -211,7 +211,7 @@ fn pick_region(
     if let Some(region) = args.region {
         return Ok(region);
     }
-    if let Some(region) = crate::settings::from_env(crate::settings::REGION_ENV)? {
+    if let Some(region) = crate::env::choice(crate::settings::REGION_ENV)? {
         return Ok(region);
     }
     let configured = Settings::load(stores.home()).region;

@@ -226,7 +226,7 @@ impl Http {
 }
 
 fn request_timeout() -> Duration {
-    crate::paths::millis_from_env(TIMEOUT_ENV, DEFAULT_TIMEOUT)
+    crate::env::millis(TIMEOUT_ENV, DEFAULT_TIMEOUT)
 }
 
 fn classify(e: reqwest::Error) -> Failure {

@@ -196,7 +196,7 @@ impl ProfileStore for KeyringStore {
 }
 
 fn timeout_from_env() -> Duration {
-    crate::paths::millis_from_env(TIMEOUT_ENV, DEFAULT_TIMEOUT)
+    crate::env::millis(TIMEOUT_ENV, DEFAULT_TIMEOUT)
 }
 
 #[cfg(any(

@@ -73,7 +73,7 @@ fn acquire_within(home: &Path, name: &str, timeout: Duration) -> Result<FileLock
 }
 
 fn lock_timeout() -> Duration {
-    crate::paths::millis_from_env(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT)
+    crate::env::millis(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT)
 }
 
 #[cfg(test)]
