@@ -17,7 +17,7 @@
 
 use clap::{Parser, Subcommand};
 use minimax_portal_auth::Manifest;
-use minimax_portal_auth::profile::now_ms;
+use minimax_portal_auth::clock::now_ms;
 use minimax_portal_auth::store::{Loaded, Stores};
 use serde_json::{Value, json};
 use std::io::{Read, Write};

@@ -28,6 +28,7 @@ pub mod catalog;
 pub mod child;
 #[doc(hidden)]
 pub mod cli;
+pub mod clock;
 #[doc(hidden)]
 pub mod commands;
 #[doc(hidden)]

@@ -297,13 +297,6 @@ fn not_a_profile(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
     )
 }
 
-pub fn now_ms() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
-}
-
 #[cfg(test)]
 pub fn sample(name: &str, access_len: usize, refresh_len: usize) -> Profile {
     let name = ProfileName::parse(name).unwrap();

@@ -1,26 +1,8 @@
-//! Text every layer may write: durations as people read them, and lines
-//! fitted to the terminal. It sits at the bottom (ARCHITECTURE.md), so the
-//! session and the stores can word a message without reaching up to `ui`.
+//! Text every layer may write: lines fitted to the terminal. It sits at the
+//! bottom (ARCHITECTURE.md), so the session and the stores can word a
+//! message without reaching up to `ui`.
 
 use std::io::IsTerminal;
-
-/// The one way durations are written: "45 s", "59 min", "4 h 05 min",
-/// and past two days "4 d 15 h".
-pub fn duration(ms: i64) -> String {
-    let secs = ms.max(0) / 1000;
-    if secs < 60 {
-        return format!("{secs} s");
-    }
-    let minutes = secs / 60;
-    if minutes < 60 {
-        return format!("{minutes} min");
-    }
-    let hours = minutes / 60;
-    if hours < 48 {
-        return format!("{hours} h {:02} min", minutes % 60);
-    }
-    format!("{} d {:02} h", hours / 24, hours % 24)
-}
 
 /// Says `text` on stderr, fitted to the terminal's width when stderr is one
 /// (a log keeps its lines whole).

@@ -1,9 +1,10 @@
 //! Talking to the person at the terminal: the region prompt, the spinner,
 //! opening the browser, and telling whether there is a local browser.
 
+pub use crate::clock::duration;
 use crate::error::{Error, Result};
 use crate::region::Region;
-pub use crate::text::{duration, fit, tell};
+pub use crate::text::{fit, tell};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -293,17 +294,6 @@ pub fn mask(token: &str) -> String {
     format!("{head}{}", "*".repeat(20))
 }
 
-/// An epoch-ms instant as a local date and time, e.g. "2026-11-25 14:03 +01:00".
-pub fn local_time(ms: i64) -> String {
-    match chrono::DateTime::from_timestamp_millis(ms) {
-        Some(t) => t
-            .with_timezone(&chrono::Local)
-            .format("%Y-%m-%d %H:%M %:z")
-            .to_string(),
-        None => format!("{ms} (epoch ms)"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,17 +318,5 @@ mod tests {
         assert!(out.ends_with("short\n"));
         assert_eq!(fit("ok\n", 30), "ok\n");
         assert_eq!(mask("eyJhbGciOi"), format!("eyJh{}", "*".repeat(20)));
-    }
-
-    #[test]
-    fn formats() {
-        assert_eq!(duration(45_900), "45 s");
-        assert_eq!(duration(59 * 60_000 + 59_000), "59 min");
-        assert_eq!(duration(4 * 3_600_000 + 5 * 60_000), "4 h 05 min");
-        assert_eq!(duration(-5), "0 s");
-        assert_eq!(duration((4 * 24 + 15) * 3_600_000), "4 d 15 h");
-        assert!(duration(i64::MAX).ends_with(" h"));
-        assert!(local_time(1_800_000_000_000).starts_with("2027-01-1"));
-        assert!(local_time(i64::MAX).contains("epoch ms"));
     }
 }

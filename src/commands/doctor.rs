@@ -3,12 +3,13 @@
 use super::print_json;
 use crate::catalog;
 use crate::cli::DoctorArgs;
+use crate::clock::now_ms;
 use crate::error::Result;
 use crate::fix;
 use crate::json::{Check, CheckStatus, DoctorOutput};
 use crate::output::print_stdout;
 use crate::portal::http::Http;
-use crate::profile::{PROVIDER, ProfileName, now_ms};
+use crate::profile::{PROVIDER, ProfileName};
 use crate::region::{OAUTH_BASE_ENV, Region};
 use crate::runtime::run_async;
 use crate::safe_fs;

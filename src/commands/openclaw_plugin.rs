@@ -6,6 +6,7 @@
 use super::openclaw::{apply_edits, apply_setup, expect_ok, save_patch, this_binary, validate};
 use crate::catalog;
 use crate::cli::{Cli, Command, OpenclawOnboardArgs, OpenclawSetupArgs};
+use crate::clock::now_ms;
 use crate::error::{Class, Error, Result};
 use crate::fix;
 use crate::json::{OpenclawPluginRemoveOutput, OpenclawPluginSetupOutput};
@@ -13,7 +14,7 @@ use crate::openclaw::{self, Edit, OpenClaw};
 use crate::openclaw_plugin::{self as plugin, AHEAD, Answer, PLUGIN_ID};
 use crate::output::{print_json, print_stdout};
 use crate::portal::refresh::HttpRefresher;
-use crate::profile::{PROVIDER, Profile, ProfileName, now_ms};
+use crate::profile::{PROVIDER, Profile, ProfileName};
 use crate::session::{cached_token, token_for_use};
 use crate::settings::{self, Settings};
 use crate::store::{StoreMode, Stores};

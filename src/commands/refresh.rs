@@ -1,9 +1,10 @@
 use super::print_json;
 use crate::cli::RefreshArgs;
+use crate::clock::now_ms;
 use crate::error::Result;
 use crate::json::{RefreshOutput, RefreshRow};
 use crate::portal::refresh::HttpRefresher;
-use crate::profile::{ProfileName, now_ms};
+use crate::profile::ProfileName;
 use crate::session::{OnFailure, Want, ensure_fresh};
 use crate::store::Stores;
 use crate::ui;

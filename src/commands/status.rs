@@ -5,13 +5,14 @@
 use super::print_json;
 use crate::api_key::ApiKeyProfile;
 use crate::cli::StatusArgs;
+use crate::clock::now_ms;
 use crate::error::{Class, Error, Result};
 use crate::fix;
 use crate::json::{ApiKeyRow, StatusOutput, StatusRow};
 use crate::output::print_stdout;
 use crate::portal::http::Http;
 use crate::portal::refresh::HttpRefresher;
-use crate::profile::{Profile, ProfileName, now_ms};
+use crate::profile::{Profile, ProfileName};
 use crate::runtime::run_async;
 use crate::session::{self, OnFailure, Outcome, Want};
 use crate::store::{Loaded, Stores};

@@ -1,5 +1,6 @@
 use super::print_json;
 use crate::cli::UsageArgs;
+use crate::clock::now_ms;
 use crate::error::Result;
 use crate::fix;
 use crate::json::{UsageOutput, Window};
@@ -7,7 +8,7 @@ use crate::output::print_stdout;
 use crate::portal::http::Http;
 use crate::portal::refresh::HttpRefresher;
 use crate::portal::usage::{Endpoints, Usage, fetch};
-use crate::profile::{Profile, ProfileName, now_ms};
+use crate::profile::{Profile, ProfileName};
 use crate::region::{Region, parse_base_url};
 use crate::runtime::run_async;
 use crate::session::token_for_use;

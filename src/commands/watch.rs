@@ -15,10 +15,11 @@
 //! inside one; a running `--then` is stopped with its whole process group.
 
 use crate::child;
+use crate::clock::now_ms;
 use crate::error::{Class, Error, Result};
 use crate::json::{WatchDetail, WatchLine};
 use crate::portal::refresh::HttpRefresher;
-use crate::profile::{ProfileName, now_ms};
+use crate::profile::ProfileName;
 use crate::session::{self, Fresh, OnFailure, Outcome, Want};
 use crate::store::Stores;
 use crate::ui;

@@ -14,8 +14,9 @@
 
 use super::answer::{self, TokenAnswer};
 use super::http::Http;
+use crate::clock::now_ms;
 use crate::error::{Error, Result};
-use crate::profile::{Tokens, now_ms};
+use crate::profile::Tokens;
 use crate::redact;
 use crate::region::{Region, SCOPE, client_id, join, parse_base_url};
 use oauth2::basic::BasicClient;

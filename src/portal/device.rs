@@ -4,8 +4,9 @@
 use super::answer::{self, TokenAnswer};
 use super::http::{Answer, Http};
 use super::wire::{self, DeviceCode};
+use crate::clock::now_ms;
 use crate::error::{Error, Result};
-use crate::profile::{Tokens, now_ms};
+use crate::profile::Tokens;
 use crate::region::{Region, SCOPE, client_id};
 use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
 use std::time::Duration;

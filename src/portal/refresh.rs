@@ -2,7 +2,7 @@
 
 use super::answer::{self, TokenAnswer};
 use super::http::{Failure, Http};
-use crate::profile::now_ms;
+use crate::clock::now_ms;
 use crate::region::{CLIENT_ID, parse_base_url};
 use oauth2::RefreshToken;
 use std::time::Duration;

@@ -6,11 +6,12 @@
 //! then tell. Only a definite rejection of the grant marks a profile as
 //! needing a new login; nothing else changes the stored profile.
 
+use crate::clock::now_ms;
 use crate::error::{Error, Result};
 use crate::fix;
 use crate::portal::answer::TokenAnswer;
 use crate::portal::refresh::Refresher;
-use crate::profile::{Profile, ProfileName, Tokens, now_ms};
+use crate::profile::{Profile, ProfileName, Tokens};
 use crate::store::kcache::Cached;
 use crate::store::{Loaded, PreparedSave, StoreKind, Stores};
 use std::time::Duration;
@@ -284,7 +285,7 @@ fn not_refreshed(
         let warning = format!(
             "could not refresh {id}: {}. Using the current access token, valid for {} more.",
             cause.message,
-            crate::text::duration(current.profile.expires_in_ms(now_ms()))
+            crate::clock::duration(current.profile.expires_in_ms(now_ms()))
         );
         crate::say!("warning: {warning}");
         return Ok(fresh(current, Outcome::NotRefreshed, vec![warning]));
@@ -320,7 +321,7 @@ fn marked(
         let warning = format!(
             "{} must sign in again: {reason}; its access token still works for {}. Run: {}",
             name.profile_id(),
-            crate::text::duration(loaded.profile.expires_in_ms(now_ms())),
+            crate::clock::duration(loaded.profile.expires_in_ms(now_ms())),
             fix::login(name, Some(loaded.profile.region))
         );
         crate::say!("warning: {warning}");

@@ -452,7 +452,7 @@ impl Stores {
     /// Puts a profile read under its lock (`held`) into the kernel cache.
     pub fn warm_cache(&self, name: &ProfileName, profile: &Profile, _held: &FileLock) {
         if let Ok(cache) = &self.kcache {
-            cache.put(name, profile, crate::profile::now_ms());
+            cache.put(name, profile, crate::clock::now_ms());
         }
     }
 
@@ -728,7 +728,7 @@ impl Stores {
         self.forget_cached(name);
         let saved = self.commit_to_store(name, save, bytes, updated_at)?;
         if let (Ok(cache), Ok(profile)) = (&self.kcache, Profile::from_json(bytes)) {
-            cache.put(name, &profile, crate::profile::now_ms());
+            cache.put(name, &profile, crate::clock::now_ms());
         }
         Ok(saved)
     }
