@@ -1,15 +1,13 @@
-//! The API-key route (the host's second setup): a MiniMax API key read from
-//! stdin, stored as an `api_key` profile for provider `minimax`.
+//! The API-key route (the host's second setup): a MiniMax API key, stored as
+//! an `api_key` profile for provider `minimax`. Reading it from the person
+//! is `ui::read_api_key`.
 
 use crate::error::{Error, Result};
 use crate::region::Region;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::io::Read;
 
 pub const PROVIDER: &str = "minimax";
-/// Longer input than this on stdin is not an API key.
-const MAX_INPUT_BYTES: u64 = 8 * 1024;
 
 /// The key itself; its Debug never shows it.
 #[derive(Clone, Serialize, Deserialize)]
@@ -70,52 +68,6 @@ pub struct ApiKeyProfile {
     pub key: ApiKey,
     pub base_url: String,
     pub updated_at: i64,
-}
-
-/// How many pastes a person gets before the command gives up.
-const TRIES: u32 = 3;
-
-/// Reads the key: a hidden prompt on a terminal (asking again after a bad
-/// paste, saying why), else stdin (never argv).
-pub fn read_key(interactive: bool) -> Result<ApiKey> {
-    if interactive {
-        let mut tries = 0;
-        loop {
-            let typed = crate::ui::prompt(|| {
-                dialoguer::Password::new()
-                    .with_prompt("MiniMax API key (input hidden)")
-                    .allow_empty_password(true)
-                    .interact_on(&console::Term::stderr())
-                    .map_err(|e| match e {
-                        dialoguer::Error::IO(io)
-                            if io.kind() == std::io::ErrorKind::Interrupted =>
-                        {
-                            Error::cancelled()
-                        }
-                        other => Error::usage(format!("cannot read the API key: {other}")),
-                    })
-            })?;
-            match ApiKey::parse(&typed) {
-                Ok(key) => return Ok(key),
-                Err(e) if tries + 1 < TRIES => {
-                    tries += 1;
-                    say!("{}. Try again (Ctrl-C to stop).", e.message);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    let mut input = Vec::new();
-    std::io::stdin()
-        .take(MAX_INPUT_BYTES + 1)
-        .read_to_end(&mut input)
-        .map_err(|e| Error::usage(format!("cannot read the API key from stdin: {e}")))?;
-    if input.len() as u64 > MAX_INPUT_BYTES {
-        return Err(Error::usage("stdin holds more than an API key"));
-    }
-    let text =
-        String::from_utf8(input).map_err(|_| Error::usage("the API key on stdin is not text"))?;
-    ApiKey::parse(text.lines().next().unwrap_or(""))
 }
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
 //! Talking to the person at the terminal: the region prompt, the spinner,
 //! opening the browser, and telling whether there is a local browser.
 
+use crate::api_key::ApiKey;
 pub use crate::clock::duration;
 use crate::error::{Error, Result};
 use crate::region::Region;
 pub use crate::text::{fit, tell};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Read};
 use std::time::Duration;
 
 /// True when a person can answer a prompt: stdin and stderr are terminals.
@@ -292,6 +293,54 @@ pub fn spinner_width() -> usize {
 pub fn mask(token: &str) -> String {
     let head: String = token.chars().take(4).collect();
     format!("{head}{}", "*".repeat(20))
+}
+
+/// How many pastes of an API key a person gets before the command gives up.
+const API_KEY_TRIES: u32 = 3;
+/// Longer input than this on stdin is not an API key.
+const MAX_API_KEY_BYTES: u64 = 8 * 1024;
+
+/// Reads an API key: a hidden prompt on a terminal (asking again after a bad
+/// paste, saying why), else stdin (never argv).
+pub fn read_api_key(interactive: bool) -> Result<ApiKey> {
+    if interactive {
+        let mut tries = 0;
+        loop {
+            let typed = prompt(|| {
+                dialoguer::Password::new()
+                    .with_prompt("MiniMax API key (input hidden)")
+                    .allow_empty_password(true)
+                    .interact_on(&console::Term::stderr())
+                    .map_err(|e| match e {
+                        dialoguer::Error::IO(io)
+                            if io.kind() == std::io::ErrorKind::Interrupted =>
+                        {
+                            Error::cancelled()
+                        }
+                        other => Error::usage(format!("cannot read the API key: {other}")),
+                    })
+            })?;
+            match ApiKey::parse(&typed) {
+                Ok(key) => return Ok(key),
+                Err(e) if tries + 1 < API_KEY_TRIES => {
+                    tries += 1;
+                    say!("{}. Try again (Ctrl-C to stop).", e.message);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    let mut input = Vec::new();
+    std::io::stdin()
+        .take(MAX_API_KEY_BYTES + 1)
+        .read_to_end(&mut input)
+        .map_err(|e| Error::usage(format!("cannot read the API key from stdin: {e}")))?;
+    if input.len() as u64 > MAX_API_KEY_BYTES {
+        return Err(Error::usage("stdin holds more than an API key"));
+    }
+    let text =
+        String::from_utf8(input).map_err(|_| Error::usage("the API key on stdin is not text"))?;
+    ApiKey::parse(text.lines().next().unwrap_or(""))
 }
 
 #[cfg(test)]

@@ -289,7 +289,7 @@ fn api_key_login(
     region: Region,
     catalog: &catalog::Catalog,
 ) -> Result<i32> {
-    let key = api_key::read_key(ui::is_interactive())?;
+    let key = ui::read_api_key(ui::is_interactive())?;
     check_key(region, &key)?;
     let base_url = region.default_model_base_url()?;
     let profile_id = name.api_key_id();
