@@ -1,38 +1,12 @@
-//! The model catalog (read from plugin.toml, the one source) and the
-//! config patch a host merges after a login, in OpenClaw's shape.
+//! The model catalog (read from plugin.toml, the one source; its types are
+//! plugin.toml's, in `manifest.rs`) and the config patch a host merges
+//! after a login, in OpenClaw's shape.
 
 use crate::error::Result;
 use crate::manifest;
+pub use crate::manifest::{Catalog, Model};
 use crate::profile::{PROVIDER, ProfileName};
-use serde::Deserialize;
 use serde_json::{Value, json};
-
-/// A model as plugin.toml declares it (`[[models.catalog]]`).
-#[derive(Debug, Deserialize)]
-pub struct Model {
-    #[serde(default)]
-    pub id: String,
-    pub name: String,
-    #[serde(default)]
-    pub alias: String,
-    #[serde(deserialize_with = "manifest::positive")]
-    pub context_window: u64,
-    #[serde(deserialize_with = "manifest::positive")]
-    pub max_tokens: u64,
-    #[serde(deserialize_with = "manifest::string_list")]
-    pub input: Vec<String>,
-    #[serde(deserialize_with = "manifest::boolean")]
-    pub reasoning: bool,
-}
-
-/// plugin.toml's `[models]`: checked by [`manifest::Manifest::parse`].
-#[derive(Debug, Deserialize)]
-pub struct Catalog {
-    #[serde(default)]
-    pub default: String,
-    #[serde(rename = "catalog", default)]
-    pub models: Vec<Model>,
-}
 
 /// The catalog from the built-in plugin.toml.
 pub fn load() -> Result<Catalog> {

@@ -2,9 +2,8 @@
 //! its profiles. [`Manifest::parse`] checks one the way a host should before
 //! it runs anything the manifest names; every problem names its field.
 //! [`Manifest::built_in`] is the plugin's own, compiled in: the one source
-//! of the model catalog and of where the state folder is.
+//! of the model catalog (`catalog.rs` builds on these types).
 
-use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::profile::ProfileName;
 use crate::store::{StoreMode, Stores};
@@ -43,6 +42,33 @@ pub struct Manifest {
     #[serde(default)]
     pub exit_codes: BTreeMap<String, i32>,
     pub profile: ProfileSection,
+}
+
+/// A model as plugin.toml declares it (`[[models.catalog]]`).
+#[derive(Debug, Deserialize)]
+pub struct Model {
+    #[serde(default)]
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub alias: String,
+    #[serde(deserialize_with = "positive")]
+    pub context_window: u64,
+    #[serde(deserialize_with = "positive")]
+    pub max_tokens: u64,
+    #[serde(deserialize_with = "string_list")]
+    pub input: Vec<String>,
+    #[serde(deserialize_with = "boolean")]
+    pub reasoning: bool,
+}
+
+/// plugin.toml's `[models]`: checked by [`Manifest::parse`].
+#[derive(Debug, Deserialize)]
+pub struct Catalog {
+    #[serde(default)]
+    pub default: String,
+    #[serde(rename = "catalog", default)]
+    pub models: Vec<Model>,
 }
 
 /// `[provider]`: the model provider the plugin adds to a host.
