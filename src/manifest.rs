@@ -6,7 +6,6 @@
 
 use crate::error::{Error, Result};
 use crate::profile::ProfileName;
-use crate::store::{StoreMode, Stores};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use std::collections::{BTreeMap, BTreeSet};
@@ -391,39 +390,6 @@ impl ProfileSection {
         let (prefix, suffix) = self.id.split_once("{name}")?;
         let name = profile_id.strip_prefix(prefix)?.strip_suffix(suffix)?;
         ProfileName::parse(name).ok()
-    }
-
-    /// The store mode `store_env` asks for in `env`; `auto` when it is unset.
-    ///
-    /// ```
-    /// use minimax_portal_auth::StoreMode;
-    /// let profile = minimax_portal_auth::manifest::Manifest::built_in()?.profile;
-    /// assert_eq!(profile.store_env, "MINIMAX_PORTAL_AUTH_STORE");
-    /// let file = profile.store_mode_in(|_| Some(" File ".to_string()))?;
-    /// assert_eq!(file, StoreMode::File);
-    /// assert_eq!(profile.store_mode_in(|_| None)?, StoreMode::Auto);
-    /// let cloud = profile.store_mode_in(|_| Some("cloud".to_string())).unwrap_err();
-    /// assert_eq!(cloud.class.exit_code(), 2);
-    /// # Ok::<(), minimax_portal_auth::Error>(())
-    /// ```
-    pub fn store_mode_in(&self, env: impl Fn(&str) -> Option<String>) -> Result<StoreMode> {
-        let value = env(&self.store_env).unwrap_or_default();
-        match value.trim().to_ascii_lowercase().as_str() {
-            "" | "auto" => Ok(StoreMode::Auto),
-            "keyring" => Ok(StoreMode::Keyring),
-            "file" => Ok(StoreMode::File),
-            other => Err(Error::usage(format!(
-                "{}={other} is not a store: use auto, keyring or file",
-                self.store_env
-            ))),
-        }
-    }
-
-    /// The stores this manifest describes, as this process's environment
-    /// sets them: the mode from `store_env`, the folder from `file`.
-    pub fn open_stores(&self) -> Result<Stores> {
-        let mode = self.store_mode_in(env_var)?;
-        Stores::open(mode, &self.file.state_home()?)
     }
 }
 

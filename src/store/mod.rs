@@ -15,6 +15,7 @@
 //! Stores deal in bytes and names; they know nothing of HTTP.
 
 pub mod file;
+mod from_manifest;
 pub mod index;
 pub mod kcache;
 pub mod keyring;
