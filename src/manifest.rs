@@ -5,11 +5,12 @@
 //! of the model catalog (`catalog.rs` builds on these types).
 
 use crate::error::{Error, Result};
+use crate::paths;
 use crate::profile::ProfileName;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The manifest, built into the binary so that it works offline.
 const BUILT_IN: &str = include_str!("../plugin.toml");
@@ -394,35 +395,10 @@ impl ProfileSection {
 }
 
 impl FileSection {
-    /// The state folder in this process's environment.
-    /// A relative folder would put tokens wherever the command happens to
-    /// run: a relative `state_home_env` or `HOME` is an error; a relative
-    /// XDG value is ignored, as the XDG spec says.
+    /// The state folder in this process's environment, checked
+    /// (`paths::checked_state_home`).
     pub fn state_home(&self) -> Result<PathBuf> {
-        let relative = |name: &str, value: &Path| {
-            Error::usage(format!(
-                "{name} is a relative path ({}); it must be absolute",
-                value.display()
-            ))
-            .with_hint(format!(
-                "set {name} to an absolute path, e.g. {name}=\"$PWD/…\""
-            ))
-        };
-        match self.state_home_in(env_var) {
-            Some(dir) if dir.is_relative() => Err(relative(&self.state_home_env, &dir)),
-            Some(dir) => Ok(dir),
-            None => match env_var("HOME").filter(|h| Path::new(h).is_relative()) {
-                Some(home) if !home.trim().is_empty() => Err(relative("HOME", Path::new(&home))),
-                _ => Err(
-                    Error::failed("cannot find a folder for the plugin's state").with_hint(
-                        format!(
-                            "set {} to a folder the plugin may write to",
-                            self.state_home_env
-                        ),
-                    ),
-                ),
-            },
-        }
+        paths::checked_state_home(&self.state_home_env, self.state_home_in(env_var), env_var)
     }
 
     /// The state folder in `env`: `state_home_env` when it is set, else
@@ -455,19 +431,12 @@ impl FileSection {
     /// # Ok::<(), minimax_portal_auth::Error>(())
     /// ```
     pub fn state_home_in(&self, env: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
-        let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
-        if let Some(dir) = set(&self.state_home_env) {
-            return Some(PathBuf::from(dir));
-        }
-        let candidates = self
-            .state_home
-            .get(std::env::consts::OS)
-            .or_else(|| self.state_home.get("linux"))?;
-        candidates.iter().find_map(|c| {
-            Some(PathBuf::from(set(&c.env)?))
-                .filter(|dir| dir.is_absolute())
-                .map(|dir| dir.join(&c.join))
-        })
+        let candidates: Vec<(&str, &str)> = paths::of_this_system(|os| self.state_home.get(os))
+            .into_iter()
+            .flatten()
+            .map(|c| (c.env.as_str(), c.join.as_str()))
+            .collect();
+        paths::state_home_in(&self.state_home_env, &candidates, env)
     }
 }
 
