@@ -586,7 +586,7 @@ pub struct CompletionsArgs {
 
 /// Completes a profile name from the stored ones.
 fn profile_names() -> clap_complete::ArgValueCompleter {
-    clap_complete::ArgValueCompleter::new(crate::commands::completions::profile_names)
+    clap_complete::ArgValueCompleter::new(crate::candidates::profile_names)
 }
 
 fn parse_profile(text: &str) -> Result<ProfileName, String> {

@@ -23,6 +23,8 @@
 pub mod output;
 #[doc(hidden)]
 pub mod api_key;
+#[doc(hidden)]
+pub mod candidates;
 pub mod catalog;
 #[doc(hidden)]
 pub mod child;

@@ -1,15 +1,14 @@
 //! Shell completion, answered by the binary itself: the script a shell
 //! loads (`completions SHELL`) only hands the words typed so far back to
 //! `minimax-portal-auth`, which completes them from the one command tree in
-//! `cli.rs` — subcommands, flags, values and the stored profile names.
+//! `cli.rs` — subcommands, flags, values and the stored profile names
+//! (`candidates.rs`, which `cli.rs` names as the completer).
 //!
 //! The scripts clap_complete writes ahead of time are not used: their bash
 //! one completes only the first word for a binary whose name has hyphens.
 
 use crate::error::{Error, Result};
-use clap_complete::CompletionCandidate;
 use clap_complete::env::{CompleteEnv, Shells};
-use std::ffi::OsStr;
 
 /// Set by the loaded script when the shell asks for completions.
 const COMPLETE_VAR: &str = "_MINIMAX_PORTAL_AUTH_COMPLETE";
@@ -41,25 +40,4 @@ pub fn run(shell: clap_complete::Shell) -> Result<i32> {
         .map_err(|e| Error::failed(format!("cannot write the completion script: {e}")))?;
     crate::output::print_stdout(&String::from_utf8_lossy(&out))?;
     Ok(0)
-}
-
-/// The stored profile names that start with what was typed. Reads only the
-/// state folder (the file store and the keyring's index), never the
-/// keyring, so a TAB never waits on it; any trouble completes nothing.
-pub fn profile_names(current: &OsStr) -> Vec<CompletionCandidate> {
-    let typed = current.to_string_lossy();
-    let Ok(home) = crate::paths::state_home() else {
-        return Vec::new();
-    };
-    let Ok(stores) = crate::store::Stores::open(crate::store::StoreMode::Auto, &home) else {
-        return Vec::new();
-    };
-    stores
-        .names()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|name| name.to_string())
-        .filter(|name| name.starts_with(typed.as_ref()))
-        .map(CompletionCandidate::new)
-        .collect()
 }
