@@ -9,6 +9,7 @@ pub mod login_browser;
 pub mod logout;
 pub mod man;
 pub mod openclaw;
+mod openclaw_apply;
 pub mod openclaw_plugin;
 pub mod refresh;
 pub mod service;

@@ -1,5 +1,8 @@
 //! `openclaw setup`: connect a profile to the real OpenClaw (docs/openclaw.md).
 
+use super::openclaw_apply::{
+    apply_edits, apply_setup, json_in, patch_command, save_patch, this_binary, validate,
+};
 use super::openclaw_plugin;
 use super::service::{SERVICE_NAME, Service, service_path, write_service};
 use crate::catalog;
@@ -7,12 +10,12 @@ use crate::cli::{OpenclawCommand, OpenclawSetupArgs, Route};
 use crate::error::{Error, Result};
 use crate::fix;
 use crate::json::{OpenclawPlanOutput, OpenclawRemoveOutput, OpenclawSetupOutput};
-use crate::openclaw::{self, Edit, Names, OpenClaw, SetupInputs};
+use crate::openclaw::{self, Names, OpenClaw, SetupInputs};
 use crate::output::{print_json, print_stdout};
-use crate::safe_fs::{self, shell_quote};
+use crate::safe_fs::shell_quote;
 use crate::store::Stores;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub fn run(stores: &Stores, json: bool, command: OpenclawCommand) -> Result<i32> {
     match command {
@@ -93,35 +96,6 @@ fn setup_patch(
         },
         &catalog,
     ))
-}
-
-/// Applies the patch (checked first with --dry-run) unless OpenClaw's
-/// config holds it already; true when it did.
-pub(super) fn apply_setup(openclaw: &OpenClaw, patch: &Value, patch_file: &Path) -> Result<bool> {
-    let already = openclaw
-        .config()
-        .is_some_and(|config| openclaw::contains(&config, patch));
-    if already {
-        say!("OpenClaw's config already holds this setup; nothing to change.");
-        return Ok(true);
-    }
-    say!("Checking the patch with `openclaw config patch --dry-run`…");
-    expect_ok(
-        openclaw,
-        &[
-            "config",
-            "patch",
-            "--file",
-            &path_arg(patch_file),
-            "--dry-run",
-        ],
-    )?;
-    say!("Applying it with `openclaw config patch`…");
-    expect_ok(
-        openclaw,
-        &["config", "patch", "--file", &path_arg(patch_file)],
-    )?;
-    Ok(false)
 }
 
 /// Without OpenClaw (or with --dry-run): the patch and the command.
@@ -377,53 +351,6 @@ fn report_removal(json: bool, names: &Names, present: bool, steps: usize) -> Res
     Ok(())
 }
 
-/// Applies removal edits in one patch, or, when OpenClaw's size guard still
-/// refuses it ("size-drop"), in halves. Returns how many patches it took.
-pub(super) fn apply_edits(
-    stores: &Stores,
-    openclaw: &OpenClaw,
-    provider: &str,
-    edits: &[Edit],
-) -> Result<usize> {
-    let combined = openclaw::combine(edits);
-    let file = save_patch(stores, provider, "remove", &combined.patch)?;
-    let mut args = vec![
-        "config".to_string(),
-        "patch".into(),
-        "--file".into(),
-        path_arg(&file),
-    ];
-    if let Some((path, _)) = &combined.replace {
-        args.extend(["--replace-path".to_string(), path.clone()]);
-    }
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = openclaw.run(&refs)?;
-    if out.ok {
-        return Ok(1);
-    }
-    let said = out.said();
-    if said.contains("size-drop") && edits.len() > 1 {
-        let (first, second) = edits.split_at(edits.len() / 2);
-        return Ok(apply_edits(stores, openclaw, provider, first)?
-            + apply_edits(stores, openclaw, provider, second)?);
-    }
-    Err(
-        Error::failed(format!("openclaw config patch failed:\n    {said}"))
-            .with_fix(patch_command(&file, &combined)),
-    )
-}
-
-fn patch_command(file: &Path, edit: &Edit) -> String {
-    let mut command = format!(
-        "openclaw config patch --file {}",
-        shell_quote(&file.display().to_string())
-    );
-    if let Some((path, _)) = &edit.replace {
-        command.push_str(&format!(" --replace-path {}", shell_quote(path)));
-    }
-    command
-}
-
 /// The default model, from the config when it could be read, else asked.
 fn primary_model(openclaw: &OpenClaw, config: Option<&Value>) -> Option<String> {
     if let Some(config) = config {
@@ -473,105 +400,4 @@ fn stored_credentials(openclaw: &OpenClaw, provider: &str) -> Vec<String> {
         .and_then(|o| json_in(&o.stdout))
         .map(|list| ids_in(&list, "/profiles", "id"))
         .unwrap_or_default()
-}
-
-/// The JSON object in a command's output (OpenClaw may print a banner first).
-fn json_in(text: &str) -> Option<Value> {
-    let start = text.find('{')?;
-    serde_json::from_str(&text[start..]).ok()
-}
-
-pub(super) fn expect_ok(openclaw: &OpenClaw, args: &[&str]) -> Result<()> {
-    let out = openclaw.run(args)?;
-    if out.ok {
-        return Ok(());
-    }
-    Err(Error::failed(format!(
-        "openclaw {} failed (exit {}):\n    {}",
-        args[..2].join(" "),
-        out.code.map_or("?".to_string(), |c| c.to_string()),
-        out.said()
-    )))
-}
-
-pub(super) fn validate(openclaw: &OpenClaw) -> Result<()> {
-    let out = openclaw.run(&["config", "validate", "--json"])?;
-    let verdict = json_in(&out.stdout);
-    if out.ok && verdict.as_ref().is_some_and(|v| v["valid"] == true) {
-        return Ok(());
-    }
-    let issues = verdict
-        .and_then(|v| v.get("issues").cloned())
-        .map(|i| i.to_string())
-        .unwrap_or_else(|| out.said());
-    Err(Error::failed(format!(
-        "OpenClaw's config does not validate after the change: {}",
-        crate::redact::clean(&issues, 800)
-    ))
-    .with_hint("run `openclaw config validate` to see why"))
-}
-
-/// Saves a patch (no secrets in it) in the state folder, for OpenClaw to read
-/// and for the user to apply by hand.
-pub(super) fn save_patch(
-    stores: &Stores,
-    provider: &str,
-    what: &str,
-    patch: &Value,
-) -> Result<PathBuf> {
-    let path = stores
-        .home()
-        .join("openclaw")
-        .join(format!("{provider}.{what}.json"));
-    let text = serde_json::to_vec_pretty(patch)
-        .map_err(|e| Error::failed(format!("cannot encode the patch: {e}")))?;
-    safe_fs::write_atomically(&path, &text)?;
-    Ok(path)
-}
-
-fn path_arg(path: &Path) -> String {
-    path.display().to_string()
-}
-
-/// This binary's real path, as OpenClaw will run it: it refuses a symlink,
-/// a file another user owns, or one others may write to.
-pub(super) fn this_binary() -> Result<PathBuf> {
-    let exe = std::env::current_exe()
-        .and_then(|exe| crate::paths::real_path(&exe))
-        .map_err(|e| Error::failed(format!("cannot find this program's own path: {e}")))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        let meta =
-            std::fs::symlink_metadata(&exe).map_err(|e| safe_fs::io_error("inspect", &exe, e))?;
-        let quoted = shell_quote(&exe.display().to_string());
-        let refuse = |why: String, fix: String| {
-            Err(Error::failed(format!(
-                "OpenClaw refuses to run {} as a secret command: {why}",
-                exe.display()
-            ))
-            .with_fix(fix))
-        };
-        if meta.file_type().is_symlink() {
-            return refuse(
-                "it is a symbolic link".into(),
-                format!("cp --remove-destination \"$(readlink -f {quoted})\" {quoted}"),
-            );
-        }
-        let me = rustix::process::geteuid().as_raw();
-        if meta.uid() != me {
-            return refuse(
-                format!("it belongs to user id {}, not to you", meta.uid()),
-                "cargo install --path . --locked   # a copy of your own, then run its openclaw setup"
-                    .to_string(),
-            );
-        }
-        if meta.permissions().mode() & 0o022 != 0 {
-            return refuse(
-                "others may write to it".into(),
-                format!("chmod go-w {quoted}"),
-            );
-        }
-    }
-    Ok(exe)
 }

@@ -3,7 +3,9 @@
 //! credentials` (every turn) and `openclaw onboard` (a sign-in started in
 //! OpenClaw). What the answers hold is decided in `openclaw_plugin.rs`.
 
-use super::openclaw::{apply_edits, apply_setup, expect_ok, save_patch, this_binary, validate};
+use super::openclaw_apply::{
+    apply_edits, apply_setup, expect_ok, save_patch, this_binary, validate,
+};
 use crate::catalog;
 use crate::cli::{Cli, Command, OpenclawOnboardArgs, OpenclawSetupArgs};
 use crate::clock::now_ms;
