@@ -19,6 +19,7 @@ mod kcache;
 mod keyring;
 mod kill9;
 mod latency;
+mod layers;
 mod login;
 mod manifest;
 mod newcomer;
