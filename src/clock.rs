@@ -1,6 +1,6 @@
 //! The time: now, as epoch milliseconds, and spans and instants as people
-//! read them. At the bottom (ARCHITECTURE.md, "Layers"), so the session and
-//! the stores can word a message without reaching up to `ui`.
+//! read them. At the bottom (ARCHITECTURE.md, "Layers and imports"), so the
+//! session and the stores can word a message without reaching up to `ui`.
 
 /// Now, in epoch milliseconds (the unit of every stored instant).
 pub fn now_ms() -> i64 {

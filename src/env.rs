@@ -1,6 +1,6 @@
 //! Settings the environment makes, read one way: a bad value names its
 //! variable. Plain readers with no knowledge of the rest of the crate, so
-//! every layer may use them (ARCHITECTURE.md, "Layers").
+//! every layer may use them (ARCHITECTURE.md, "Layers and imports").
 
 use crate::error::{Error, Result};
 use crate::redact::clean;

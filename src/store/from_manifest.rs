@@ -1,7 +1,7 @@
 //! The stores a host's manifest describes (`[profile]` of plugin.toml): the
 //! store mode its `store_env` asks for and the stores it opens. Here, not
 //! in `manifest.rs`, so that the manifest (data, below the stores) does not
-//! import the stores (ARCHITECTURE.md, "Layers").
+//! import the stores (ARCHITECTURE.md, "Layers and imports").
 
 use super::{StoreMode, Stores};
 use crate::error::{Error, Result};
