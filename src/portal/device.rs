@@ -2,7 +2,7 @@
 //! must come back), then poll the token endpoint until the user approves.
 
 use super::answer::{self, TokenAnswer, Tokens};
-use super::http::{Answer, Http};
+use super::http::{Answer, Http, StatusClass};
 use super::wire::{self, DeviceCode};
 use crate::error::{Error, Result};
 use crate::profile::now_ms;
@@ -57,31 +57,29 @@ pub async fn start(http: &Http, region: Region) -> Result<PendingCode> {
 const RETRY_HINT: &str = "run login again; if it keeps failing, check the region (a CN account \
 signs in with --region cn) and `minimax-portal-auth doctor`";
 
-/// Non-2xx answers to the code request: 5xx and 429 are transient,
+/// Non-2xx answers to the code request: 5xx, 408 and 429 are transient,
 /// a redirect means an old endpoint, the rest is a refusal.
 fn check_status(answer: &Answer, what: &str) -> Result<()> {
-    match answer.status {
-        200..=299 => Ok(()),
-        300..=399 => Err(Error::failed(format!(
+    match answer.class() {
+        StatusClass::Ok => Ok(()),
+        StatusClass::Redirect => Err(Error::failed(format!(
             "the MiniMax portal redirected the request to {what} (HTTP {}{}); OAuth requests \
              are never sent on after a redirect because the form would be lost",
             answer.status,
-            answer
-                .location
-                .as_deref()
-                .map(|l| format!(" to {l}"))
-                .unwrap_or_default()
+            answer.redirect_target()
         ))
         .with_hint("check MINIMAX_PORTAL_OAUTH_BASE_URL: it must name the account host")),
-        429 | 500..=599 => Err(Error::transient(format!(
-            "the MiniMax portal is unavailable (HTTP {}) and could not {what}: {}",
-            answer.status,
-            wire::failure_reason(&answer.body)
-        ))
-        .with_hint("try again in a few minutes")),
-        status => Err(Error::failed(format!(
+        StatusClass::RateLimited { .. } | StatusClass::Unavailable { .. } => {
+            Err(Error::transient(format!(
+                "the MiniMax portal is unavailable (HTTP {}) and could not {what}: {}",
+                answer.status,
+                answer.reason()
+            ))
+            .with_hint("try again in a few minutes"))
+        }
+        StatusClass::ClientError(status) => Err(Error::failed(format!(
             "the MiniMax portal refused to {what} (HTTP {status}): {}",
-            wire::failure_reason(&answer.body)
+            answer.reason()
         ))
         .with_hint(RETRY_HINT)),
     }
