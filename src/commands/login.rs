@@ -7,10 +7,9 @@ use crate::cli::{Flow, LoginArgs};
 use crate::error::{Class, Error, Result};
 use crate::fix;
 use crate::json::{ApiKeyLoginOutput, LoginOutput};
-use crate::portal::answer::Tokens;
 use crate::portal::http::Http;
 use crate::portal::{device, wire};
-use crate::profile::{PROVIDER, Profile, ProfileName, SCHEMA, now_ms};
+use crate::profile::{LoginTokens, PROVIDER, Profile, ProfileName, SCHEMA, now_ms};
 use crate::region::Region;
 use crate::runtime::run_async;
 use crate::settings::Settings;
@@ -155,9 +154,9 @@ fn save_login(
     stores: &Stores,
     name: &ProfileName,
     region: Region,
-    tokens: Tokens,
+    tokens: LoginTokens,
 ) -> Result<SignedIn> {
-    let notification = tokens.notification.clone();
+    let notification = tokens.notification().map(str::to_string);
     let now = now_ms();
     let (profile, warnings) = Profile::signed_in(name, region, tokens, now)?;
     for warning in &warnings {
@@ -387,7 +386,7 @@ fn offer_browser(link: &str, no_browser: bool, where_to_open: &str) -> String {
 }
 
 /// The user-code flow, offering a new code when one expires.
-async fn sign_in(options: &SignIn) -> Result<Tokens> {
+async fn sign_in(options: &SignIn) -> Result<LoginTokens> {
     let http = Http::new()?;
     loop {
         match sign_in_with_code(&http, options).await {
@@ -408,7 +407,7 @@ fn is_expired(e: &Error) -> bool {
 }
 
 /// The user-code flow: the link and the code, the browser, the wait.
-async fn sign_in_with_code(http: &Http, options: &SignIn) -> Result<Tokens> {
+async fn sign_in_with_code(http: &Http, options: &SignIn) -> Result<LoginTokens> {
     // Said before the first request: a portal that does not answer must
     // not leave a blank screen.
     let pending = {

@@ -4,10 +4,9 @@
 
 use crate::error::{Error, Result};
 use crate::fix;
-use crate::portal::answer::Tokens;
 use crate::portal::browser::{self, Ending, Returned, Session, WAIT_FOR_BROWSER};
 use crate::portal::http::Http;
-use crate::profile::ProfileName;
+use crate::profile::{LoginTokens, ProfileName};
 use crate::region::Region;
 use crate::ui;
 use std::io::{BufRead, IsTerminal, Read};
@@ -30,13 +29,13 @@ pub struct Options<'a> {
 /// Signs in through the browser. `save` keeps the tokens; the browser is
 /// told "signed in" only once it returned Ok, and is shown the failure
 /// otherwise (the command then fails with that error).
-pub fn sign_in<T>(options: &Options, save: impl FnOnce(Tokens) -> Result<T>) -> Result<T> {
+pub fn sign_in<T>(options: &Options, save: impl FnOnce(LoginTokens) -> Result<T>) -> Result<T> {
     crate::runtime::run_async(sign_in_async(options, save))?
 }
 
 async fn sign_in_async<T>(
     options: &Options<'_>,
-    save: impl FnOnce(Tokens) -> Result<T>,
+    save: impl FnOnce(LoginTokens) -> Result<T>,
 ) -> Result<T> {
     let http = Http::new()?;
     let listener = bind_loopback(options).await?;

@@ -10,6 +10,7 @@
 
 use super::http::{Answer, Failure, StatusClass};
 use super::wire::{self, clean, normalize_expiry, reason_in};
+use crate::profile::LoginTokens;
 use crate::redact;
 use oauth2::{AccessToken, RefreshToken};
 use serde_json::Value;
@@ -62,6 +63,17 @@ pub enum TokenAnswer {
     },
     /// A setup problem or a refusal that is not about the grant.
     Failed(String),
+}
+
+/// A login's tokens (login poll, code exchange), which must include a
+/// refresh token: the one place that is checked.
+pub fn login_tokens(tokens: Tokens) -> crate::error::Result<LoginTokens> {
+    LoginTokens::new(tokens).ok_or_else(|| {
+        crate::error::Error::failed(
+            "the portal approved the login but sent no usable refresh_token, so the session \
+             could not be kept fresh",
+        )
+    })
 }
 
 /// Classifies the outcome of one request to a token endpoint.
@@ -602,6 +614,27 @@ mod tests {
             let got = answer(*status, body);
             assert_eq!(kind(&got), *want, "HTTP {status} {body}: {got:?}");
         }
+    }
+
+    #[test]
+    fn a_login_needs_a_refresh_token() {
+        let TokenAnswer::Tokens(tokens) = answer(
+            200,
+            r#"{"status":"success","access_token":"acc-12345678","expired_in":60}"#,
+        ) else {
+            panic!("not tokens")
+        };
+        let err = login_tokens(tokens.clone()).unwrap_err();
+        assert!(
+            err.message.contains("no usable refresh_token"),
+            "{}",
+            err.message
+        );
+        let with_refresh = Tokens {
+            refresh: Some(RefreshToken::new("ref-12345678".into())),
+            ..tokens
+        };
+        assert!(login_tokens(with_refresh).is_ok());
     }
 
     #[test]

@@ -12,11 +12,11 @@
 //!   and size, so idle or slow connections never hold up the real callback;
 //! - the browser is told "signed in" only once the tokens are saved.
 
-use super::answer::{self, TokenAnswer, Tokens};
+use super::answer::{self, TokenAnswer};
 use super::http::Http;
 use super::wire;
 use crate::error::{Error, Result};
-use crate::profile::now_ms;
+use crate::profile::{LoginTokens, now_ms};
 use crate::region::{Region, SCOPE, client_id, join, parse_base_url};
 use oauth2::basic::BasicClient;
 use oauth2::{
@@ -268,7 +268,7 @@ impl Session {
     }
 
     /// Trades the code for tokens at the token endpoint.
-    pub async fn exchange(&self, http: &Http, code: &str) -> Result<Tokens> {
+    pub async fn exchange(&self, http: &Http, code: &str) -> Result<LoginTokens> {
         let sent = http
             .post_form(
                 &self.token_url,
@@ -282,10 +282,7 @@ impl Session {
             )
             .await;
         match answer::classify(sent, now_ms()) {
-            TokenAnswer::Tokens(tokens) if tokens.refresh.is_some() => Ok(tokens),
-            TokenAnswer::Tokens(_) => Err(Error::failed(
-                "the portal sent no usable refresh_token, so the session could not be kept fresh",
-            )),
+            TokenAnswer::Tokens(tokens) => answer::login_tokens(tokens),
             TokenAnswer::Transient { reason, .. } => Err(Error::transient(format!(
                 "could not trade the code for tokens: {reason}"
             ))

@@ -1,11 +1,11 @@
 //! The portal's user-code flow: ask for a code (PKCE S256 and a state that
 //! must come back), then poll the token endpoint until the user approves.
 
-use super::answer::{self, TokenAnswer, Tokens};
+use super::answer::{self, TokenAnswer};
 use super::http::{Answer, Http, StatusClass};
 use super::wire::{self, DeviceCode};
 use crate::error::{Error, Result};
-use crate::profile::now_ms;
+use crate::profile::{LoginTokens, now_ms};
 use crate::region::{Region, SCOPE, client_id};
 use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
 use std::time::Duration;
@@ -97,7 +97,7 @@ pub async fn wait_for_approval(
     region: Region,
     pending: &PendingCode,
     on_trouble: &mut dyn FnMut(Option<&str>),
-) -> Result<Tokens> {
+) -> Result<LoginTokens> {
     let url = region.token_url()?;
     let code = &pending.code;
     let mut interval = code.interval;
@@ -144,7 +144,9 @@ pub async fn wait_for_approval(
                 trouble = Some(reason);
                 wait = backoff;
             }
-            TokenAnswer::Tokens(tokens) => return approved(tokens),
+            TokenAnswer::Tokens(tokens) => {
+                return answer::login_tokens(tokens).map_err(|e| e.with_hint(RETRY_HINT));
+            }
             TokenAnswer::Rejected(reason) | TokenAnswer::Failed(reason) => {
                 return Err(Error::failed(format!(
                     "the MiniMax portal refused the login: {reason}"
@@ -181,18 +183,6 @@ async fn poll_once(http: &Http, url: &url::Url, pending: &PendingCode) -> TokenA
         )
         .await;
     answer::classify(sent, now_ms())
-}
-
-/// The tokens of an approved login, which must include a refresh token.
-fn approved(tokens: Tokens) -> Result<Tokens> {
-    if tokens.refresh.is_none() {
-        return Err(Error::failed(
-            "the portal approved the login but sent no usable refresh_token, so \
-             the session could not be kept fresh",
-        )
-        .with_hint(RETRY_HINT));
-    }
-    Ok(tokens)
 }
 
 fn slow_down(interval: Duration, retry_after: Option<Duration>) -> Duration {
