@@ -14,3 +14,15 @@ pub fn run_async<T>(future: impl std::future::Future<Output = T>) -> Result<T> {
     runtime.shutdown_background();
     Ok(out)
 }
+
+/// Runs `future` on its own runtime until it ends, or until Ctrl-C (or
+/// SIGINT) arrives, which cancels it (exit 130). What the portal's blocking
+/// entry points run their conversations on.
+pub fn cancellable<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    run_async(async {
+        tokio::select! {
+            result = future => result,
+            _ = tokio::signal::ctrl_c() => Err(Error::cancelled()),
+        }
+    })?
+}

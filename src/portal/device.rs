@@ -24,6 +24,46 @@ pub struct PendingCode {
     client_id: String,
 }
 
+/// How a wait for approval ended, when it did not fail.
+pub enum Approval {
+    Approved(Box<LoginTokens>),
+    /// The code died before the user approved it, while the portal was
+    /// answering: a new code may be asked for.
+    CodeExpired,
+}
+
+/// Asks for a user code, blocking; Ctrl-C cancels.
+pub fn start_blocking(region: Region) -> Result<PendingCode> {
+    crate::runtime::cancellable(async {
+        let http = Http::new()?;
+        start(&http, region).await
+    })
+}
+
+/// Waits for the user's approval of `pending`, blocking; Ctrl-C cancels.
+/// `every_second` is called once a second with the portal's trouble the
+/// wait is riding out, if any.
+pub fn wait_blocking(
+    region: Region,
+    pending: &PendingCode,
+    every_second: &mut dyn FnMut(Option<&str>),
+) -> Result<Approval> {
+    crate::runtime::cancellable(async {
+        let http = Http::new()?;
+        let trouble = std::cell::RefCell::new(None::<String>);
+        let mut on_trouble = |why: Option<&str>| *trouble.borrow_mut() = why.map(str::to_string);
+        let wait = wait_for_approval(&http, region, pending, &mut on_trouble);
+        tokio::pin!(wait);
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                result = &mut wait => return result,
+                _ = tick.tick() => every_second(trouble.borrow().as_deref()),
+            }
+        }
+    })
+}
+
 pub async fn start(http: &Http, region: Region) -> Result<PendingCode> {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     crate::redact::register(verifier.secret());
@@ -97,7 +137,7 @@ pub async fn wait_for_approval(
     region: Region,
     pending: &PendingCode,
     on_trouble: &mut dyn FnMut(Option<&str>),
-) -> Result<LoginTokens> {
+) -> Result<Approval> {
     let url = region.token_url()?;
     let code = &pending.code;
     let mut interval = code.interval;
@@ -109,12 +149,12 @@ pub async fn wait_for_approval(
     loop {
         let left = code.deadline_ms.saturating_sub(now_ms());
         if left <= 0 {
-            return Err(ended(trouble));
+            return ended(trouble);
         }
         // Sleep, but never past the deadline.
         tokio::time::sleep(wait.min(Duration::from_millis(left as u64))).await;
         if code.deadline_ms.saturating_sub(now_ms()) <= 0 {
-            return Err(ended(trouble));
+            return ended(trouble);
         }
         wait = interval;
         match poll_once(http, &url, pending).await {
@@ -145,7 +185,9 @@ pub async fn wait_for_approval(
                 wait = backoff;
             }
             TokenAnswer::Tokens(tokens) => {
-                return answer::login_tokens(tokens).map_err(|e| e.with_hint(RETRY_HINT));
+                return answer::login_tokens(tokens)
+                    .map(|tokens| Approval::Approved(Box::new(tokens)))
+                    .map_err(|e| e.with_hint(RETRY_HINT));
             }
             TokenAnswer::Rejected(reason) | TokenAnswer::Failed(reason) => {
                 return Err(Error::failed(format!(
@@ -157,15 +199,15 @@ pub async fn wait_for_approval(
     }
 }
 
-/// The error of a code that died: expired, or, when the portal was failing
-/// at the end, that failure.
-fn ended(trouble: Option<String>) -> Error {
+/// A code that died: expired, or, when the portal was failing at the end,
+/// that failure.
+fn ended(trouble: Option<String>) -> Result<Approval> {
     match trouble {
-        Some(reason) => Error::transient(format!(
+        Some(reason) => Err(Error::transient(format!(
             "could not confirm the login before the code expired: {reason}"
         ))
-        .with_hint("try again in a few minutes"),
-        None => expired(),
+        .with_hint("try again in a few minutes")),
+        None => Ok(Approval::CodeExpired),
     }
 }
 
@@ -193,11 +235,8 @@ fn slow_down(interval: Duration, retry_after: Option<Duration>) -> Duration {
     }
 }
 
-/// Part of the message of a login whose code expired, so the caller can
-/// offer a new code.
-pub const EXPIRED: &str = "the user code expired";
-
-fn expired() -> Error {
-    Error::failed(format!("{EXPIRED} before the login was approved"))
+/// The error of a login whose code expired and is not renewed.
+pub fn code_expired() -> Error {
+    Error::failed("the user code expired before the login was approved")
         .with_hint("approve the new code in the browser before it expires")
 }

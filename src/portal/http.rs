@@ -218,7 +218,7 @@ impl Http {
     }
 
     /// GETs without credentials (reachability and clock checks).
-    pub async fn get(&self, url: &Url) -> Result<Answer, Failure> {
+    async fn get(&self, url: &Url) -> Result<Answer, Failure> {
         self.send(self.client_for(url)?.get(url.clone())).await
     }
 
@@ -273,6 +273,32 @@ impl Http {
             location,
         })
     }
+}
+
+/// A server that answered a reachability check: how soon, and its `Date`.
+pub struct Reached {
+    pub elapsed: Duration,
+    pub date: Option<String>,
+}
+
+/// GETs each URL in turn without credentials, blocking (reachability and
+/// clock checks): each one's answer, or why it could not be reached.
+pub fn reach_blocking(urls: &[Url]) -> Result<Vec<Result<Reached>>> {
+    crate::runtime::run_async(async {
+        let http = Http::new()?;
+        let mut reached = Vec::new();
+        for url in urls {
+            let started = std::time::Instant::now();
+            reached.push(match http.get(url).await {
+                Ok(answer) => Ok(Reached {
+                    elapsed: started.elapsed(),
+                    date: answer.date,
+                }),
+                Err(failure) => Err(failure.into_error("check reachability")),
+            });
+        }
+        Ok(reached)
+    })?
 }
 
 fn request_timeout() -> Duration {

@@ -53,6 +53,22 @@ pub struct Endpoints {
     pub api_base: Url,
 }
 
+/// `fetch`, blocking, on a runtime of its own.
+pub fn fetch_blocking(at: &Endpoints, token: &str, now_ms: i64) -> Result<Usage> {
+    crate::runtime::run_async(async {
+        let http = Http::new()?;
+        fetch(&http, at, token, now_ms).await
+    })?
+}
+
+/// `accepts`, blocking, on a runtime of its own.
+pub fn accepts_blocking(api_base: &Url, token: &str, what: &str) -> Result<bool> {
+    crate::runtime::run_async(async {
+        let http = Http::new()?;
+        accepts(&http, api_base, token, what).await
+    })?
+}
+
 pub async fn fetch(http: &Http, at: &Endpoints, token: &str, now_ms: i64) -> Result<Usage> {
     let origin = origin_of(&at.model_base)?;
     for (plan, url) in [
