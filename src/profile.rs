@@ -37,6 +37,32 @@ pub struct Tokens {
     pub warnings: Vec<String>,
 }
 
+/// A login's tokens. Unlike a refresh's, they must carry a refresh token:
+/// without one the session could not be kept fresh. Made where a login's
+/// answer is read (`portal::answer::login_tokens`).
+#[derive(Debug)]
+pub struct LoginTokens {
+    refresh: RefreshToken,
+    /// The rest of the answer (its `refresh` taken out into the field above).
+    rest: Tokens,
+}
+
+impl LoginTokens {
+    /// None when the answer carries no usable refresh token.
+    pub fn new(mut tokens: Tokens) -> Option<LoginTokens> {
+        let refresh = tokens.refresh.take()?;
+        Some(LoginTokens {
+            refresh,
+            rest: tokens,
+        })
+    }
+
+    /// What MiniMax asked to be shown at sign-in.
+    pub fn notification(&self) -> Option<&str> {
+        self.rest.notification.as_deref()
+    }
+}
+
 /// A validated profile name: letters, digits, `-` and `_`, 1 to 64 long,
 /// not starting with `-`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -171,19 +197,17 @@ impl Profile {
         Some(self.expires.saturating_sub(self.updated_at)).filter(|ms| *ms > 0)
     }
 
-    /// A new profile from a login's tokens. The login needs a refresh token:
-    /// without one the session could not be kept fresh.
+    /// A new profile from a login's tokens.
     pub fn signed_in(
         name: &ProfileName,
         region: Region,
-        tokens: Tokens,
+        login: LoginTokens,
         now_ms: i64,
     ) -> Result<(Profile, Vec<String>)> {
-        let refresh = tokens.refresh.clone().ok_or_else(|| {
-            Error::failed(
-                "the portal sent no refresh token, so the session could not be kept fresh",
-            )
-        })?;
+        let LoginTokens {
+            refresh,
+            rest: tokens,
+        } = login;
         let access = tokens.access.clone().ok_or_else(|| {
             Error::transient("the portal's answer has no usable access token; log in again")
         })?;

@@ -122,20 +122,17 @@ fn ask_region(start: Region) -> Result<Region> {
     Ok(region)
 }
 
-/// Waits until the person presses Enter (Ctrl-C cancels).
-pub async fn wait_for_enter(message: &str) -> Result<()> {
+/// Waits until the person presses Enter (Ctrl-C cancels, as does the end
+/// of input).
+pub fn wait_for_enter(message: &str) -> Result<()> {
     say!("{message}");
-    let read = tokio::task::spawn_blocking(|| {
+    prompt(|| {
         let mut line = String::new();
-        std::io::stdin().read_line(&mut line).map(|n| n > 0)
-    });
-    tokio::select! {
-        done = read => match done {
-            Ok(Ok(true)) => Ok(()),
+        match std::io::stdin().read_line(&mut line) {
+            Ok(n) if n > 0 => Ok(()),
             _ => Err(Error::cancelled()),
-        },
-        _ = tokio::signal::ctrl_c() => Err(Error::cancelled()),
-    }
+        }
+    })
 }
 
 /// Light modules around a QR code. The standard asks for 4; 2 scan well

@@ -8,10 +8,9 @@ use crate::error::Result;
 use crate::fix;
 use crate::json::{Check, CheckStatus, DoctorOutput};
 use crate::output::print_stdout;
-use crate::portal::http::Http;
+use crate::portal::http::reach_blocking;
 use crate::profile::{PROVIDER, ProfileName};
 use crate::region::{OAUTH_BASE_ENV, Region};
-use crate::runtime::run_async;
 use crate::safe_fs;
 use crate::store::{Loaded, StoreKind, StoreMode, Stores};
 use crate::ui::{self, fit, width};
@@ -253,45 +252,42 @@ fn portal_checks(regions: &[Region]) -> Result<Vec<Check>> {
         };
         targets.push((label, region.oauth_base()?));
     }
-    run_async(async {
-        let http = Http::new()?;
-        let mut checks = Vec::new();
-        let mut skew_checked = false;
-        for (label, url) in targets {
-            let started = std::time::Instant::now();
-            match http.get(&url).await {
-                Ok(answer) => {
-                    checks.push(Check::pass(
-                        label,
-                        format!(
-                            "{} reachable in {} ms",
-                            url.host_str().unwrap_or(""),
-                            started.elapsed().as_millis()
-                        ),
-                    ));
-                    if !skew_checked && let Some(date) = answer.date {
-                        skew_checked = true;
-                        checks.push(skew_check(&date));
-                    }
-                }
-                Err(failure) => {
-                    let e = failure.into_error("check reachability");
-                    checks.push(Check::advise(
-                        label,
-                        e.message,
-                        "check the network, HTTPS_PROXY/NO_PROXY and SSL_CERT_FILE",
-                    ));
+    let urls: Vec<_> = targets.iter().map(|(_, url)| url.clone()).collect();
+    let reached = reach_blocking(&urls)?;
+    let mut checks = Vec::new();
+    let mut skew_checked = false;
+    for ((label, url), reached) in targets.into_iter().zip(reached) {
+        match reached {
+            Ok(answer) => {
+                checks.push(Check::pass(
+                    label,
+                    format!(
+                        "{} reachable in {} ms",
+                        url.host_str().unwrap_or(""),
+                        answer.elapsed.as_millis()
+                    ),
+                ));
+                if !skew_checked && let Some(date) = answer.date {
+                    skew_checked = true;
+                    checks.push(skew_check(&date));
                 }
             }
+            Err(e) => {
+                checks.push(Check::advise(
+                    label,
+                    e.message,
+                    "check the network, HTTPS_PROXY/NO_PROXY and SSL_CERT_FILE",
+                ));
+            }
         }
-        if !skew_checked {
-            checks.push(Check::skip(
-                "clock",
-                "no portal answered with a Date header",
-            ));
-        }
-        Ok(checks)
-    })?
+    }
+    if !skew_checked {
+        checks.push(Check::skip(
+            "clock",
+            "no portal answered with a Date header",
+        ));
+    }
+    Ok(checks)
 }
 
 fn skew_check(date: &str) -> Check {

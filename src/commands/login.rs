@@ -8,15 +8,13 @@ use crate::clock::now_ms;
 use crate::error::{Class, Error, Result};
 use crate::fix;
 use crate::json::{ApiKeyLoginOutput, LoginOutput};
-use crate::portal::http::Http;
-use crate::portal::{device, wire};
-use crate::profile::{PROVIDER, Profile, ProfileName, SCHEMA, Tokens};
+use crate::portal::device::{self, Approval};
+use crate::portal::wire;
+use crate::profile::{LoginTokens, PROVIDER, Profile, ProfileName, SCHEMA};
 use crate::region::Region;
-use crate::runtime::run_async;
 use crate::settings::Settings;
 use crate::store::{Saved, Stored, Stores};
 use crate::ui;
-use std::time::Duration;
 
 pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LoginArgs) -> Result<i32> {
     let interactive = ui::is_interactive();
@@ -87,13 +85,7 @@ fn sign_in_and_save(
             interactive,
             name: name.clone(),
         };
-        run_async(async {
-            tokio::select! {
-                result = sign_in(&options) => result,
-                _ = tokio::signal::ctrl_c() => Err(Error::cancelled()),
-            }
-        })
-        .and_then(|tokens| save(tokens?))
+        sign_in(&options).and_then(save)
     };
     signed_in.map_err(|e| match e.class {
         // The fix of a failed sign-in is the same command, exactly.
@@ -155,9 +147,9 @@ fn save_login(
     stores: &Stores,
     name: &ProfileName,
     region: Region,
-    tokens: Tokens,
+    tokens: LoginTokens,
 ) -> Result<SignedIn> {
-    let notification = tokens.notification.clone();
+    let notification = tokens.notification().map(str::to_string);
     let now = now_ms();
     let (profile, warnings) = Profile::signed_in(name, region, tokens, now)?;
     for warning in &warnings {
@@ -344,10 +336,7 @@ fn api_key_login(
 /// nowhere; when MiniMax cannot be asked now, the key is kept with a note.
 fn check_key(region: Region, key: &api_key::ApiKey) -> Result<()> {
     let api_base = region.api_base()?;
-    let checked = run_async(async {
-        let http = Http::new()?;
-        crate::portal::usage::accepts(&http, &api_base, key.secret(), "the API key").await
-    })?;
+    let checked = crate::portal::usage::accepts_blocking(&api_base, key.secret(), "the API key");
     match checked {
         Ok(true) => Ok(()),
         Ok(false) => Err(Error::failed(format!(
@@ -387,33 +376,29 @@ fn offer_browser(link: &str, no_browser: bool, where_to_open: &str) -> String {
 }
 
 /// The user-code flow, offering a new code when one expires.
-async fn sign_in(options: &SignIn) -> Result<Tokens> {
-    let http = Http::new()?;
+fn sign_in(options: &SignIn) -> Result<LoginTokens> {
     loop {
-        match sign_in_with_code(&http, options).await {
-            Err(e) if is_expired(&e) && options.interactive => {
+        match sign_in_with_code(options)? {
+            Approval::Approved(tokens) => return Ok(*tokens),
+            Approval::CodeExpired if options.interactive => {
                 say!("The code expired before it was approved.");
-                ui::wait_for_enter("Press Enter for a new code, or Ctrl-C to stop.").await?;
+                ui::wait_for_enter("Press Enter for a new code, or Ctrl-C to stop.")?;
             }
-            Err(e) if is_expired(&e) => {
-                return Err(e.with_fix(fix::login(&options.name, Some(options.region))));
+            Approval::CodeExpired => {
+                return Err(device::code_expired()
+                    .with_fix(fix::login(&options.name, Some(options.region))));
             }
-            other => return other,
         }
     }
 }
 
-fn is_expired(e: &Error) -> bool {
-    e.message.contains(device::EXPIRED)
-}
-
 /// The user-code flow: the link and the code, the browser, the wait.
-async fn sign_in_with_code(http: &Http, options: &SignIn) -> Result<Tokens> {
+fn sign_in_with_code(options: &SignIn) -> Result<Approval> {
     // Said before the first request: a portal that does not answer must
     // not leave a blank screen.
     let pending = {
         let _asking = progress("Asking MiniMax for a code…", options.interactive);
-        device::start(http, options.region).await?
+        device::start_blocking(options.region)?
     };
     let size = ui::terminal_size();
     show_code(&pending.code, options, size);
@@ -421,36 +406,26 @@ async fn sign_in_with_code(http: &Http, options: &SignIn) -> Result<Tokens> {
     let deadline = pending.code.deadline_ms;
     let user_code = pending.code.user_code.clone();
     let width = size.map_or(usize::MAX, |(_, cols)| cols);
-    let trouble = std::cell::RefCell::new(None::<String>);
-    let waiting = |left: i64| {
-        let trouble = trouble.borrow();
+    let waiting = |left: i64, trouble: Option<&str>| {
+        let trouble = trouble.map(|w| crate::redact::clean(w, 60));
         waiting_line(&user_code, left, trouble.as_deref(), width)
     };
     // Without a terminal, one line instead of a spinner.
     let spinner = if options.interactive {
-        Some(ui::spinner(waiting(deadline.saturating_sub(now_ms()))))
+        Some(ui::spinner(waiting(
+            deadline.saturating_sub(now_ms()),
+            None,
+        )))
     } else {
-        say!("{}…", waiting(deadline.saturating_sub(now_ms())));
+        say!("{}…", waiting(deadline.saturating_sub(now_ms()), None));
         None
     };
-    let mut on_trouble =
-        |why: Option<&str>| *trouble.borrow_mut() = why.map(|w| crate::redact::clean(w, 60));
-    let wait = device::wait_for_approval(http, options.region, &pending, &mut on_trouble);
-    tokio::pin!(wait);
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tokio::select! {
-            result = &mut wait => {
-                drop(spinner);
-                return result;
-            }
-            _ = tick.tick() => {
-                if let Some(spinner) = &spinner {
-                    spinner.set_message(waiting(deadline.saturating_sub(now_ms())));
-                }
-            }
+    let mut every_second = |trouble: Option<&str>| {
+        if let Some(spinner) = &spinner {
+            spinner.set_message(waiting(deadline.saturating_sub(now_ms()), trouble));
         }
-    }
+    };
+    device::wait_blocking(options.region, &pending, &mut every_second)
 }
 
 /// A spinner with `what` on a terminal (gone when dropped), else one line.

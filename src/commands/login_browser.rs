@@ -2,18 +2,16 @@
 //! not), the countdown, the pasted address, Ctrl-C; then the code exchange
 //! and the save, before the browser hears how it went.
 
-use crate::error::{Error, Result};
+use crate::error::{Class, Error, Result};
 use crate::fix;
-use crate::portal::browser::{self, Ending, Returned, Session, WAIT_FOR_BROWSER};
-use crate::portal::http::Http;
-use crate::profile::{ProfileName, Tokens};
+use crate::portal::browser::{Bound, BrowserLogin, Ending, Event, Returned, WAIT_FOR_BROWSER};
+use crate::profile::{LoginTokens, ProfileName};
 use crate::region::Region;
 use crate::ui;
 use std::io::{BufRead, IsTerminal, Read};
-use std::pin::Pin;
 use std::time::Duration;
+use std::time::Instant;
 use tokio::sync::mpsc;
-use tokio::time::Instant;
 
 /// A pasted line longer than this is not an address the browser showed.
 const MAX_PASTE_BYTES: usize = 8 * 1024;
@@ -29,48 +27,35 @@ pub struct Options<'a> {
 /// Signs in through the browser. `save` keeps the tokens; the browser is
 /// told "signed in" only once it returned Ok, and is shown the failure
 /// otherwise (the command then fails with that error).
-pub fn sign_in<T>(options: &Options, save: impl FnOnce(Tokens) -> Result<T>) -> Result<T> {
-    crate::runtime::run_async(sign_in_async(options, save))?
-}
-
-async fn sign_in_async<T>(
-    options: &Options<'_>,
-    save: impl FnOnce(Tokens) -> Result<T>,
-) -> Result<T> {
-    let http = Http::new()?;
-    let listener = bind_loopback(options).await?;
-    let listening = browser::start(options.region, listener)?;
+pub fn sign_in<T>(options: &Options, save: impl FnOnce(LoginTokens) -> Result<T>) -> Result<T> {
+    let mut login = bind_loopback(options)?.start(options.region)?;
     say!(
         "\nTo sign in to MiniMax {}, open this link in a browser:\n\n  {}\n",
         options.region.label(),
-        listening.authorize_url
+        login.authorize_url()
     );
-    let paste = offer_browser(listening.authorize_url.as_str(), options.no_browser);
-    let mut session = listening.serve();
+    let paste = offer_browser(login.authorize_url().as_str(), options.no_browser);
     let mut pasted = if paste {
         ui::tell(&format!(
             "If the browser runs on another machine, it cannot come back here by itself: after \
              you approve, it shows a page that does not load. Copy that page's whole address (it \
              starts with {}?) and paste it here, then press Enter.",
-            session.redirect_uri
+            login.redirect_uri()
         ));
         Some(read_pasted_lines())
     } else {
         None
     };
-    // One Ctrl-C handler for the whole wait and exchange, so none is missed
-    // in between.
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
-    let returned = wait(&mut session, &mut pasted, paste, &mut ctrl_c).await?;
+    let returned = wait(&mut login, &mut pasted, paste)?;
     let code = match returned {
         Returned::Code(code) => code,
-        Returned::Denied(reason) => return Err(denied(session, reason).await),
+        Returned::Denied(reason) => return Err(denied(login, reason)),
     };
     let spinner = ui::spinner("Signing in…".to_string());
-    let exchanged = tokio::select! {
-        tokens = session.exchange(&http, &code) => tokens,
-        _ = ctrl_c.as_mut() => return Err(Error::cancelled()),
+    let exchanged = match login.exchange(&code) {
+        // Ctrl-C ends the command at once; the browser is not told.
+        Err(e) if e.class == Class::Cancelled => return Err(e),
+        exchanged => exchanged,
     };
     drop(spinner);
     // The browser waits for this: it is told only what is true once saved.
@@ -79,14 +64,14 @@ async fn sign_in_async<T>(
         Ok(_) => Ending::SignedIn,
         Err(e) => Ending::Failed(e.message.clone()),
     };
-    session.finish(ending).await;
+    login.finish(ending);
     saved
 }
 
 /// The loopback listener; when --port was given and cannot be had, the fix
 /// is the same login without it.
-async fn bind_loopback(options: &Options<'_>) -> Result<tokio::net::TcpListener> {
-    browser::bind(options.port).await.map_err(|e| {
+fn bind_loopback(options: &Options<'_>) -> Result<Bound> {
+    BrowserLogin::bind(options.port).map_err(|e| {
         let without_port = format!(
             "{} --flow browser",
             fix::login(options.name, Some(options.region))
@@ -99,22 +84,21 @@ async fn bind_loopback(options: &Options<'_>) -> Result<tokio::net::TcpListener>
 }
 
 /// Tells the browser MiniMax did not approve, and says so as the error.
-async fn denied(session: Session, reason: String) -> Error {
-    session.finish(Ending::Denied(reason.clone())).await;
+fn denied(login: BrowserLogin, reason: String) -> Error {
+    login.finish(Ending::Denied(reason.clone()));
     Error::failed(format!("MiniMax did not approve the sign-in: {reason}"))
         .with_hint("run login again and approve it, or use --flow device")
 }
 
 /// Waits for the browser (or a pasted address) until the deadline, with a
 /// countdown; Ctrl-C cancels.
-async fn wait<F: Future<Output = std::io::Result<()>>>(
-    session: &mut Session,
+fn wait(
+    login: &mut BrowserLogin,
     pasted: &mut Option<mpsc::Receiver<Pasted>>,
     paste: bool,
-    ctrl_c: &mut Pin<&mut F>,
 ) -> Result<Returned> {
     let deadline = Instant::now() + WAIT_FOR_BROWSER;
-    let redirect_uri = session.redirect_uri.clone();
+    let redirect_uri = login.redirect_uri().to_string();
     let waiting = |left: Duration| waiting_for(paste, &redirect_uri, left);
     let mut shown = waiting(WAIT_FOR_BROWSER);
     if !std::io::stderr().is_terminal() {
@@ -128,29 +112,23 @@ async fn wait<F: Future<Output = std::io::Result<()>>>(
         // A steady tick would wipe what the user is typing on the same line.
         spinner.disable_steady_tick();
     }
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
-        tokio::select! {
-            _ = ctrl_c.as_mut() => return Err(Error::cancelled()),
-            returned = session.next() => {
-                return returned.ok_or_else(|| Error::failed("the loopback server stopped"));
-            }
-            line = recv(pasted) => match line {
-                Some(line) => {
-                    if let Some(returned) = take_pasted(session, line, &spinner) {
-                        return Ok(returned);
-                    }
+        match login.next_event(deadline, pasted.as_mut())? {
+            Event::Returned(returned) => return Ok(returned),
+            Event::Line(line) => {
+                if let Some(returned) = take_pasted(login, line, &spinner) {
+                    return Ok(returned);
                 }
-                None => *pasted = None,
-            },
-            _ = tokio::time::sleep_until(deadline) => {
+            }
+            Event::LinesDone => *pasted = None,
+            Event::TimedOut => {
                 return Err(Error::failed(format!(
                     "the browser did not come back within {}",
                     ui::duration(WAIT_FOR_BROWSER.as_millis() as i64)
                 ))
                 .with_hint("run login again, or use --flow device"));
             }
-            _ = tick.tick() => {
+            Event::Tick => {
                 let now = waiting(deadline.saturating_duration_since(Instant::now()));
                 if now != shown {
                     spinner.set_message(now.clone());
@@ -184,10 +162,10 @@ fn waiting_for(paste: bool, redirect_uri: &str, left: Duration) -> String {
 
 /// A pasted line: what it brought back, or None after saying (above the
 /// spinner) why it was not taken. Blank lines are passed over.
-fn take_pasted(session: &Session, line: Pasted, spinner: &ui::Spinner) -> Option<Returned> {
+fn take_pasted(login: &BrowserLogin, line: Pasted, spinner: &ui::Spinner) -> Option<Returned> {
     match line {
         Pasted::Line(text) if text.trim().is_empty() => None,
-        Pasted::Line(text) => match session.paste(&text) {
+        Pasted::Line(text) => match login.paste(&text) {
             Ok(returned) => Some(returned),
             Err(why) => {
                 spinner.suspend(|| say!("{why}"));
@@ -200,14 +178,6 @@ fn take_pasted(session: &Session, line: Pasted, spinner: &ui::Spinner) -> Option
             });
             None
         }
-    }
-}
-
-/// The next pasted line; pending for ever once stdin is done (or unused).
-async fn recv(pasted: &mut Option<mpsc::Receiver<Pasted>>) -> Option<Pasted> {
-    match pasted {
-        Some(lines) => lines.recv().await,
-        None => std::future::pending().await,
     }
 }
 

@@ -10,10 +10,8 @@ use crate::error::{Class, Error, Result};
 use crate::fix;
 use crate::json::{ApiKeyRow, StatusOutput, StatusRow};
 use crate::output::print_stdout;
-use crate::portal::http::Http;
 use crate::portal::refresh::HttpRefresher;
 use crate::profile::{Profile, ProfileName};
-use crate::runtime::run_async;
 use crate::session::{self, OnFailure, Outcome, Want};
 use crate::store::{Loaded, Stores};
 use crate::ui::{duration, fit, mask};
@@ -350,16 +348,11 @@ fn check_online(
         )),
         Ok(_) => {
             let accepted = profile.region.api_base().and_then(|api_base| {
-                run_async(async {
-                    let http = Http::new()?;
-                    crate::portal::usage::accepts(
-                        &http,
-                        &api_base,
-                        profile.access.secret(),
-                        "the access token",
-                    )
-                    .await
-                })?
+                crate::portal::usage::accepts_blocking(
+                    &api_base,
+                    profile.access.secret(),
+                    "the access token",
+                )
             });
             match accepted {
                 Ok(true) => Ok("Checked online: MiniMax accepts the access token".into()),

@@ -5,12 +5,10 @@ use crate::error::Result;
 use crate::fix;
 use crate::json::{UsageOutput, Window};
 use crate::output::print_stdout;
-use crate::portal::http::Http;
 use crate::portal::refresh::HttpRefresher;
-use crate::portal::usage::{Endpoints, Usage, fetch};
+use crate::portal::usage::{Endpoints, Usage, fetch_blocking};
 use crate::profile::{Profile, ProfileName};
 use crate::region::{Region, parse_base_url};
-use crate::runtime::run_async;
 use crate::session::token_for_use;
 use crate::store::Stores;
 use crate::ui::duration;
@@ -41,11 +39,7 @@ fn read_usage(name: &ProfileName, profile: &Profile) -> Result<Usage> {
         model_base: parse_base_url(&profile.base_url).map_err(crate::error::Error::failed)?,
         api_base: profile.region.api_base()?,
     };
-    run_async(async {
-        let http = Http::new()?;
-        fetch(&http, &at, profile.access.secret(), now_ms()).await
-    })?
-    .map_err(|e| {
+    fetch_blocking(&at, profile.access.secret(), now_ms()).map_err(|e| {
         let fix = fix::login(name, Some(profile.region));
         match e.class {
             crate::error::Class::NeedsLogin => e.with_fix(fix),

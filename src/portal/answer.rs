@@ -8,9 +8,9 @@
 //! - every token-like string in a body is registered for scrubbing before any
 //!   message is built, and no message quotes a successful answer's body.
 
-use super::http::{Answer, Failure};
-use super::wire::{self, normalize_expiry};
-use crate::profile::Tokens;
+use super::http::{Answer, Failure, StatusClass};
+use super::wire::{self, normalize_expiry, reason_in};
+use crate::profile::{LoginTokens, Tokens};
 use crate::redact::{self, clean};
 use oauth2::{AccessToken, RefreshToken};
 use serde_json::Value;
@@ -44,6 +44,17 @@ pub enum TokenAnswer {
     Failed(String),
 }
 
+/// A login's tokens (login poll, code exchange), which must include a
+/// refresh token: the one place that is checked.
+pub fn login_tokens(tokens: Tokens) -> crate::error::Result<LoginTokens> {
+    LoginTokens::new(tokens).ok_or_else(|| {
+        crate::error::Error::failed(
+            "the portal approved the login but sent no usable refresh_token, so the session \
+             could not be kept fresh",
+        )
+    })
+}
+
 /// Classifies the outcome of one request to a token endpoint.
 pub fn classify(outcome: Result<Answer, Failure>, now_ms: i64) -> TokenAnswer {
     match outcome {
@@ -66,7 +77,7 @@ fn classify_failure(failure: Failure, now_ms: i64) -> TokenAnswer {
             redact::register_token_like(&partial);
             // A success cut short may still carry the whole token pair: the
             // portal has already rotated, so keep what can be read.
-            if status.is_some_and(|s| (200..300).contains(&s))
+            if status.is_some_and(|s| StatusClass::of(s, None) == StatusClass::Ok)
                 && let Some(mut tokens) = salvage(&partial, now_ms)
             {
                 tokens
@@ -97,7 +108,7 @@ fn classify_answer(answer: &Answer, now_ms: i64) -> TokenAnswer {
     }
     let status = answer.status;
     let retry_after = answer.retry_after;
-    let success = (200..300).contains(&status);
+    let success = answer.class() == StatusClass::Ok;
     let Some(v) = json_object(&answer.body) else {
         return classify_not_json(answer, now_ms);
     };
@@ -130,26 +141,21 @@ fn classify_answer(answer: &Answer, now_ms: i64) -> TokenAnswer {
 /// rate limit, server trouble. None when the body must be read.
 fn classify_status(answer: &Answer) -> Option<TokenAnswer> {
     let status = answer.status;
-    let retry_after = answer.retry_after;
-    match status {
-        300..=399 => Some(TokenAnswer::Failed(format!(
+    match answer.class() {
+        StatusClass::Redirect => Some(TokenAnswer::Failed(format!(
             "the token endpoint answered with a redirect (HTTP {status}{}); OAuth requests \
              are never sent on after a redirect because the form would be lost",
-            answer
-                .location
-                .as_deref()
-                .map(|l| format!(" to {}", clean(l, 200)))
-                .unwrap_or_default()
+            answer.redirect_target()
         ))),
-        429 => Some(TokenAnswer::SlowDown { retry_after }),
-        408 | 500..=599 => Some(TokenAnswer::Transient {
+        StatusClass::RateLimited { retry_after } => Some(TokenAnswer::SlowDown { retry_after }),
+        StatusClass::Unavailable { retry_after } => Some(TokenAnswer::Transient {
             reason: format!(
                 "the MiniMax portal is unavailable (HTTP {status}): {}",
-                wire::failure_reason(&answer.body)
+                answer.reason()
             ),
             retry_after,
         }),
-        _ => None,
+        StatusClass::Ok | StatusClass::ClientError(_) => None,
     }
 }
 
@@ -158,7 +164,7 @@ fn classify_status(answer: &Answer) -> Option<TokenAnswer> {
 /// a body cut short: nothing the portal said about the grant).
 fn classify_not_json(answer: &Answer, now_ms: i64) -> TokenAnswer {
     let status = answer.status;
-    let success = (200..300).contains(&status);
+    let success = answer.class() == StatusClass::Ok;
     if success && let Some(tokens) = salvage(&answer.body, now_ms) {
         return TokenAnswer::Tokens(tokens);
     }
@@ -168,7 +174,7 @@ fn classify_not_json(answer: &Answer, now_ms: i64) -> TokenAnswer {
         } else {
             format!(
                 "the MiniMax portal answered HTTP {status} with {}",
-                wire::failure_reason(&answer.body)
+                answer.reason()
             )
         },
         retry_after: answer.retry_after,
@@ -296,16 +302,6 @@ fn field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|s| !s.is_empty())
-}
-
-/// The reason a JSON answer gives, cleaned for display.
-fn reason_in(v: &Value) -> Option<String> {
-    v.get("base_resp")
-        .and_then(|b| field(b, "status_msg"))
-        .or_else(|| field(v, "error_description"))
-        .or_else(|| field(v, "error"))
-        .or_else(|| field(v, "message"))
-        .map(|r| clean(r, 300))
 }
 
 /// A token string as the portal sent it: non-empty, bounded, printable.
@@ -597,6 +593,27 @@ mod tests {
             let got = answer(*status, body);
             assert_eq!(kind(&got), *want, "HTTP {status} {body}: {got:?}");
         }
+    }
+
+    #[test]
+    fn a_login_needs_a_refresh_token() {
+        let TokenAnswer::Tokens(tokens) = answer(
+            200,
+            r#"{"status":"success","access_token":"acc-12345678","expired_in":60}"#,
+        ) else {
+            panic!("not tokens")
+        };
+        let err = login_tokens(tokens.clone()).unwrap_err();
+        assert!(
+            err.message.contains("no usable refresh_token"),
+            "{}",
+            err.message
+        );
+        let with_refresh = Tokens {
+            refresh: Some(RefreshToken::new("ref-12345678".into())),
+            ..tokens
+        };
+        assert!(login_tokens(with_refresh).is_ok());
     }
 
     #[test]

@@ -16,14 +16,16 @@ use super::answer::{self, TokenAnswer};
 use super::http::Http;
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
-use crate::profile::Tokens;
+use crate::profile::LoginTokens;
 use crate::redact;
 use crate::region::{Region, SCOPE, client_id, join, parse_base_url};
+use crate::runtime::Runtime;
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
 };
 use std::net::{Ipv4Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use subtle::ConstantTimeEq;
@@ -269,7 +271,7 @@ impl Session {
     }
 
     /// Trades the code for tokens at the token endpoint.
-    pub async fn exchange(&self, http: &Http, code: &str) -> Result<Tokens> {
+    pub async fn exchange(&self, http: &Http, code: &str) -> Result<LoginTokens> {
         let sent = http
             .post_form(
                 &self.token_url,
@@ -283,10 +285,7 @@ impl Session {
             )
             .await;
         match answer::classify(sent, now_ms()) {
-            TokenAnswer::Tokens(tokens) if tokens.refresh.is_some() => Ok(tokens),
-            TokenAnswer::Tokens(_) => Err(Error::failed(
-                "the portal sent no usable refresh_token, so the session could not be kept fresh",
-            )),
+            TokenAnswer::Tokens(tokens) => answer::login_tokens(tokens),
             TokenAnswer::Transient { reason, .. } => Err(Error::transient(format!(
                 "could not trade the code for tokens: {reason}"
             ))
@@ -317,6 +316,168 @@ impl Session {
             owed.take();
         }
         let _ = tokio::time::timeout(DRAIN, self.owed.recv()).await;
+    }
+}
+
+/// A browser sign-in driven from blocking code, on a runtime of its own
+/// that lives as long as the sign-in: the loopback server answers browsers
+/// while any call below runs. One Ctrl-C listener, set up at the start,
+/// serves every call, so none is missed in between.
+pub struct BrowserLogin {
+    http: Http,
+    authorize_url: Url,
+    session: Session,
+    /// None once Ctrl-C arrived: every later call is cancelled at once.
+    ctrl_c: Option<CtrlC>,
+    tick: tokio::time::Interval,
+    /// Last, so the server and its timers go before the runtime does.
+    runtime: Runtime,
+}
+
+type CtrlC = Pin<Box<dyn Future<Output = std::io::Result<()>>>>;
+
+/// A loopback port bound for a browser sign-in, before it starts.
+pub struct Bound {
+    listener: TcpListener,
+    runtime: Runtime,
+}
+
+/// What ended one wait of a browser sign-in.
+pub enum Event<L> {
+    /// The browser came back with this login's state.
+    Returned(Returned),
+    /// A line from the lines being read (a pasted address).
+    Line(L),
+    /// Those lines ended.
+    LinesDone,
+    /// The deadline passed.
+    TimedOut,
+    /// A second passed.
+    Tick,
+}
+
+/// Ctrl-C (or SIGINT); at once when it came before.
+async fn interrupted(ctrl_c: &mut Option<CtrlC>) {
+    if let Some(signal) = ctrl_c {
+        let _ = signal.as_mut().await;
+    }
+    *ctrl_c = None;
+}
+
+/// The next line; pending for ever once the lines end (or when none).
+async fn next_line<L>(lines: Option<&mut mpsc::Receiver<L>>) -> Option<L> {
+    match lines {
+        Some(lines) => lines.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl BrowserLogin {
+    /// Listens on 127.0.0.1 as `bind` does, blocking.
+    pub fn bind(port: Option<u16>) -> Result<Bound> {
+        let runtime = Runtime::new()?;
+        let listener = runtime.block_on(bind(port))??;
+        Ok(Bound { listener, runtime })
+    }
+
+    pub fn authorize_url(&self) -> &Url {
+        &self.authorize_url
+    }
+
+    pub fn redirect_uri(&self) -> &str {
+        &self.session.redirect_uri
+    }
+
+    /// Reads an address the user pasted (`Session::paste`).
+    pub fn paste(&self, text: &str) -> std::result::Result<Returned, String> {
+        self.session.paste(text)
+    }
+
+    /// Waits, blocking, for the browser's return, a line from `lines`, the
+    /// deadline or the next second, whichever comes first; Ctrl-C cancels.
+    pub fn next_event<L>(
+        &mut self,
+        deadline: std::time::Instant,
+        lines: Option<&mut mpsc::Receiver<L>>,
+    ) -> Result<Event<L>> {
+        let deadline = tokio::time::Instant::from_std(deadline);
+        let BrowserLogin {
+            session,
+            ctrl_c,
+            tick,
+            runtime,
+            ..
+        } = self;
+        runtime.block_on(async {
+            tokio::select! {
+                _ = interrupted(ctrl_c) => Err(Error::cancelled()),
+                returned = session.next() => returned
+                    .map(Event::Returned)
+                    .ok_or_else(|| Error::failed("the loopback server stopped")),
+                line = next_line(lines) => Ok(line.map_or(Event::LinesDone, Event::Line)),
+                _ = tokio::time::sleep_until(deadline) => Ok(Event::TimedOut),
+                _ = tick.tick() => Ok(Event::Tick),
+            }
+        })?
+    }
+
+    /// Trades the code for tokens, blocking; Ctrl-C cancels.
+    pub fn exchange(&mut self, code: &str) -> Result<LoginTokens> {
+        let BrowserLogin {
+            http,
+            session,
+            ctrl_c,
+            runtime,
+            ..
+        } = self;
+        runtime.block_on(async {
+            tokio::select! {
+                tokens = session.exchange(http, code) => tokens,
+                _ = interrupted(ctrl_c) => Err(Error::cancelled()),
+            }
+        })?
+    }
+
+    /// Tells the browser how the sign-in ended (`Session::finish`),
+    /// blocking.
+    pub fn finish(self, ending: Ending) {
+        let BrowserLogin {
+            session, runtime, ..
+        } = self;
+        let _ = runtime.block_on(session.finish(ending));
+    }
+}
+
+impl Bound {
+    /// Builds the authorize URL and starts answering the browser, blocking.
+    pub fn start(self, region: Region) -> Result<BrowserLogin> {
+        let Bound { listener, runtime } = self;
+        let http = Http::new()?;
+        let listening = start(region, listener)?;
+        let authorize_url = listening.authorize_url.clone();
+        let (session, ctrl_c, tick) = runtime.block_on(async {
+            let mut ctrl_c: CtrlC = Box::pin(tokio::signal::ctrl_c());
+            // Polled once now, so that a Ctrl-C from here on is seen by the
+            // next call.
+            let now = tokio::select! {
+                biased;
+                _ = ctrl_c.as_mut() => None,
+                _ = std::future::ready(()) => Some(ctrl_c),
+            };
+            (
+                listening.serve(),
+                now,
+                tokio::time::interval(Duration::from_secs(1)),
+            )
+        })?;
+        Ok(BrowserLogin {
+            http,
+            authorize_url,
+            session,
+            ctrl_c,
+            tick,
+            runtime,
+        })
     }
 }
 

@@ -2,11 +2,11 @@
 //! must come back), then poll the token endpoint until the user approves.
 
 use super::answer::{self, TokenAnswer};
-use super::http::{Answer, Http};
+use super::http::{Answer, Http, StatusClass};
 use super::wire::{self, DeviceCode};
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
-use crate::profile::Tokens;
+use crate::profile::LoginTokens;
 use crate::region::{Region, SCOPE, client_id};
 use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
 use std::time::Duration;
@@ -23,6 +23,46 @@ pub struct PendingCode {
     pub code: DeviceCode,
     verifier: PkceCodeVerifier,
     client_id: String,
+}
+
+/// How a wait for approval ended, when it did not fail.
+pub enum Approval {
+    Approved(Box<LoginTokens>),
+    /// The code died before the user approved it, while the portal was
+    /// answering: a new code may be asked for.
+    CodeExpired,
+}
+
+/// Asks for a user code, blocking; Ctrl-C cancels.
+pub fn start_blocking(region: Region) -> Result<PendingCode> {
+    crate::runtime::cancellable(async {
+        let http = Http::new()?;
+        start(&http, region).await
+    })
+}
+
+/// Waits for the user's approval of `pending`, blocking; Ctrl-C cancels.
+/// `every_second` is called once a second with the portal's trouble the
+/// wait is riding out, if any.
+pub fn wait_blocking(
+    region: Region,
+    pending: &PendingCode,
+    every_second: &mut dyn FnMut(Option<&str>),
+) -> Result<Approval> {
+    crate::runtime::cancellable(async {
+        let http = Http::new()?;
+        let trouble = std::cell::RefCell::new(None::<String>);
+        let mut on_trouble = |why: Option<&str>| *trouble.borrow_mut() = why.map(str::to_string);
+        let wait = wait_for_approval(&http, region, pending, &mut on_trouble);
+        tokio::pin!(wait);
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                result = &mut wait => return result,
+                _ = tick.tick() => every_second(trouble.borrow().as_deref()),
+            }
+        }
+    })
 }
 
 pub async fn start(http: &Http, region: Region) -> Result<PendingCode> {
@@ -58,31 +98,29 @@ pub async fn start(http: &Http, region: Region) -> Result<PendingCode> {
 const RETRY_HINT: &str = "run login again; if it keeps failing, check the region (a CN account \
 signs in with --region cn) and `minimax-portal-auth doctor`";
 
-/// Non-2xx answers to the code request: 5xx and 429 are transient,
+/// Non-2xx answers to the code request: 5xx, 408 and 429 are transient,
 /// a redirect means an old endpoint, the rest is a refusal.
 fn check_status(answer: &Answer, what: &str) -> Result<()> {
-    match answer.status {
-        200..=299 => Ok(()),
-        300..=399 => Err(Error::failed(format!(
+    match answer.class() {
+        StatusClass::Ok => Ok(()),
+        StatusClass::Redirect => Err(Error::failed(format!(
             "the MiniMax portal redirected the request to {what} (HTTP {}{}); OAuth requests \
              are never sent on after a redirect because the form would be lost",
             answer.status,
-            answer
-                .location
-                .as_deref()
-                .map(|l| format!(" to {l}"))
-                .unwrap_or_default()
+            answer.redirect_target()
         ))
         .with_hint("check MINIMAX_PORTAL_OAUTH_BASE_URL: it must name the account host")),
-        429 | 500..=599 => Err(Error::transient(format!(
-            "the MiniMax portal is unavailable (HTTP {}) and could not {what}: {}",
-            answer.status,
-            wire::failure_reason(&answer.body)
-        ))
-        .with_hint("try again in a few minutes")),
-        status => Err(Error::failed(format!(
+        StatusClass::RateLimited { .. } | StatusClass::Unavailable { .. } => {
+            Err(Error::transient(format!(
+                "the MiniMax portal is unavailable (HTTP {}) and could not {what}: {}",
+                answer.status,
+                answer.reason()
+            ))
+            .with_hint("try again in a few minutes"))
+        }
+        StatusClass::ClientError(status) => Err(Error::failed(format!(
             "the MiniMax portal refused to {what} (HTTP {status}): {}",
-            wire::failure_reason(&answer.body)
+            answer.reason()
         ))
         .with_hint(RETRY_HINT)),
     }
@@ -100,7 +138,7 @@ pub async fn wait_for_approval(
     region: Region,
     pending: &PendingCode,
     on_trouble: &mut dyn FnMut(Option<&str>),
-) -> Result<Tokens> {
+) -> Result<Approval> {
     let url = region.token_url()?;
     let code = &pending.code;
     let mut interval = code.interval;
@@ -112,12 +150,12 @@ pub async fn wait_for_approval(
     loop {
         let left = code.deadline_ms.saturating_sub(now_ms());
         if left <= 0 {
-            return Err(ended(trouble));
+            return ended(trouble);
         }
         // Sleep, but never past the deadline.
         tokio::time::sleep(wait.min(Duration::from_millis(left as u64))).await;
         if code.deadline_ms.saturating_sub(now_ms()) <= 0 {
-            return Err(ended(trouble));
+            return ended(trouble);
         }
         wait = interval;
         match poll_once(http, &url, pending).await {
@@ -147,7 +185,11 @@ pub async fn wait_for_approval(
                 trouble = Some(reason);
                 wait = backoff;
             }
-            TokenAnswer::Tokens(tokens) => return approved(tokens),
+            TokenAnswer::Tokens(tokens) => {
+                return answer::login_tokens(tokens)
+                    .map(|tokens| Approval::Approved(Box::new(tokens)))
+                    .map_err(|e| e.with_hint(RETRY_HINT));
+            }
             TokenAnswer::Rejected(reason) | TokenAnswer::Failed(reason) => {
                 return Err(Error::failed(format!(
                     "the MiniMax portal refused the login: {reason}"
@@ -158,15 +200,15 @@ pub async fn wait_for_approval(
     }
 }
 
-/// The error of a code that died: expired, or, when the portal was failing
-/// at the end, that failure.
-fn ended(trouble: Option<String>) -> Error {
+/// A code that died: expired, or, when the portal was failing at the end,
+/// that failure.
+fn ended(trouble: Option<String>) -> Result<Approval> {
     match trouble {
-        Some(reason) => Error::transient(format!(
+        Some(reason) => Err(Error::transient(format!(
             "could not confirm the login before the code expired: {reason}"
         ))
-        .with_hint("try again in a few minutes"),
-        None => expired(),
+        .with_hint("try again in a few minutes")),
+        None => Ok(Approval::CodeExpired),
     }
 }
 
@@ -186,18 +228,6 @@ async fn poll_once(http: &Http, url: &url::Url, pending: &PendingCode) -> TokenA
     answer::classify(sent, now_ms())
 }
 
-/// The tokens of an approved login, which must include a refresh token.
-fn approved(tokens: Tokens) -> Result<Tokens> {
-    if tokens.refresh.is_none() {
-        return Err(Error::failed(
-            "the portal approved the login but sent no usable refresh_token, so \
-             the session could not be kept fresh",
-        )
-        .with_hint(RETRY_HINT));
-    }
-    Ok(tokens)
-}
-
 fn slow_down(interval: Duration, retry_after: Option<Duration>) -> Duration {
     let doubled = (interval * 2).min(MAX_SLOW_DOWN_INTERVAL);
     match retry_after {
@@ -206,11 +236,8 @@ fn slow_down(interval: Duration, retry_after: Option<Duration>) -> Duration {
     }
 }
 
-/// Part of the message of a login whose code expired, so the caller can
-/// offer a new code.
-pub const EXPIRED: &str = "the user code expired";
-
-fn expired() -> Error {
-    Error::failed(format!("{EXPIRED} before the login was approved"))
+/// The error of a login whose code expired and is not renewed.
+pub fn code_expired() -> Error {
+    Error::failed("the user code expired before the login was approved")
         .with_hint("approve the new code in the browser before it expires")
 }

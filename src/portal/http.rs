@@ -23,6 +23,56 @@ pub struct Answer {
     pub location: Option<String>,
 }
 
+/// What an answer's status says, before its body is read: the one reading
+/// of HTTP statuses that every portal answer goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusClass {
+    /// 2xx.
+    Ok,
+    /// 3xx: never followed, since a redirected OAuth POST loses its form.
+    Redirect,
+    /// 429: ask again later, after `retry_after` when the server said.
+    RateLimited { retry_after: Option<Duration> },
+    /// 408 and 5xx: the server is in trouble for now.
+    Unavailable { retry_after: Option<Duration> },
+    /// Any other status (4xx, and codes no server sends as an answer): the
+    /// request was refused; the status says how.
+    ClientError(u16),
+}
+
+impl StatusClass {
+    pub fn of(status: u16, retry_after: Option<Duration>) -> StatusClass {
+        match status {
+            200..=299 => StatusClass::Ok,
+            300..=399 => StatusClass::Redirect,
+            429 => StatusClass::RateLimited { retry_after },
+            408 | 500..=599 => StatusClass::Unavailable { retry_after },
+            status => StatusClass::ClientError(status),
+        }
+    }
+}
+
+impl Answer {
+    pub fn class(&self) -> StatusClass {
+        StatusClass::of(self.status, self.retry_after)
+    }
+
+    /// The reason the answer gives for a failure, safe to show: scrubbed,
+    /// cleaned and bounded (`wire::failure_reason`).
+    pub fn reason(&self) -> String {
+        super::wire::failure_reason(&self.body)
+    }
+
+    /// " to <where>" of a redirect, cleaned, for messages; empty without a
+    /// `Location`.
+    pub fn redirect_target(&self) -> String {
+        self.location
+            .as_deref()
+            .map(|l| format!(" to {}", crate::redact::clean(l, 200)))
+            .unwrap_or_default()
+    }
+}
+
 /// How a request failed, so callers can classify it.
 #[derive(Debug)]
 pub enum Failure {
@@ -168,7 +218,7 @@ impl Http {
     }
 
     /// GETs without credentials (reachability and clock checks).
-    pub async fn get(&self, url: &Url) -> Result<Answer, Failure> {
+    async fn get(&self, url: &Url) -> Result<Answer, Failure> {
         self.send(self.client_for(url)?.get(url.clone())).await
     }
 
@@ -223,6 +273,32 @@ impl Http {
             location,
         })
     }
+}
+
+/// A server that answered a reachability check: how soon, and its `Date`.
+pub struct Reached {
+    pub elapsed: Duration,
+    pub date: Option<String>,
+}
+
+/// GETs each URL in turn without credentials, blocking (reachability and
+/// clock checks): each one's answer, or why it could not be reached.
+pub fn reach_blocking(urls: &[Url]) -> Result<Vec<Result<Reached>>> {
+    crate::runtime::run_async(async {
+        let http = Http::new()?;
+        let mut reached = Vec::new();
+        for url in urls {
+            let started = std::time::Instant::now();
+            reached.push(match http.get(url).await {
+                Ok(answer) => Ok(Reached {
+                    elapsed: started.elapsed(),
+                    date: answer.date,
+                }),
+                Err(failure) => Err(failure.into_error("check reachability")),
+            });
+        }
+        Ok(reached)
+    })?
 }
 
 fn request_timeout() -> Duration {
@@ -310,6 +386,28 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statuses_by_class() {
+        let wait = Some(Duration::from_secs(3));
+        for (status, want) in [
+            (200, StatusClass::Ok),
+            (204, StatusClass::Ok),
+            (301, StatusClass::Redirect),
+            (307, StatusClass::Redirect),
+            (429, StatusClass::RateLimited { retry_after: wait }),
+            (408, StatusClass::Unavailable { retry_after: wait }),
+            (500, StatusClass::Unavailable { retry_after: wait }),
+            (503, StatusClass::Unavailable { retry_after: wait }),
+            (400, StatusClass::ClientError(400)),
+            (401, StatusClass::ClientError(401)),
+            (404, StatusClass::ClientError(404)),
+            (101, StatusClass::ClientError(101)),
+            (600, StatusClass::ClientError(600)),
+        ] {
+            assert_eq!(StatusClass::of(status, wait), want, "HTTP {status}");
+        }
+    }
 
     #[test]
     fn retry_after_in_both_forms() {

@@ -3,7 +3,7 @@
 //! newest OpenClaw asks it; the older Coding Plan endpoint second.
 //! `current_interval_usage_count` counts what is LEFT, not what was used.
 
-use super::http::Http;
+use super::http::{Http, StatusClass};
 use super::wire::failure_reason;
 use crate::error::{Error, Result};
 use crate::redact::clean;
@@ -54,6 +54,22 @@ pub struct Endpoints {
     pub api_base: Url,
 }
 
+/// `fetch`, blocking, on a runtime of its own.
+pub fn fetch_blocking(at: &Endpoints, token: &str, now_ms: i64) -> Result<Usage> {
+    crate::runtime::run_async(async {
+        let http = Http::new()?;
+        fetch(&http, at, token, now_ms).await
+    })?
+}
+
+/// `accepts`, blocking, on a runtime of its own.
+pub fn accepts_blocking(api_base: &Url, token: &str, what: &str) -> Result<bool> {
+    crate::runtime::run_async(async {
+        let http = Http::new()?;
+        accepts(&http, api_base, token, what).await
+    })?
+}
+
 pub async fn fetch(http: &Http, at: &Endpoints, token: &str, now_ms: i64) -> Result<Usage> {
     let origin = origin_of(&at.model_base)?;
     for (plan, url) in [
@@ -64,28 +80,27 @@ pub async fn fetch(http: &Http, at: &Endpoints, token: &str, now_ms: i64) -> Res
             .get_usage(&url, token)
             .await
             .map_err(|f| f.into_error("read the plan's usage"))?;
-        match answer.status {
-            404 => continue,
-            401 | 403 => {
+        let status = answer.status;
+        match answer.class() {
+            StatusClass::Ok => {}
+            StatusClass::ClientError(404) => continue,
+            StatusClass::ClientError(401 | 403) => {
                 return Err(Error::needs_login(format!(
-                    "MiniMax refused the token when reading usage (HTTP {}): {}",
-                    answer.status,
-                    failure_reason(&answer.body)
+                    "MiniMax refused the token when reading usage (HTTP {status}): {}",
+                    answer.reason()
                 )));
             }
-            429 | 500..=599 => {
+            StatusClass::RateLimited { .. } | StatusClass::Unavailable { .. } => {
                 return Err(Error::transient(format!(
-                    "MiniMax could not report usage (HTTP {}): {}",
-                    answer.status,
-                    failure_reason(&answer.body)
+                    "MiniMax could not report usage (HTTP {status}): {}",
+                    answer.reason()
                 ))
                 .with_hint("try again in a few minutes"));
             }
-            200..=299 => {}
-            status => {
+            StatusClass::Redirect | StatusClass::ClientError(_) => {
                 return Err(Error::failed(format!(
                     "MiniMax answered the usage request with HTTP {status}: {}",
-                    failure_reason(&answer.body)
+                    answer.reason()
                 )));
             }
         }
@@ -99,7 +114,8 @@ pub async fn fetch(http: &Http, at: &Endpoints, token: &str, now_ms: i64) -> Res
 
 /// Whether MiniMax accepts a token or API key, by one cheap authenticated
 /// read (the usage endpoint): a 401 or 403 is a refusal; anything else that
-/// answers is taken as accepted. Network trouble and 5xx are errors.
+/// answers is taken as accepted. Network trouble, 408, 429 and 5xx are
+/// errors.
 /// `what` names the credential in messages ("the API key", "the access
 /// token").
 pub async fn accepts(http: &Http, api_base: &Url, token: &str, what: &str) -> Result<bool> {
@@ -108,13 +124,15 @@ pub async fn accepts(http: &Http, api_base: &Url, token: &str, what: &str) -> Re
         .get_usage(&url, token)
         .await
         .map_err(|f| f.into_error(&format!("check {what}")))?;
-    match answer.status {
-        401 | 403 => Ok(false),
-        429 | 500..=599 => Err(Error::transient(format!(
-            "MiniMax could not check {what} now (HTTP {})",
-            answer.status
-        ))),
-        _ => Ok(true),
+    match answer.class() {
+        StatusClass::ClientError(401 | 403) => Ok(false),
+        StatusClass::RateLimited { .. } | StatusClass::Unavailable { .. } => {
+            Err(Error::transient(format!(
+                "MiniMax could not check {what} now (HTTP {})",
+                answer.status
+            )))
+        }
+        StatusClass::Ok | StatusClass::Redirect | StatusClass::ClientError(_) => Ok(true),
     }
 }
 

@@ -49,18 +49,21 @@ fn text_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 /// The reason the portal gives for a failure: `base_resp.status_msg`, then
 /// `error_description` / `error` / `message`, else a short excerpt of the body.
 pub fn failure_reason(body: &[u8]) -> String {
-    if let Ok(v) = serde_json::from_slice::<Value>(body) {
-        let found = v
-            .get("base_resp")
-            .and_then(|b| text_field(b, "status_msg"))
-            .or_else(|| text_field(&v, "error_description"))
-            .or_else(|| text_field(&v, "error"))
-            .or_else(|| text_field(&v, "message"));
-        if let Some(reason) = found {
-            return clean(reason, 300);
-        }
-    }
-    excerpt(body)
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| reason_in(&v))
+        .unwrap_or_else(|| excerpt(body))
+}
+
+/// The reason a JSON answer gives (`base_resp.status_msg`, then
+/// `error_description` / `error` / `message`), cleaned for display.
+pub fn reason_in(v: &Value) -> Option<String> {
+    v.get("base_resp")
+        .and_then(|b| text_field(b, "status_msg"))
+        .or_else(|| text_field(v, "error_description"))
+        .or_else(|| text_field(v, "error"))
+        .or_else(|| text_field(v, "message"))
+        .map(|reason| clean(reason, 300))
 }
 
 /// A short, printable excerpt of a body that is safe to put in a message.

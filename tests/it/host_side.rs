@@ -128,6 +128,19 @@ fn usage_errors_are_classified() {
     plugin.run(&["usage"]).expect_code(4);
 }
 
+/// A 408 from the usage endpoint is passing trouble (exit 4), as 429 and
+/// 5xx are.
+#[test]
+fn a_408_from_usage_is_transient() {
+    let (portal, _mm) = portal_with_usage(|| Reply::empty(408));
+    let plugin = Plugin::new(&portal.url());
+    plugin.login(&[]).expect_code(0);
+    plugin
+        .run(&["usage"])
+        .expect_code(4)
+        .stderr_has("could not report usage (HTTP 408)");
+}
+
 /// A portal whose `Date` header is `skew` away from the real time.
 fn portal_with_clock(skew: chrono::Duration) -> Portal {
     let mm = MiniMax::new().build();

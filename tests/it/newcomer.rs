@@ -386,6 +386,18 @@ fn a_portal_that_fails_the_code_request_was_announced_first() {
     assert!(asked.is_some() && asked < failed, "{}", run.stderr);
 }
 
+/// A 408 to the code request is the portal's passing trouble, as it is
+/// for token answers: exit 4, not a refusal.
+#[test]
+fn a_408_to_the_code_request_is_transient() {
+    let portal = Portal::start(|_| Reply::empty(408));
+    let plugin = Plugin::new(&portal.url());
+    plugin
+        .login(&[])
+        .expect_code(4)
+        .stderr_has("unavailable (HTTP 408)");
+}
+
 #[test]
 fn on_a_terminal_the_503_waiting_line_fits_80_columns() {
     let (portal, _polls) = failing_polls(10_000);
