@@ -18,7 +18,7 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: TokenArgs) -> 
             access_token: hit.access.secret().clone(),
             expires: hit.expires,
             base_url: hit.base_url,
-            outcome: Outcome::StillValid.as_str().to_string(),
+            outcome: Outcome::StillValid,
         },
         None => {
             let fresh = token_for_use(stores, &HttpRefresher, name, margin)?;
@@ -27,7 +27,7 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: TokenArgs) -> 
                 access_token: fresh.profile.access.secret().clone(),
                 expires: fresh.profile.expires,
                 base_url: fresh.profile.base_url,
-                outcome: fresh.outcome.as_str().to_string(),
+                outcome: fresh.outcome,
             }
         }
     };

@@ -24,7 +24,7 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: UsageArgs) -> 
         print_json(&UsageOutput {
             profile_id: name.profile_id(),
             region: profile.region,
-            plan: usage.plan.to_string(),
+            plan: usage.plan,
             models: usage.models,
         })?;
     } else {
