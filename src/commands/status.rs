@@ -198,7 +198,7 @@ fn loaded_block(
     row.expires = Some(profile.expires);
     row.expires_in_seconds = Some(left / 1000);
     row.store = Some(store);
-    row.base_url = Some(profile.base_url.clone());
+    row.base_url = Some(profile.base_url.to_string());
     row.group = group_of(&profile);
 
     // The first line says the state, as `gh auth status` does.

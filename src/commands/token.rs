@@ -26,7 +26,7 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: TokenArgs) -> 
                 profile_id: name.profile_id(),
                 access_token: fresh.profile.access.secret().clone(),
                 expires: fresh.profile.expires,
-                base_url: fresh.profile.base_url,
+                base_url: fresh.profile.base_url.to_string(),
                 outcome: fresh.outcome,
             }
         }

@@ -8,7 +8,7 @@ use crate::portal::http::Http;
 use crate::portal::refresh::HttpRefresher;
 use crate::portal::usage::{Endpoints, Usage, fetch};
 use crate::profile::{Profile, ProfileName, now_ms};
-use crate::region::{Region, parse_base_url};
+use crate::region::Region;
 use crate::runtime::run_async;
 use crate::session::token_for_use;
 use crate::store::Stores;
@@ -37,7 +37,11 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: UsageArgs) -> 
 /// token's fix is a new login.
 fn read_usage(name: &ProfileName, profile: &Profile) -> Result<Usage> {
     let at = Endpoints {
-        model_base: parse_base_url(&profile.base_url).map_err(crate::error::Error::failed)?,
+        model_base: profile
+            .base_url
+            .usable()
+            .map_err(crate::error::Error::failed)?
+            .clone(),
         api_base: profile.region.api_base()?,
     };
     run_async(async {
