@@ -24,6 +24,16 @@ pub enum Class {
 }
 
 impl Class {
+    /// Every class, for tables of them (the manifest's exit codes).
+    pub const ALL: [Class; 6] = [
+        Class::Failed,
+        Class::Usage,
+        Class::NeedsLogin,
+        Class::Transient,
+        Class::StoreUnavailable,
+        Class::Cancelled,
+    ];
+
     pub fn exit_code(self) -> i32 {
         match self {
             Class::Failed => 1,
@@ -139,19 +149,10 @@ impl std::error::Error for Error {}
 mod tests {
     use super::*;
 
-    const ALL: [Class; 6] = [
-        Class::Failed,
-        Class::Usage,
-        Class::NeedsLogin,
-        Class::Transient,
-        Class::StoreUnavailable,
-        Class::Cancelled,
-    ];
-
     /// `--json` and the messages name a class the same way.
     #[test]
     fn json_names_are_as_str() {
-        for class in ALL {
+        for class in Class::ALL {
             let json = serde_json::to_value(class).unwrap();
             assert_eq!(json, class.as_str(), "{class:?}");
             assert_eq!(serde_json::from_value::<Class>(json).unwrap(), class);
@@ -161,10 +162,10 @@ mod tests {
     /// The order `refresh` picks its exit code by: 4 < 3 < 5 < the rest.
     #[test]
     fn severity_orders_the_exit_codes() {
-        let mut by_severity = ALL;
+        let mut by_severity = Class::ALL;
         by_severity.sort_by_key(|c| (c.severity(), c.exit_code()));
         let codes: Vec<i32> = by_severity.iter().map(|c| c.exit_code()).collect();
         assert_eq!(codes, [4, 3, 5, 1, 2, 130]);
-        assert!(ALL.iter().all(|c| c.severity() > 0));
+        assert!(Class::ALL.iter().all(|c| c.severity() > 0));
     }
 }
