@@ -1,10 +1,13 @@
 //! One error type for the whole binary, classified by what the user (or the
 //! host) should do next. The class decides the exit code of the contract.
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// What kind of failure this is; decides the exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What kind of failure this is; decides the exit code. Serialised as
+/// `class` in `--json` output (`as_str`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Class {
     /// Anything without a more specific class: exit 1.
     Failed,
@@ -21,6 +24,16 @@ pub enum Class {
 }
 
 impl Class {
+    /// Every class, for tables of them (the manifest's exit codes).
+    pub const ALL: [Class; 6] = [
+        Class::Failed,
+        Class::Usage,
+        Class::NeedsLogin,
+        Class::Transient,
+        Class::StoreUnavailable,
+        Class::Cancelled,
+    ];
+
     pub fn exit_code(self) -> i32 {
         match self {
             Class::Failed => 1,
@@ -29,6 +42,19 @@ impl Class {
             Class::Transient => 4,
             Class::StoreUnavailable => 5,
             Class::Cancelled => 130,
+        }
+    }
+
+    /// How bad this failure is, for a command that ends with the worst of
+    /// several (`refresh` of every profile): a passing failure is the
+    /// mildest, then a needed login, then an unreachable store, then
+    /// anything else. Success is below them all.
+    pub fn severity(self) -> u8 {
+        match self {
+            Class::Transient => 1,
+            Class::NeedsLogin => 2,
+            Class::StoreUnavailable => 3,
+            Class::Failed | Class::Usage | Class::Cancelled => 4,
         }
     }
 
@@ -118,3 +144,28 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--json` and the messages name a class the same way.
+    #[test]
+    fn json_names_are_as_str() {
+        for class in Class::ALL {
+            let json = serde_json::to_value(class).unwrap();
+            assert_eq!(json, class.as_str(), "{class:?}");
+            assert_eq!(serde_json::from_value::<Class>(json).unwrap(), class);
+        }
+    }
+
+    /// The order `refresh` picks its exit code by: 4 < 3 < 5 < the rest.
+    #[test]
+    fn severity_orders_the_exit_codes() {
+        let mut by_severity = Class::ALL;
+        by_severity.sort_by_key(|c| (c.severity(), c.exit_code()));
+        let codes: Vec<i32> = by_severity.iter().map(|c| c.exit_code()).collect();
+        assert_eq!(codes, [4, 3, 5, 1, 2, 130]);
+        assert!(Class::ALL.iter().all(|c| c.severity() > 0));
+    }
+}

@@ -6,8 +6,10 @@
 //! Keys are always present: a field that does not apply is `null`, never
 //! left out. Field order is the order printed.
 
+use crate::error::Class;
 use crate::region::Region;
-use crate::store::StoreKind;
+use crate::session::Outcome;
+use crate::store::{StoreKind, StoreMode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -54,7 +56,7 @@ pub struct TokenOutput {
     pub expires: i64,
     pub base_url: String,
     /// valid, refreshed, refreshed_elsewhere or not_refreshed.
-    pub outcome: String,
+    pub outcome: Outcome,
 }
 
 /// `refresh --json`: one row per profile and the worst exit code.
@@ -71,7 +73,7 @@ pub struct RefreshOutput {
 pub struct RefreshRow {
     pub profile_id: String,
     /// A session outcome on success, else the error class.
-    pub outcome: String,
+    pub outcome: RefreshOutcome,
     pub expires: Option<i64>,
     pub store: Option<StoreKind>,
     pub message: Option<String>,
@@ -81,6 +83,14 @@ pub struct RefreshRow {
     pub warnings: Vec<String>,
 }
 
+/// How one profile's refresh went: how it came to be fresh, or why not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RefreshOutcome {
+    Fresh(Outcome),
+    Failed(Class),
+}
+
 /// `status --json`: every profile, the API-key profiles, and the stores.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -88,7 +98,7 @@ pub struct StatusOutput {
     pub profiles: Vec<StatusRow>,
     pub api_keys: Vec<ApiKeyRow>,
     pub default_profile: String,
-    pub store_mode: String,
+    pub store_mode: StoreMode,
     pub keyring_backend: String,
     /// Whether `token` is served from the kernel keyring cache: "on ...",
     /// or "off (why)" (store/kcache.rs).
@@ -108,9 +118,7 @@ pub struct StatusRow {
     pub region: Option<Region>,
     pub expires: Option<i64>,
     pub expires_in_seconds: Option<i64>,
-    /// valid, expiring, expired, needs_login, missing, unreadable,
-    /// store_unavailable.
-    pub state: String,
+    pub state: ProfileState,
     pub usable: bool,
     pub default: bool,
     pub store: Option<StoreKind>,
@@ -121,6 +129,26 @@ pub struct StatusRow {
     pub fix: Option<String>,
     /// With --check: what the online check found.
     pub check: Option<String>,
+}
+
+/// What `status` finds of one OAuth profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileState {
+    /// More than the margin is left.
+    Valid,
+    /// Less than the margin is left: the next use refreshes it.
+    Expiring,
+    /// The access token expired: the next use refreshes it.
+    Expired,
+    /// MiniMax rejected the refresh token: only a new login helps.
+    NeedsLogin,
+    /// Named with `-p`, but not stored.
+    Missing,
+    /// Stored, but not a profile this version can use.
+    Unreadable,
+    /// Its store (the keyring) did not answer.
+    StoreUnavailable,
 }
 
 /// One API-key profile in `status --json` (never the key).
@@ -157,12 +185,12 @@ pub struct UsageOutput {
     pub profile_id: String,
     pub region: Region,
     /// Which endpoint answered: token_plan or coding_plan.
-    pub plan: String,
+    pub plan: Plan,
     pub models: Vec<ModelUsage>,
 }
 
 /// One model's usage and its windows are the portal reader's types.
-pub use crate::portal::usage::{ModelUsage, Window};
+pub use crate::portal::usage::{ModelUsage, Plan, Window};
 
 /// `doctor --json`: every check, and whether none failed.
 #[derive(Debug, Serialize, Deserialize)]
@@ -206,7 +234,7 @@ pub struct ErrorOutput {
 #[serde(deny_unknown_fields)]
 pub struct ErrorBody {
     /// failed, usage, needs_login, transient, store_unavailable, cancelled.
-    pub class: String,
+    pub class: Class,
     pub exit_code: i32,
     pub message: String,
     pub fix: Option<String>,
@@ -312,13 +340,29 @@ pub struct OpenclawPluginRemoveOutput {
 /// One line of `refresh --watch --json`: an event, for which profile, when.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct WatchLine {
-    /// started, stopped, a session outcome, or an error class.
-    pub event: String,
+    /// started, stopped, ended, a session outcome, or an error class.
+    pub event: WatchEvent,
     pub profile_id: Option<String>,
     /// When it happened, epoch ms.
     pub at: i64,
     #[serde(flatten)]
     pub detail: WatchDetail,
+}
+
+/// What happened to the watch, or to one profile in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WatchEvent {
+    Started,
+    Stopped,
+    /// No profile is left to watch.
+    Ended,
+    /// A profile's token: how it came to be fresh.
+    #[serde(untagged)]
+    Fresh(Outcome),
+    /// A profile's failure: passing (retried), or the profile is dropped.
+    #[serde(untagged)]
+    Failed(Class),
 }
 
 /// What a watch event says beyond its name (its keys sit beside `event`).
@@ -343,4 +387,58 @@ pub enum WatchDetail {
     Stopped {},
     /// A new login is needed (or the call was wrong): the watch ends.
     Ended { fix: Option<String> },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Each enum prints the exact string the output had when it was a
+    /// string (docs/json.md), and reads it back.
+    #[test]
+    fn enums_print_todays_strings() {
+        fn same<T>(value: T, text: &str)
+        where
+            T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+        {
+            assert_eq!(serde_json::to_value(&value).unwrap(), json!(text));
+            assert_eq!(serde_json::from_value::<T>(json!(text)).unwrap(), value);
+        }
+        for outcome in [
+            Outcome::StillValid,
+            Outcome::Refreshed,
+            Outcome::RefreshedElsewhere,
+            Outcome::NotRefreshed,
+        ] {
+            same(outcome, outcome.as_str());
+            same(RefreshOutcome::Fresh(outcome), outcome.as_str());
+            same(WatchEvent::Fresh(outcome), outcome.as_str());
+        }
+        for class in [Class::NeedsLogin, Class::Transient, Class::Cancelled] {
+            same(RefreshOutcome::Failed(class), class.as_str());
+            same(WatchEvent::Failed(class), class.as_str());
+        }
+        same(WatchEvent::Started, "started");
+        same(WatchEvent::Stopped, "stopped");
+        same(WatchEvent::Ended, "ended");
+        for mode in [StoreMode::Auto, StoreMode::Keyring, StoreMode::File] {
+            same(mode, mode.as_str());
+        }
+        for (state, text) in [
+            (ProfileState::Valid, "valid"),
+            (ProfileState::Expiring, "expiring"),
+            (ProfileState::Expired, "expired"),
+            (ProfileState::NeedsLogin, "needs_login"),
+            (ProfileState::Missing, "missing"),
+            (ProfileState::Unreadable, "unreadable"),
+            (ProfileState::StoreUnavailable, "store_unavailable"),
+        ] {
+            same(state, text);
+        }
+        same(Plan::TokenPlan, "token_plan");
+        same(Plan::CodingPlan, "coding_plan");
+        assert!(serde_json::from_value::<WatchEvent>(json!("other")).is_err());
+        assert!(serde_json::from_value::<ProfileState>(json!("Valid")).is_err());
+    }
 }

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::region::Region;
 use oauth2::{AccessToken, RefreshToken};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use url::Url;
 
@@ -140,10 +140,10 @@ pub struct Profile {
     /// When the access token expires, epoch milliseconds.
     pub expires: i64,
     /// The token endpoint of the region that issued the tokens; refresh goes here.
-    pub token_endpoint: String,
+    pub token_endpoint: ProfileUrl,
     pub client_id: String,
     /// Where the host sends model requests (`resource_url` or the region default).
-    pub base_url: String,
+    pub base_url: ProfileUrl,
     /// When this profile was last written, epoch milliseconds.
     pub updated_at: i64,
     /// Set when the portal rejected the refresh token: only a new login helps.
@@ -153,6 +153,88 @@ pub struct Profile {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+/// A URL the profile keeps (`token_endpoint`, `base_url`): parsed once,
+/// when the profile is read, and written back and printed as the very text
+/// it was stored as (a `Url` alone would normalise it: a bare host gains a
+/// `/`, a host is lowercased). Text that is no URL still loads, as it
+/// always has: only what uses the URL fails, with the same message as
+/// before.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProfileUrl {
+    text: String,
+    parsed: std::result::Result<Url, url::ParseError>,
+}
+
+impl ProfileUrl {
+    pub fn parse(text: impl Into<String>) -> ProfileUrl {
+        let text = text.into();
+        let parsed = Url::parse(&text);
+        ProfileUrl { text, parsed }
+    }
+
+    /// The text as stored.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The URL, when it may be used as a base URL or endpoint: the rules
+    /// of `region::parse_base_url`, without parsing again.
+    pub fn usable(&self) -> std::result::Result<&Url, String> {
+        let url = self
+            .parsed
+            .as_ref()
+            .map_err(|e| crate::region::not_a_url(&self.text, *e))?;
+        crate::region::check_base_url(&self.text, url)?;
+        Ok(url)
+    }
+}
+
+/// A URL the tool built: kept as its text.
+impl From<Url> for ProfileUrl {
+    fn from(url: Url) -> ProfileUrl {
+        ProfileUrl {
+            text: url.as_str().to_string(),
+            parsed: Ok(url),
+        }
+    }
+}
+
+impl From<&str> for ProfileUrl {
+    fn from(text: &str) -> ProfileUrl {
+        ProfileUrl::parse(text)
+    }
+}
+
+impl From<String> for ProfileUrl {
+    fn from(text: String) -> ProfileUrl {
+        ProfileUrl::parse(text)
+    }
+}
+
+impl fmt::Display for ProfileUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl PartialEq<&str> for ProfileUrl {
+    fn eq(&self, other: &&str) -> bool {
+        self.text == *other
+    }
+}
+
+impl Serialize for ProfileUrl {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for ProfileUrl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        String::deserialize(deserializer).map(ProfileUrl::parse)
+    }
 }
 
 impl Profile {
@@ -220,9 +302,9 @@ impl Profile {
             access,
             refresh,
             expires: now_ms,
-            token_endpoint: region.token_url()?.to_string(),
+            token_endpoint: region.token_url()?.into(),
             client_id: crate::region::client_id()?,
-            base_url: region.default_model_base_url()?,
+            base_url: region.default_model_base_url()?.into(),
             updated_at: now_ms,
             needs_login: false,
         };
@@ -257,7 +339,7 @@ impl Profile {
             }
         };
         if let Some(url) = tokens.resource_url {
-            next.base_url = url.as_str().trim_end_matches('/').to_string();
+            next.base_url = ProfileUrl::parse(url.as_str().trim_end_matches('/'));
         }
         next.updated_at = now_ms;
         next.needs_login = false;
@@ -403,5 +485,41 @@ mod tests {
         v["expires"] = serde_json::json!("tok-in-expires-0123456789");
         let e = Profile::from_json(&serde_json::to_vec(&v).unwrap()).unwrap_err();
         assert!(!e.contains("tok-"), "{e}");
+    }
+
+    /// The two URLs are written back and shown as stored, whatever `Url`
+    /// would make of them (a bare host gains a `/`, a host is lowercased);
+    /// text that is no URL (or no usable one) loads, and fails where it is
+    /// used with the message `region::parse_base_url` gives.
+    #[test]
+    fn urls_keep_their_stored_text() {
+        for text in [
+            "https://API.Example.com",
+            "https://x.example",
+            "https://x.example/a/",
+            "http://evil.example/a?x='1'",
+            "not a url",
+        ] {
+            let mut v = serde_json::to_value(sample("default", 10, 10)).unwrap();
+            v["base_url"] = serde_json::json!(text);
+            v["token_endpoint"] = serde_json::json!(text);
+            let p = Profile::from_json(&serde_json::to_vec(&v).unwrap()).unwrap();
+            assert_eq!(serde_json::to_value(&p).unwrap(), v, "{text}");
+            let written = String::from_utf8(p.to_json().unwrap()).unwrap();
+            assert!(
+                written.contains(&format!("\"base_url\":{}", serde_json::json!(text))),
+                "{written}"
+            );
+            assert_eq!(p.base_url.to_string(), text);
+            assert_eq!(p.token_endpoint.as_str(), text);
+            match crate::region::parse_base_url(text) {
+                Ok(url) => assert_eq!(p.base_url.usable(), Ok(&url)),
+                Err(why) => assert_eq!(p.base_url.usable(), Err(why)),
+            }
+        }
+        assert!(ProfileUrl::parse("not a url").usable().is_err());
+        assert!(ProfileUrl::parse("http://evil.example/a").usable().is_err());
+        let url = Url::parse("https://x.example/oauth2/token").unwrap();
+        assert_eq!(ProfileUrl::from(url.clone()).usable(), Ok(&url));
     }
 }

@@ -113,10 +113,22 @@ fn base_from_env(var: &str, default: &str) -> Result<Url> {
 /// Parses a base URL: https anywhere, http only for loopback hosts, no
 /// credentials, query or fragment.
 pub fn parse_base_url(text: &str) -> std::result::Result<Url, String> {
-    let url = Url::parse(text).map_err(|e| format!("{text:?} is not a URL ({e})"))?;
+    let url = Url::parse(text).map_err(|e| not_a_url(text, e))?;
+    check_base_url(text, &url)?;
+    Ok(url)
+}
+
+/// Why `text` is not a URL.
+pub fn not_a_url(text: &str, e: url::ParseError) -> String {
+    format!("{text:?} is not a URL ({e})")
+}
+
+/// [`parse_base_url`]'s rules for a URL parsed already from `text`
+/// (which the messages name).
+pub fn check_base_url(text: &str, url: &Url) -> std::result::Result<(), String> {
     match url.scheme() {
         "https" => {}
-        "http" if is_loopback(&url) => {}
+        "http" if is_loopback(url) => {}
         "http" => {
             return Err(format!(
                 "{text:?} uses http:// for a host that is not loopback; use https://"
@@ -130,8 +142,7 @@ pub fn parse_base_url(text: &str) -> std::result::Result<Url, String> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err(format!("{text:?} must not carry credentials"));
     }
-    check_plain_url(&url).map_err(|why| format!("{text:?} {why}"))?;
-    Ok(url)
+    check_plain_url(url).map_err(|why| format!("{text:?} {why}"))
 }
 
 /// A base URL is a plain location: no query or fragment (where a hostile

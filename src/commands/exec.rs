@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::json::EnvOutput;
 use crate::output::{print_json, print_stdout};
 use crate::portal::refresh::HttpRefresher;
-use crate::profile::ProfileName;
+use crate::profile::{ProfileName, ProfileUrl};
 use crate::session::{Fresh, token_for_use};
 use crate::shell_quote::{Syntax, check_token, export_line};
 use crate::store::Stores;
@@ -31,7 +31,7 @@ pub fn run(stores: &Stores, name: &ProfileName, args: ExecArgs) -> Result<i32> {
     let mut command = std::process::Command::new(program);
     command
         .args(rest)
-        .env(BASE_URL_VAR, &fresh.profile.base_url)
+        .env(BASE_URL_VAR, fresh.profile.base_url.as_str())
         .env(TOKEN_VAR, fresh.profile.access.secret());
     #[cfg(unix)]
     {
@@ -73,7 +73,7 @@ pub fn env(stores: &Stores, json: bool, name: &ProfileName, args: EnvArgs) -> Re
     let token = fresh.profile.access.secret();
     if json {
         print_json(&EnvOutput {
-            base_url: base_url.clone(),
+            base_url: base_url.to_string(),
             auth_token: token.clone(),
         })?;
         return Ok(0);
@@ -91,16 +91,17 @@ pub fn env(stores: &Stores, json: bool, name: &ProfileName, args: EnvArgs) -> Re
     };
     print_stdout(&format!(
         "{}{}",
-        export_line(syntax, BASE_URL_VAR, base_url),
+        export_line(syntax, BASE_URL_VAR, base_url.as_str()),
         export_line(syntax, TOKEN_VAR, token)
     ))?;
     Ok(0)
 }
 
-fn check_for_shell(base_url: &str, token: &str) -> std::result::Result<(), String> {
-    let url = crate::region::parse_base_url(base_url)
+fn check_for_shell(base_url: &ProfileUrl, token: &str) -> std::result::Result<(), String> {
+    let url = base_url
+        .usable()
         .map_err(|why| format!("the stored model base URL is not usable: {why}"))?;
-    crate::region::check_plain_url(&url)?;
+    crate::region::check_plain_url(url)?;
     check_token(token)
 }
 

@@ -134,8 +134,8 @@ fn report_login(
             expires: profile.expires,
             store: saved.store,
             default_model: catalog::model_ref(PROVIDER, &catalog.default),
-            config_patch: catalog::oauth_patch(catalog, name, &profile.base_url),
-            base_url: profile.base_url,
+            config_patch: catalog::oauth_patch(catalog, name, profile.base_url.as_str()),
+            base_url: profile.base_url.to_string(),
             notification_message: notification,
         })?;
     }

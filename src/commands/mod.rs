@@ -85,7 +85,7 @@ fn report(e: &Error, json: bool) {
     if json {
         let _ = print_json(&ErrorOutput {
             error: ErrorBody {
-                class: e.class.as_str().to_string(),
+                class: e.class,
                 exit_code: e.class.exit_code(),
                 message: redact::scrub(&e.message),
                 fix: e.fix.as_deref().map(redact::scrub),

@@ -40,7 +40,13 @@ fn setup(stores: &Stores, json: bool, args: &OpenclawSetupArgs) -> Result<i32> {
         .with_fix(fix::login(name, None)));
     };
     let binary = this_binary()?;
-    let patch = setup_patch(stores, &names, &binary, &loaded.profile.base_url, args)?;
+    let patch = setup_patch(
+        stores,
+        &names,
+        &binary,
+        loaded.profile.base_url.as_str(),
+        args,
+    )?;
     let patch_file = save_patch(stores, &names.provider, "setup", &patch)?;
     let apply = format!(
         "openclaw config patch --file {}",

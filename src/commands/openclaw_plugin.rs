@@ -75,8 +75,8 @@ pub fn onboard(stores: &Stores, args: OpenclawOnboardArgs) -> Result<i32> {
     remember(stores.home(), &name, true)?;
     let catalog = catalog::load()?;
     let out = match config {
-        Some(config) => plugin::onboard_config(&catalog, &name, &profile.base_url, &config),
-        None => plugin::onboard_result(&catalog, &name, &profile.base_url),
+        Some(config) => plugin::onboard_config(&catalog, &name, profile.base_url.as_str(), &config),
+        None => plugin::onboard_result(&catalog, &name, profile.base_url.as_str()),
     };
     print_json(&out)?;
     Ok(0)
@@ -177,7 +177,7 @@ pub fn setup(stores: &Stores, json: bool, args: &OpenclawSetupArgs) -> Result<i3
     let profile = working_profile(stores, &name)?;
     let patch = profile
         .as_ref()
-        .map(|p| plugin::config_patch(&catalog, &name, &p.base_url, args.set_default));
+        .map(|p| plugin::config_patch(&catalog, &name, p.base_url.as_str(), args.set_default));
     let found = OpenClaw::find(args.openclaw.as_deref());
     let Some(openclaw) = found.filter(|_| !args.dry_run) else {
         return print_plan(json, args, &name, &dir, patch.as_ref(), &catalog);

@@ -1,24 +1,13 @@
 use super::print_json;
 use crate::cli::RefreshArgs;
 use crate::clock::now_ms;
-use crate::error::Result;
-use crate::json::{RefreshOutput, RefreshRow};
+use crate::error::{Class, Result};
+use crate::json::{RefreshOutcome, RefreshOutput, RefreshRow};
 use crate::portal::refresh::HttpRefresher;
 use crate::profile::ProfileName;
 use crate::session::{OnFailure, Want, ensure_fresh};
 use crate::store::Stores;
 use crate::ui;
-
-/// How bad an exit code is, for "exit with the worst outcome".
-fn severity(code: i32) -> u8 {
-    match code {
-        0 => 0,
-        4 => 1,
-        3 => 2,
-        5 => 3,
-        _ => 4,
-    }
-}
 
 pub fn run(stores: &Stores, json: bool, args: RefreshArgs) -> Result<i32> {
     stores.sweep_all();
@@ -39,14 +28,17 @@ pub fn run(stores: &Stores, json: bool, args: RefreshArgs) -> Result<i32> {
         None => existing(stores)?,
     };
     let mut reports: Vec<RefreshRow> = Vec::new();
-    let mut worst = 0;
+    // The exit code is the worst failure's (none: success).
+    let severity = |failure: Option<Class>| failure.map_or(0, Class::severity);
+    let mut worst: Option<Class> = None;
     for name in names {
-        let (report, code) = refresh_one(stores, &name, &want);
-        if severity(code) > severity(worst) {
-            worst = code;
+        let (report, failure) = refresh_one(stores, &name, &want);
+        if severity(failure) > severity(worst) {
+            worst = failure;
         }
         reports.push(report);
     }
+    let worst = worst.map_or(0, Class::exit_code);
     if reports.is_empty() {
         say!("No MiniMax profiles are stored; nothing to refresh.");
     }
@@ -68,8 +60,8 @@ fn existing(stores: &Stores) -> Result<Vec<ProfileName>> {
         .collect())
 }
 
-/// One profile's report row and exit code.
-fn refresh_one(stores: &Stores, name: &ProfileName, want: &Want) -> (RefreshRow, i32) {
+/// One profile's report row, and the class of its failure.
+fn refresh_one(stores: &Stores, name: &ProfileName, want: &Want) -> (RefreshRow, Option<Class>) {
     match ensure_fresh(stores, &HttpRefresher, name, want) {
         Ok(fresh) => {
             say!(
@@ -80,7 +72,7 @@ fn refresh_one(stores: &Stores, name: &ProfileName, want: &Want) -> (RefreshRow,
             );
             let row = RefreshRow {
                 profile_id: name.profile_id(),
-                outcome: fresh.outcome.as_str().to_string(),
+                outcome: RefreshOutcome::Fresh(fresh.outcome),
                 expires: Some(fresh.profile.expires),
                 store: Some(fresh.store),
                 message: None,
@@ -88,7 +80,7 @@ fn refresh_one(stores: &Stores, name: &ProfileName, want: &Want) -> (RefreshRow,
                 retry_after: None,
                 warnings: fresh.warnings,
             };
-            (row, 0)
+            (row, None)
         }
         Err(e) => {
             // A message that names the profile is not prefixed with it again.
@@ -99,7 +91,7 @@ fn refresh_one(stores: &Stores, name: &ProfileName, want: &Want) -> (RefreshRow,
             }
             let row = RefreshRow {
                 profile_id: name.profile_id(),
-                outcome: e.class.as_str().to_string(),
+                outcome: RefreshOutcome::Failed(e.class),
                 expires: None,
                 store: None,
                 message: Some(e.message),
@@ -107,7 +99,7 @@ fn refresh_one(stores: &Stores, name: &ProfileName, want: &Want) -> (RefreshRow,
                 retry_after: e.retry_after.map(|d| d.as_secs()),
                 warnings: Vec::new(),
             };
-            (row, e.class.exit_code())
+            (row, Some(e.class))
         }
     }
 }

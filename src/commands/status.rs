@@ -8,7 +8,7 @@ use crate::cli::StatusArgs;
 use crate::clock::now_ms;
 use crate::error::{Class, Error, Result};
 use crate::fix;
-use crate::json::{ApiKeyRow, StatusOutput, StatusRow};
+use crate::json::{ApiKeyRow, ProfileState, StatusOutput, StatusRow};
 use crate::output::print_stdout;
 use crate::portal::refresh::HttpRefresher;
 use crate::profile::{Profile, ProfileName};
@@ -57,7 +57,7 @@ pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
             profiles: rows,
             api_keys: key_rows,
             default_profile: default.as_str().to_string(),
-            store_mode: stores.mode().as_str().to_string(),
+            store_mode: stores.mode(),
             keyring_backend: stores.keyring_backend().to_string(),
             kernel_cache: stores.kernel_cache_state(),
             state_home: stores.home().to_path_buf(),
@@ -127,7 +127,8 @@ fn profile_block(
     Ok(Some(block))
 }
 
-/// The row of a profile before anything is known of it.
+/// The row of a profile before anything is known of it (each block sets
+/// its state).
 fn blank_row(name: &ProfileName, is_default: bool) -> StatusRow {
     StatusRow {
         profile_id: name.profile_id(),
@@ -136,7 +137,7 @@ fn blank_row(name: &ProfileName, is_default: bool) -> StatusRow {
         region: None,
         expires: None,
         expires_in_seconds: None,
-        state: String::new(),
+        state: ProfileState::Missing,
         usable: false,
         default: is_default,
         store: None,
@@ -150,7 +151,7 @@ fn blank_row(name: &ProfileName, is_default: bool) -> StatusRow {
 
 /// A profile named with -p that is not stored.
 fn missing_block(mut row: StatusRow, title: String, name: &ProfileName) -> (StatusRow, String) {
-    row.state = "missing".into();
+    row.state = ProfileState::Missing;
     row.fix = Some(fix::login(name, None));
     let lines = format!(
         "{title}  ✗ Not signed in\n    fix: {}\n",
@@ -162,8 +163,8 @@ fn missing_block(mut row: StatusRow, title: String, name: &ProfileName) -> (Stat
 /// A profile that could not be read, or whose store did not answer.
 fn unreadable_block(mut row: StatusRow, title: String, e: &Error) -> (StatusRow, String) {
     row.state = match e.class {
-        Class::StoreUnavailable => "store_unavailable".into(),
-        _ => "unreadable".into(),
+        Class::StoreUnavailable => ProfileState::StoreUnavailable,
+        _ => ProfileState::Unreadable,
     };
     row.message = Some(e.message.clone());
     row.fix = e.fix.clone();
@@ -190,13 +191,13 @@ fn loaded_block(
     let store = loaded.stored.store;
     let profile = loaded.profile;
     let left = profile.expires_in_ms(now_ms());
-    row.state = state_of(&profile, left, args.margin.duration()).into();
+    row.state = state_of(&profile, left, args.margin.duration());
     row.usable = !profile.needs_login;
     row.region = Some(profile.region);
     row.expires = Some(profile.expires);
     row.expires_in_seconds = Some(left / 1000);
     row.store = Some(store);
-    row.base_url = Some(profile.base_url.clone());
+    row.base_url = Some(profile.base_url.to_string());
     row.group = group_of(&profile);
 
     // The first line says the state, as `gh auth status` does.
@@ -233,16 +234,16 @@ fn loaded_block(
 }
 
 /// needs_login, expired, expiring (less than `margin` left) or valid.
-fn state_of(profile: &Profile, left_ms: i64, margin: std::time::Duration) -> &'static str {
+fn state_of(profile: &Profile, left_ms: i64, margin: std::time::Duration) -> ProfileState {
     let margin_ms = i64::try_from(margin.as_millis()).unwrap_or(i64::MAX);
     if profile.needs_login {
-        "needs_login"
+        ProfileState::NeedsLogin
     } else if left_ms <= 0 {
-        "expired"
+        ProfileState::Expired
     } else if left_ms < margin_ms {
-        "expiring"
+        ProfileState::Expiring
     } else {
-        "valid"
+        ProfileState::Valid
     }
 }
 
@@ -254,8 +255,8 @@ fn token_state_lines(
     profile: &Profile,
     left: i64,
 ) -> String {
-    match row.state.as_str() {
-        "needs_login" => {
+    match row.state {
+        ProfileState::NeedsLogin => {
             let fix = fix::login(name, Some(profile.region));
             let access = if left > 0 {
                 format!("still works for {}", duration(left))
@@ -266,11 +267,11 @@ fn token_state_lines(
             row.fix = Some(fix);
             lines
         }
-        "expired" => format!(
+        ProfileState::Expired => format!(
             "  ✓ Access token expired {} ago; refreshed on next use\n",
             duration(left.saturating_neg())
         ),
-        "expiring" => format!(
+        ProfileState::Expiring => format!(
             "  ✓ Access token valid for {}; refreshed on next use\n",
             duration(left)
         ),

@@ -18,7 +18,7 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: TokenArgs) -> 
             access_token: hit.access.secret().clone(),
             expires: hit.expires,
             base_url: hit.base_url,
-            outcome: Outcome::StillValid.as_str().to_string(),
+            outcome: Outcome::StillValid,
         },
         None => {
             let fresh = token_for_use(stores, &HttpRefresher, name, margin)?;
@@ -26,8 +26,8 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: TokenArgs) -> 
                 profile_id: name.profile_id(),
                 access_token: fresh.profile.access.secret().clone(),
                 expires: fresh.profile.expires,
-                base_url: fresh.profile.base_url,
-                outcome: fresh.outcome.as_str().to_string(),
+                base_url: fresh.profile.base_url.to_string(),
+                outcome: fresh.outcome,
             }
         }
     };

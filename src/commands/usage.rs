@@ -8,7 +8,7 @@ use crate::output::print_stdout;
 use crate::portal::refresh::HttpRefresher;
 use crate::portal::usage::{Endpoints, Usage, fetch_blocking};
 use crate::profile::{Profile, ProfileName};
-use crate::region::{Region, parse_base_url};
+use crate::region::Region;
 use crate::session::token_for_use;
 use crate::store::Stores;
 use crate::ui::duration;
@@ -23,7 +23,7 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: UsageArgs) -> 
         print_json(&UsageOutput {
             profile_id: name.profile_id(),
             region: profile.region,
-            plan: usage.plan.to_string(),
+            plan: usage.plan,
             models: usage.models,
         })?;
     } else {
@@ -36,7 +36,11 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: UsageArgs) -> 
 /// token's fix is a new login.
 fn read_usage(name: &ProfileName, profile: &Profile) -> Result<Usage> {
     let at = Endpoints {
-        model_base: parse_base_url(&profile.base_url).map_err(crate::error::Error::failed)?,
+        model_base: profile
+            .base_url
+            .usable()
+            .map_err(crate::error::Error::failed)?
+            .clone(),
         api_base: profile.region.api_base()?,
     };
     fetch_blocking(&at, profile.access.secret(), now_ms()).map_err(|e| {

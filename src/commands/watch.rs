@@ -17,7 +17,7 @@
 use crate::child;
 use crate::clock::now_ms;
 use crate::error::{Class, Error, Result};
-use crate::json::{WatchDetail, WatchLine};
+use crate::json::{WatchDetail, WatchEvent, WatchLine};
 use crate::portal::refresh::HttpRefresher;
 use crate::profile::ProfileName;
 use crate::session::{self, Fresh, OnFailure, Outcome, Want};
@@ -59,8 +59,8 @@ struct Watched {
 enum Turn {
     /// Keep watching the profile.
     Next,
-    /// Drop the profile; the exit code it would end a watch with.
-    Drop(i32),
+    /// Drop the profile; why (the exit code it would end a watch with).
+    Drop(Class),
     /// SIGTERM or Ctrl-C arrived (while `--then` ran).
     Stopped,
 }
@@ -92,13 +92,13 @@ pub fn run(
     let ids: Vec<String> = watched.iter().map(|w| w.name.profile_id()).collect();
     report(
         json,
-        "started",
+        WatchEvent::Started,
         None,
         &format!("watching {}", ids.join(", ")),
         WatchDetail::Started { profiles: ids },
     );
 
-    let mut exit_code = Class::NeedsLogin.exit_code();
+    let mut last_drop = Class::NeedsLogin;
     loop {
         let mut i = 0;
         while i < watched.len() {
@@ -111,9 +111,9 @@ pub fn run(
             }
             match watch.turn(&mut watched[i]) {
                 Turn::Next => i += 1,
-                Turn::Drop(code) => {
+                Turn::Drop(class) => {
                     watched.remove(i);
-                    exit_code = code;
+                    last_drop = class;
                 }
                 Turn::Stopped => return Ok(stopped(json)),
             }
@@ -121,12 +121,12 @@ pub fn run(
         let Some(wake) = watched.iter().map(|w| w.next_turn).min() else {
             report(
                 json,
-                "ended",
+                WatchEvent::Ended,
                 None,
                 "no profile is left to watch",
                 WatchDetail::Ended { fix: None },
             );
-            return Ok(exit_code);
+            return Ok(last_drop.exit_code());
         };
         let wake = wake.min(Instant::now() + MAX_SLEEP);
         if stop.wait(wake.saturating_duration_since(Instant::now())) {
@@ -136,7 +136,13 @@ pub fn run(
 }
 
 fn stopped(json: bool) -> i32 {
-    report(json, "stopped", None, "stopped", WatchDetail::Stopped {});
+    report(
+        json,
+        WatchEvent::Stopped,
+        None,
+        "stopped",
+        WatchDetail::Stopped {},
+    );
     0
 }
 
@@ -217,12 +223,12 @@ impl Watch<'_> {
         e.message = format!("{}; no longer watched", e.message);
         report(
             self.json,
-            e.class.as_str(),
+            WatchEvent::Failed(e.class),
             Some(&w.name),
             &e.to_string(),
             WatchDetail::Ended { fix: e.fix.clone() },
         );
-        Turn::Drop(e.class.exit_code())
+        Turn::Drop(e.class)
     }
 
     /// A usable token: announced when it changed (unless `--then` waits
@@ -295,7 +301,7 @@ impl Watch<'_> {
         };
         report(
             self.json,
-            fresh.outcome.as_str(),
+            WatchEvent::Fresh(fresh.outcome),
             Some(&w.name),
             &format!(
                 "{} (valid for {left}){note}",
@@ -318,7 +324,7 @@ impl Watch<'_> {
         w.next_turn = Instant::now() + wait;
         report(
             self.json,
-            e.class.as_str(),
+            WatchEvent::Failed(e.class),
             Some(&w.name),
             &format!(
                 "{}; trying again in {}",
@@ -343,7 +349,13 @@ fn backoff(failures: u32, asked: Option<Duration>) -> Duration {
 
 /// A line on stderr for people, and with --json one JSON object per line
 /// on stdout.
-fn report(json: bool, event: &str, name: Option<&ProfileName>, text: &str, detail: WatchDetail) {
+fn report(
+    json: bool,
+    event: WatchEvent,
+    name: Option<&ProfileName>,
+    text: &str,
+    detail: WatchDetail,
+) {
     let at = chrono::Local::now().format("%H:%M:%S");
     match name {
         Some(name) => say!("[{at}] {}: {text}", name.profile_id()),
@@ -351,7 +363,7 @@ fn report(json: bool, event: &str, name: Option<&ProfileName>, text: &str, detai
     }
     if json {
         let line = WatchLine {
-            event: event.to_string(),
+            event,
             profile_id: name.map(|n| n.profile_id()),
             at: now_ms(),
             detail,

@@ -3,7 +3,8 @@
 use super::answer::{self, TokenAnswer};
 use super::http::{Failure, Http};
 use crate::clock::now_ms;
-use crate::region::{CLIENT_ID, parse_base_url};
+use crate::profile::ProfileUrl;
+use crate::region::CLIENT_ID;
 use oauth2::RefreshToken;
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ pub trait Refresher {
     /// since a refresh token is bound to the client it was issued to.
     fn refresh(
         &self,
-        token_endpoint: &str,
+        token_endpoint: &ProfileUrl,
         client_id: &str,
         refresh_token: &RefreshToken,
     ) -> TokenAnswer;
@@ -29,7 +30,7 @@ pub struct HttpRefresher;
 impl Refresher for HttpRefresher {
     fn refresh(
         &self,
-        token_endpoint: &str,
+        token_endpoint: &ProfileUrl,
         client_id: &str,
         refresh_token: &RefreshToken,
     ) -> TokenAnswer {
@@ -45,11 +46,11 @@ impl Refresher for HttpRefresher {
 
 pub async fn refresh(
     http: &Http,
-    token_endpoint: &str,
+    token_endpoint: &ProfileUrl,
     client_id: &str,
     refresh_token: &RefreshToken,
 ) -> TokenAnswer {
-    let url = match parse_base_url(token_endpoint) {
+    let url = match token_endpoint.usable() {
         Ok(url) => url,
         Err(why) => {
             return TokenAnswer::Failed(format!("the profile's token endpoint is unusable: {why}"));
@@ -68,7 +69,7 @@ pub async fn refresh(
     ];
     let mut attempt = 0;
     loop {
-        match http.post_form(&url, &form).await {
+        match http.post_form(url, &form).await {
             // Only a request that never left can be sent again safely: one
             // that reached the portal may have rotated the refresh token.
             Err(Failure::NotSent(_)) if attempt < RETRIES_NOT_SENT => {

@@ -40,10 +40,19 @@ const CODING_PLAN_PATH: &str = "v1/api/openplatform/coding_plan/remains";
 /// `current_interval_status` of a window the portal wants hidden.
 const HIDDEN: i64 = 3;
 
+/// Which usage endpoint answered (`plan` in `usage --json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Plan {
+    /// The Token Plan endpoint at the model base URL's origin.
+    TokenPlan,
+    /// The older Coding Plan endpoint at the region's API base.
+    CodingPlan,
+}
+
 /// What the usage endpoint said: which plan, and each model's windows.
 pub struct Usage {
-    /// "token_plan" or "coding_plan".
-    pub plan: &'static str,
+    pub plan: Plan,
     pub models: Vec<ModelUsage>,
 }
 
@@ -73,8 +82,8 @@ pub fn accepts_blocking(api_base: &Url, token: &str, what: &str) -> Result<bool>
 pub async fn fetch(http: &Http, at: &Endpoints, token: &str, now_ms: i64) -> Result<Usage> {
     let origin = origin_of(&at.model_base)?;
     for (plan, url) in [
-        ("token_plan", join(&origin, TOKEN_PLAN_PATH)?),
-        ("coding_plan", join(&at.api_base, CODING_PLAN_PATH)?),
+        (Plan::TokenPlan, join(&origin, TOKEN_PLAN_PATH)?),
+        (Plan::CodingPlan, join(&at.api_base, CODING_PLAN_PATH)?),
     ] {
         let answer = http
             .get_usage(&url, token)

@@ -16,10 +16,13 @@ use crate::store::kcache::Cached;
 use crate::store::{Loaded, PreparedSave, StoreKind, Stores};
 use std::time::Duration;
 
-/// How a profile came to be usable now (`outcome` in `token --json`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a profile came to be usable now (`outcome` in `token --json`,
+/// serialised as `as_str` says).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// More than the margin was left: nothing was done.
+    #[serde(rename = "valid")]
     StillValid,
     /// This process refreshed it.
     Refreshed,

@@ -38,7 +38,7 @@ impl Script {
 impl Refresher for Script {
     fn refresh(
         &self,
-        endpoint: &str,
+        endpoint: &crate::profile::ProfileUrl,
         client_id: &str,
         _token: &oauth2::RefreshToken,
     ) -> TokenAnswer {

@@ -156,7 +156,7 @@ impl KernelCache {
             folder: self.folder.clone(),
             access: profile.access.secret().clone(),
             expires: profile.expires,
-            base_url: profile.base_url.clone(),
+            base_url: profile.base_url.to_string(),
             region: profile.region,
             updated_at: profile.updated_at,
         };

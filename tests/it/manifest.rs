@@ -114,14 +114,7 @@ fn it_describes_the_stores_the_library_and_the_binary_use() {
         work.profile_id()
     );
     assert_eq!(profile.file.path, "{state_home}/profiles/{name}.json");
-    for class in [
-        Class::Failed,
-        Class::Usage,
-        Class::NeedsLogin,
-        Class::Transient,
-        Class::StoreUnavailable,
-        Class::Cancelled,
-    ] {
+    for class in Class::ALL {
         assert_eq!(m.exit_codes[class.as_str()], class.exit_code(), "{class:?}");
     }
     assert_eq!(m.exit_codes["ok"], 0);

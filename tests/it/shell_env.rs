@@ -299,3 +299,93 @@ fn env_refuses_a_stored_hostile_value_and_prints_nothing() {
         assert_eq!(run.stdout, "", "{field}={value:?}");
     }
 }
+
+/// A stored URL is printed and written back exactly as it was stored, also
+/// where a parsed URL would read otherwise (a bare host gains a `/`, a host
+/// is lowercased, `..` is resolved): by `token`, `env`, `status`, both
+/// routes of `openclaw setup`, and the save after a refresh.
+#[test]
+fn stored_urls_are_printed_and_written_back_as_stored() {
+    use minimax_portal_auth::json;
+    let (portal, mm) = MiniMax::new().refresh_token("ref-seed-0123456789").start();
+    let plugin = Plugin::new(&portal.url());
+    let base_url = "https://API.Example.test";
+    let endpoint = format!("{}/x/..{TOKEN_PATH}", portal.url());
+    store_with(
+        &plugin,
+        &portal.url(),
+        -1_000,
+        &[("base_url", base_url), ("token_endpoint", &endpoint)],
+    );
+    let token = plugin.run(&["token", "--json"]);
+    let token = token.expect_code(0).json_as::<json::TokenOutput>();
+    assert_eq!(token["outcome"], "refreshed");
+    assert_eq!(token["base_url"], base_url);
+    let after = stored(&plugin, "default");
+    assert_eq!(mm.refresh_count(), 1);
+    assert_ne!(after["access"], "acc-old");
+    assert_eq!(after["base_url"], base_url);
+    assert_eq!(after["token_endpoint"], endpoint.as_str());
+
+    let env = plugin.run(&["env", "--json"]);
+    let env = env.expect_code(0).json_as::<json::EnvOutput>();
+    assert_eq!(env["ANTHROPIC_BASE_URL"], base_url);
+    plugin
+        .run(&["env", "--shell", "sh"])
+        .expect_code(0)
+        .stdout_has(base_url);
+    let status = plugin.run(&["status", "--json"]);
+    let status = status.expect_code(0).json_as::<json::StatusOutput>();
+    assert_eq!(status["profiles"][0]["base_url"], base_url);
+    for route in ["plugin", "exec"] {
+        let setup = plugin.run(&["openclaw", "setup", "--route", route, "--dry-run", "--json"]);
+        let patch = setup.expect_code(0).json()["patch"].clone();
+        assert_eq!(
+            patch["models"]["providers"]["minimax-portal"]["baseUrl"], base_url,
+            "{route}: {patch}"
+        );
+    }
+}
+
+/// Stored text that is no URL loads as before: `token` and `status` serve
+/// the profile, and only what uses the URL fails, with the same message
+/// and exit code (`env`, `usage` for the base URL; a refresh for the token
+/// endpoint, the profile untouched).
+#[test]
+fn stored_text_that_is_no_url_fails_only_where_it_is_used() {
+    let (portal, mm) = MiniMax::new().refresh_token("ref-seed-0123456789").start();
+    let plugin = Plugin::new(&portal.url());
+    store_with(
+        &plugin,
+        &portal.url(),
+        3_600_000,
+        &[("base_url", "no url"), ("token_endpoint", "no endpoint")],
+    );
+    let before = stored(&plugin, "default");
+    let token = plugin.run(&["token", "--json"]);
+    assert_eq!(token.expect_code(0).json()["base_url"], "no url");
+    let status = plugin.run(&["status", "--json"]);
+    assert_eq!(
+        status.expect_code(0).json()["profiles"][0]["base_url"],
+        "no url"
+    );
+    let env = plugin.run(&["env", "--shell", "sh"]);
+    env.expect_code(1).stderr_has(
+        "cannot be printed: the stored model base URL is not usable: \"no url\" is not a URL \
+         (relative URL without a base)",
+    );
+    assert_eq!(env.stdout, "");
+    plugin
+        .run(&["usage"])
+        .expect_code(1)
+        .stderr_has("\"no url\" is not a URL (relative URL without a base)");
+    plugin
+        .run(&["refresh", "--force"])
+        .expect_code(1)
+        .stderr_has(
+            "the profile's token endpoint is unusable: \"no endpoint\" is not a URL \
+         (relative URL without a base)",
+        );
+    assert_eq!(mm.refresh_count(), 0);
+    assert_eq!(stored(&plugin, "default"), before);
+}
