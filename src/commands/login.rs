@@ -21,6 +21,7 @@ use std::time::Duration;
 pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LoginArgs) -> Result<i32> {
     let interactive = ui::is_interactive();
     let existing = existing_profile(stores, name)?;
+    super::warnings::tell(stores);
     let region = pick_region(stores, &args, existing.as_ref(), interactive)?;
     let catalog = catalog::load()?;
     if args.with_api_key {
@@ -46,6 +47,7 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LoginArgs) -> 
     // Find out now, not after the user approved, whether the store works.
     let existing_copy = existing_copy(stores, name)?;
     drop(stores.prepare_save(name, existing_copy.as_ref())?);
+    super::warnings::tell(stores);
 
     let signed_in = sign_in_and_save(stores, name, region, &args, interactive)?;
     report_login(stores, json, name, &catalog, signed_in)?;
@@ -118,6 +120,7 @@ fn report_login(
         saved,
         notification,
     } = signed_in;
+    super::warnings::tell(stores);
     let region = profile.region;
     if let Some(message) = &notification {
         ui::tell(&format!("MiniMax says: {message}"));
@@ -309,8 +312,10 @@ fn api_key_login(
     let saved = {
         let held = key_stores.lock(name)?;
         let existing = key_stores.read_locked(name, &held)?;
-        key_stores.save(name, existing.as_ref(), &bytes, profile.updated_at)?
+        key_stores.save(name, existing.as_ref(), &bytes, profile.updated_at)
     };
+    super::warnings::tell(&key_stores);
+    let saved = saved?;
     let store = saved.store;
     if let Some(warning) = &saved.warning {
         say!("warning: {warning}");

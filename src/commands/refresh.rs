@@ -69,7 +69,9 @@ fn existing(stores: &Stores) -> Result<Vec<ProfileName>> {
 
 /// One profile's report row and exit code.
 fn refresh_one(stores: &Stores, name: &ProfileName, want: &Want) -> (RefreshRow, i32) {
-    match ensure_fresh(stores, &HttpRefresher, name, want) {
+    let result = ensure_fresh(stores, &HttpRefresher, name, want);
+    super::warnings::tell(stores);
+    match result {
         Ok(fresh) => {
             say!(
                 "{}: {} (valid for {})",
@@ -85,7 +87,7 @@ fn refresh_one(stores: &Stores, name: &ProfileName, want: &Want) -> (RefreshRow,
                 message: None,
                 fix: None,
                 retry_after: None,
-                warnings: fresh.warnings,
+                warnings: fresh.warnings.iter().map(ToString::to_string).collect(),
             };
             (row, 0)
         }

@@ -43,6 +43,7 @@ pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
         api_key_blocks(stores)
     };
     blocks.extend(key_blocks);
+    super::warnings::tell(stores);
     let all_usable = !rows.is_empty() || !key_rows.is_empty();
     let all_usable = all_usable && rows.iter().all(|r| r.usable);
     // A check that could not reach MiniMax is transient (exit 4), unless
@@ -62,7 +63,12 @@ pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
             keyring_backend: stores.keyring_backend().to_string(),
             kernel_cache: stores.kernel_cache_state(),
             state_home: stores.home().to_path_buf(),
-            warnings: stores.warnings(),
+            warnings: stores
+                .warnings()
+                .iter()
+                .filter(|w| w.is_about_stores())
+                .map(ToString::to_string)
+                .collect(),
         })?;
         return Ok(code);
     }
@@ -92,7 +98,7 @@ fn render(blocks: &[String], default: &ProfileName) -> String {
 /// A note, on stderr, when no keyring answered (unless this run's warning
 /// just said so).
 fn keyring_note(stores: &Stores) {
-    if !stores.warnings().is_empty() && !stores.fallback_announced() {
+    if !stores.warnings().is_empty() && !super::warnings::fallback_announced() {
         crate::ui::tell(&format!(
             "\nnote: no OS keyring answered; profiles are kept in 0600 files in {}\n  \
              (`minimax-portal-auth doctor` says why)",
@@ -427,5 +433,6 @@ fn api_key_blocks(stores: &Stores) -> (Vec<ApiKeyRow>, Vec<String>) {
             store: stored.store,
         });
     }
+    super::warnings::tell(&key_stores);
     (rows, blocks)
 }

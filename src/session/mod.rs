@@ -12,7 +12,7 @@ use crate::portal::answer::{TokenAnswer, Tokens};
 use crate::portal::refresh::Refresher;
 use crate::profile::{Profile, ProfileName, now_ms};
 use crate::store::kcache::Cached;
-use crate::store::{Loaded, PreparedSave, StoreKind, Stores};
+use crate::store::{Loaded, PreparedSave, StoreKind, Stores, Warning};
 use std::time::Duration;
 
 /// How a profile came to be usable now (`outcome` in `token --json`).
@@ -47,8 +47,10 @@ pub struct Fresh {
     pub profile: Profile,
     pub store: StoreKind,
     pub outcome: Outcome,
-    /// What the user should know (already printed on stderr).
-    pub warnings: Vec<String>,
+    /// What the user should know. Nothing here prints: the warnings are
+    /// also given to the stores ([`Stores::new_warnings`]), where the
+    /// command line takes them from to say them.
+    pub warnings: Vec<Warning>,
 }
 
 /// An access token with less than this left is not handed out after a
@@ -139,7 +141,7 @@ pub fn ensure_fresh(
     // `--force` asks the portal again: a mark set on a wrong reading must
     // not abandon a refresh token that still works.
     if seen.profile.needs_login && !want.force {
-        return marked(stores, name, &seen, want, Vec::new());
+        return marked(stores, name, &seen, want, None);
     }
     if !want.force && !is_due(&seen.profile, want.margin, now) {
         return Ok(fresh(seen, Outcome::StillValid, Vec::new()));
@@ -153,7 +155,7 @@ pub fn ensure_fresh(
         None => return Err(no_profile(stores, name)),
     };
     if current.profile.needs_login && !want.force {
-        return marked(stores, name, &current, want, Vec::new());
+        return marked(stores, name, &current, want, None);
     }
     let changed = current.profile.updated_at != seen.profile.updated_at
         || current.profile.refresh.secret() != seen.profile.refresh.secret();
@@ -189,18 +191,25 @@ fn act_on_answer(
             let marked_profile = current.profile.marked_needs_login(now);
             // Best effort: the rejection matters more than the mark.
             let _ = stores.commit(name, save, &marked_profile.to_json()?, now);
-            let warning = format!("MiniMax rejected its refresh token ({reason})");
             let current = Loaded {
                 profile: marked_profile,
                 stored: current.stored,
             };
-            marked(stores, name, &current, want, vec![warning])
+            marked(stores, name, &current, want, Some(reason))
         }
         TokenAnswer::Transient {
             reason,
             retry_after,
-        } => not_refreshed(name, current, want, Error::transient(reason), retry_after),
+        } => not_refreshed(
+            stores,
+            name,
+            current,
+            want,
+            Error::transient(reason),
+            retry_after,
+        ),
         TokenAnswer::SlowDown { retry_after } => not_refreshed(
+            stores,
             name,
             current,
             want,
@@ -208,6 +217,7 @@ fn act_on_answer(
             retry_after,
         ),
         TokenAnswer::Pending => not_refreshed(
+            stores,
             name,
             current,
             want,
@@ -215,7 +225,7 @@ fn act_on_answer(
             None,
         ),
         TokenAnswer::Failed(reason) => {
-            not_refreshed(name, current, want, Error::failed(reason), None)
+            not_refreshed(stores, name, current, want, Error::failed(reason), None)
         }
     }
 }
@@ -231,11 +241,16 @@ fn save_refreshed(
 ) -> Result<Fresh> {
     let now = now_ms();
     let access_usable = tokens.access.is_some();
-    let (next, mut warnings) = current.profile.with_tokens(tokens, now);
+    let (next, odd) = current.profile.with_tokens(tokens, now);
     let saved = stores.commit(name, save, &next.to_json()?, now)?;
-    warnings.extend(saved.warning);
+    let odd = odd.into_iter().map(|what| Warning::OddAnswer { what });
+    let warnings: Vec<Warning> = odd
+        .chain(saved.warning)
+        .map(|w| Warning::about(name.profile_id(), w))
+        .collect();
+    // Given before any error below: the new tokens were saved either way.
     for warning in &warnings {
-        crate::say!("warning: {}: {warning}", name.profile_id());
+        stores.warn(warning.clone());
     }
     if !access_usable {
         return Err(Error::transient(format!(
@@ -262,7 +277,7 @@ fn save_refreshed(
     })
 }
 
-fn fresh(loaded: Loaded, outcome: Outcome, warnings: Vec<String>) -> Fresh {
+fn fresh(loaded: Loaded, outcome: Outcome, warnings: Vec<Warning>) -> Fresh {
     Fresh {
         profile: loaded.profile,
         store: loaded.stored.store,
@@ -273,6 +288,7 @@ fn fresh(loaded: Loaded, outcome: Outcome, warnings: Vec<String>) -> Fresh {
 
 /// A refresh that did not happen; the stored profile is unchanged.
 fn not_refreshed(
+    stores: &Stores,
     name: &ProfileName,
     current: Loaded,
     want: &Want,
@@ -281,12 +297,12 @@ fn not_refreshed(
 ) -> Result<Fresh> {
     let id = name.profile_id();
     if want.on_failure == OnFailure::UseCurrent && usable_for(&current.profile, now_ms()) {
-        let warning = format!(
-            "could not refresh {id}: {}. Using the current access token, valid for {} more.",
-            cause.message,
-            crate::text::duration(current.profile.expires_in_ms(now_ms()))
-        );
-        crate::say!("warning: {warning}");
+        let warning = Warning::NotRefreshed {
+            profile_id: id,
+            why: cause.message,
+            left_ms: current.profile.expires_in_ms(now_ms()),
+        };
+        stores.warn(warning.clone());
         return Ok(fresh(current, Outcome::NotRefreshed, vec![warning]));
     }
     let hint = match cause.class {
@@ -302,28 +318,33 @@ fn not_refreshed(
     Err(e)
 }
 
-/// A profile whose refresh token the portal rejected. Its access token
+/// A profile whose refresh token the portal rejected: just now, for
+/// `rejected_now` (the portal's reason), or earlier. Its access token
 /// still serves while it lasts (`token`, `usage`); otherwise log in again.
 fn marked(
     stores: &Stores,
     name: &ProfileName,
     loaded: &Loaded,
     want: &Want,
-    mut warnings: Vec<String>,
+    rejected_now: Option<String>,
 ) -> Result<Fresh> {
-    let _ = stores;
+    let mut warnings: Vec<Warning> = rejected_now
+        .map(|reason| Warning::RefreshRejected { reason })
+        .into_iter()
+        .collect();
     let reason = warnings
         .first()
-        .cloned()
+        .map(Warning::to_string)
         .unwrap_or_else(|| "MiniMax rejected its refresh token earlier".to_string());
     if want.on_failure == OnFailure::UseCurrent && usable_for(&loaded.profile, now_ms()) {
-        let warning = format!(
-            "{} must sign in again: {reason}; its access token still works for {}. Run: {}",
-            name.profile_id(),
-            crate::text::duration(loaded.profile.expires_in_ms(now_ms())),
-            fix::login(name, Some(loaded.profile.region))
-        );
-        crate::say!("warning: {warning}");
+        // The rejection is said within this one line.
+        let warning = Warning::MustSignInAgain {
+            profile_id: name.profile_id(),
+            reason,
+            left_ms: loaded.profile.expires_in_ms(now_ms()),
+            fix: fix::login(name, Some(loaded.profile.region)),
+        };
+        stores.warn(warning.clone());
         warnings.push(warning);
         return Ok(Fresh {
             profile: loaded.profile.clone(),

@@ -21,6 +21,7 @@ pub mod keyring;
 pub mod lock;
 #[cfg(test)]
 pub mod memory;
+pub mod warning;
 
 use crate::error::{Class, Error, Result};
 use crate::profile::{Profile, ProfileName};
@@ -35,6 +36,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
+pub use warning::Warning;
 
 /// Where profiles may be kept, as `--store`, MINIMAX_PORTAL_AUTH_STORE or
 /// `store` in config.toml says (`settings::store_mode`).
@@ -188,7 +190,7 @@ pub struct Loaded {
 #[derive(Debug)]
 pub struct Saved {
     pub store: StoreKind,
-    pub warning: Option<String>,
+    pub warning: Option<Warning>,
 }
 
 /// A save proven possible ([`Stores::prepare_save`]), waiting for its
@@ -222,12 +224,7 @@ pub struct Stores {
     index: KeyringIndex,
     /// Set once the keyring failed to answer, so it is asked only once.
     keyring_down: OnceLock<String>,
-    warnings: Mutex<Vec<String>>,
-    /// Whether the keyring fallback may be announced on stderr (not by
-    /// `token`, whose caller is a program).
-    announce: std::sync::atomic::AtomicBool,
-    /// The fallback was announced by this process.
-    announced: std::sync::atomic::AtomicBool,
+    warnings: Warnings,
     /// The kernel-keyring cache of OAuth profiles (`kcache.rs`), or why not.
     kcache: std::result::Result<KernelCache, &'static str>,
 }
@@ -281,9 +278,7 @@ impl Stores {
             ),
             index: KeyringIndex::new(home.to_path_buf(), provider),
             keyring_down: OnceLock::new(),
-            warnings: Mutex::new(Vec::new()),
-            announce: std::sync::atomic::AtomicBool::new(true),
-            announced: std::sync::atomic::AtomicBool::new(false),
+            warnings: Warnings::default(),
             kcache: Err("not used for these profiles"),
         })
     }
@@ -327,16 +322,21 @@ impl Stores {
         }
     }
 
-    /// Warnings given so far (also printed on stderr when given).
-    pub fn warnings(&self) -> Vec<String> {
-        self.warnings.lock().map(|w| w.clone()).unwrap_or_default()
+    /// Every warning given so far, by the stores and by the session's
+    /// work on their profiles. Nothing here prints them.
+    pub fn warnings(&self) -> Vec<Warning> {
+        self.warnings.all()
     }
 
-    fn warn(&self, message: String) {
-        crate::say!("warning: {message}");
-        if let Ok(mut warnings) = self.warnings.lock() {
-            warnings.push(message);
-        }
+    /// The warnings given since the last call: what a caller that says
+    /// them has not said yet.
+    pub fn new_warnings(&self) -> Vec<Warning> {
+        self.warnings.take_new()
+    }
+
+    /// Records a warning about these profiles (the session adds its own).
+    pub fn warn(&self, warning: Warning) {
+        self.warnings.push(warning);
     }
 
     /// Locks one profile against other processes (refresh, login, logout).
@@ -358,47 +358,15 @@ impl Stores {
         }
     }
 
-    /// Whether this process already told of the keyring fallback.
-    pub fn fallback_announced(&self) -> bool {
-        self.announced.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// Never announce the keyring fallback on stderr (for `token`).
-    pub fn quiet(&self) {
-        self.announce
-            .store(false, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    /// Records that the keyring does not answer. The first time ever (per
-    /// state folder) `auto` falls back, it says so in two lines; after
-    /// that `status` and `doctor` show it.
+    /// Records that the keyring does not answer (once per process): a
+    /// [`Warning::KeyringDown`], which the command line turns into its
+    /// once-per-state-folder notice.
     fn note_keyring_down(&self, why: &str) {
-        if self.keyring_down.set(why.to_string()).is_err() {
-            return;
+        if self.keyring_down.set(why.to_string()).is_ok() {
+            self.warn(Warning::KeyringDown {
+                why: why.to_string(),
+            });
         }
-        if let Ok(mut warnings) = self.warnings.lock() {
-            warnings.push(format!(
-                "no OS keyring answered ({why}); profiles go to the plain-text file store"
-            ));
-        }
-        if !self.announce.load(std::sync::atomic::Ordering::Relaxed) {
-            return;
-        }
-        let mut settings = crate::settings::Settings::load(&self.home);
-        if settings.file_store_announced {
-            return;
-        }
-        crate::text::tell(&format!(
-            "warning: no OS keyring answered; profiles are kept in 0600 files in {}.\n  \
-             `minimax-portal-auth doctor` says why. This is said once; to choose the files \
-             for good, put store = \"file\" in {}.",
-            self.home.display(),
-            self.home.join("config.toml").display()
-        ));
-        self.announced
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-        settings.file_store_announced = true;
-        let _ = settings.save(&self.home);
     }
 
     fn unavailable(&self, why: &str) -> Error {
@@ -594,12 +562,11 @@ impl Stores {
                 .unwrap_or_else(|| self.preferred());
             match self.put(home, name, &chosen.bytes, chosen.updated_at) {
                 Ok(kind) => chosen.store = kind,
-                Err(e) => self.warn(format!(
-                    "new tokens for {} wait in the {}: {}",
-                    self.id_of(name),
-                    self.describe(StoreKind::Recovery, name),
-                    e.message
-                )),
+                Err(e) => self.warn(Warning::RecoveryWaiting {
+                    profile_id: self.id_of(name),
+                    place: self.describe(StoreKind::Recovery, name),
+                    why: e.message,
+                }),
             }
         }
         for stale in copies.found.iter().filter(|c| c.store != chosen.store) {
@@ -611,7 +578,7 @@ impl Stores {
                 StoreKind::Recovery => self.recovery.remove(name).map(|_| ()),
             };
             if let Err(StoreError::Failed(e)) = removed {
-                self.warn(format!("could not remove an older copy: {}", e.message));
+                self.warn(Warning::StaleCopyKept { why: e.message });
             }
         }
         chosen
@@ -766,7 +733,7 @@ impl Stores {
     /// file and (in `auto`) an older plain-text copy go.
     fn kept_in_keyring(&self, name: &ProfileName, updated_at: i64) -> Saved {
         if let Err(e) = self.index.set(name, Some(updated_at)) {
-            self.warn(format!("could not update the keyring index: {}", e.message));
+            self.warn(Warning::IndexNotUpdated { why: e.message });
         }
         let _ = self.recovery.remove(name);
         if self.mode == StoreMode::Auto {
@@ -793,11 +760,10 @@ impl Stores {
             self.note_keyring_down(why);
             return Ok(Saved {
                 store: StoreKind::File,
-                warning: Some(format!(
-                    "the keyring did not take the new tokens ({why}); they were saved \
-                     in the {} instead",
-                    self.describe(StoreKind::File, name)
-                )),
+                warning: Some(Warning::SavedInFileInstead {
+                    why: why.to_string(),
+                    place: self.describe(StoreKind::File, name),
+                }),
             });
         }
         if journaled {
@@ -826,12 +792,11 @@ impl Stores {
         }
     }
 
-    fn recovery_note(&self, name: &ProfileName, why: &str) -> String {
-        format!(
-            "the new tokens could not be saved in their store ({why}); they are safe in the {} \
-             (0600) and move into the store on the next run",
-            self.describe(StoreKind::Recovery, name)
-        )
+    fn recovery_note(&self, name: &ProfileName, why: &str) -> Warning {
+        Warning::SavedInRecovery {
+            why: why.to_string(),
+            place: self.describe(StoreKind::Recovery, name),
+        }
     }
 
     /// Saves a whole new profile (login, API key), replacing `current`.
@@ -961,6 +926,34 @@ impl Stores {
     }
 }
 
+/// Warnings in the order given, and how many were handed out as new.
+#[derive(Default)]
+struct Warnings {
+    given: Mutex<(Vec<Warning>, usize)>,
+}
+
+impl Warnings {
+    fn push(&self, warning: Warning) {
+        if let Ok(mut given) = self.given.lock() {
+            given.0.push(warning);
+        }
+    }
+
+    fn all(&self) -> Vec<Warning> {
+        self.given.lock().map(|g| g.0.clone()).unwrap_or_default()
+    }
+
+    fn take_new(&self) -> Vec<Warning> {
+        let Ok(mut given) = self.given.lock() else {
+            return Vec::new();
+        };
+        let (list, handed) = &mut *given;
+        let new = list.get(*handed..).unwrap_or_default().to_vec();
+        *handed = list.len();
+        new
+    }
+}
+
 fn into_error(e: StoreError) -> Error {
     match e {
         StoreError::Unavailable(why) => Error::new(Class::StoreUnavailable, why),
@@ -987,7 +980,8 @@ fn kernel_cache(
     if kcache::disabled_by_env() {
         return Err("MINIMAX_PORTAL_AUTH_KERNEL_CACHE=0");
     }
-    if crate::settings::Settings::load(home).kernel_cache == Some(false) {
+    let settings = crate::settings::Settings::load_quietly(home);
+    if settings.is_some_and(|s| s.kernel_cache == Some(false)) {
         return Err("kernel_cache = false in config.toml");
     }
     KernelCache::new(provider, home).ok_or("the state folder cannot be named")

@@ -101,7 +101,7 @@ fn keyring_mode_keeps_new_tokens_in_the_recovery_file_then_moves_them() {
     let s = setup(StoreMode::Keyring);
     let saved = save_as_the_keyring_stalls(&s);
     assert_eq!(saved.store, StoreKind::Recovery);
-    assert!(saved.warning.unwrap().contains("recovery file"));
+    assert!(saved.warning.unwrap().to_string().contains("recovery file"));
     let recovery = s.stores.path_of(StoreKind::Recovery, &name()).unwrap();
     assert!(recovery.exists());
 
