@@ -14,7 +14,7 @@ use crate::portal::refresh::HttpRefresher;
 use crate::profile::{Profile, ProfileName, now_ms};
 use crate::runtime::run_async;
 use crate::session::{self, OnFailure, Outcome, Want};
-use crate::store::{Loaded, Stores};
+use crate::store::{Loaded, Stores, Warning};
 use crate::ui::{duration, fit, mask};
 use serde_json::Value;
 
@@ -96,9 +96,13 @@ fn render(blocks: &[String], default: &ProfileName) -> String {
 }
 
 /// A note, on stderr, when no keyring answered (unless this run's warning
-/// just said so).
+/// just said so). Only then: other warnings are not the keyring's doing.
 fn keyring_note(stores: &Stores) {
-    if !stores.warnings().is_empty() && !super::warnings::fallback_announced() {
+    let keyring_down = stores
+        .warnings()
+        .iter()
+        .any(|w| matches!(w, Warning::KeyringDown { .. }));
+    if keyring_down && !super::warnings::fallback_announced() {
         crate::ui::tell(&format!(
             "\nnote: no OS keyring answered; profiles are kept in 0600 files in {}\n  \
              (`minimax-portal-auth doctor` says why)",
