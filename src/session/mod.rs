@@ -12,7 +12,7 @@ use crate::portal::answer::{TokenAnswer, Tokens};
 use crate::portal::refresh::Refresher;
 use crate::profile::{Profile, ProfileName, now_ms};
 use crate::store::kcache::Cached;
-use crate::store::{Loaded, PreparedSave, StoreKind, Stores, Warning};
+use crate::store::{Loaded, Locked, PreparedSave, Saved, StoreKind, Stores, Warning};
 use std::time::Duration;
 
 /// How a profile came to be usable now (`outcome` in `token --json`).
@@ -147,10 +147,10 @@ pub fn ensure_fresh(
         return Ok(fresh(seen, Outcome::StillValid, Vec::new()));
     }
     let held = stores.lock(name)?;
-    stores.sweep(name, &held, true);
+    held.sweep(true);
     // Another process may have refreshed while this one waited: its token
     // is the freshest there is.
-    let current = match stores.load_locked(name, &held)? {
+    let current = match held.load()? {
         Some(current) => current,
         None => return Err(no_profile(stores, name)),
     };
@@ -164,13 +164,13 @@ pub fn ensure_fresh(
     }
     // Save before spend: a save that cannot work is found out now, while
     // the refresh token is still good.
-    let save = stores.prepare_save(name, Some(&current.stored))?;
+    let save = held.prepare_save(Some(&current.stored))?;
     let answer = portal.refresh(
         &current.profile.token_endpoint,
         &current.profile.client_id,
         &current.profile.refresh,
     );
-    act_on_answer(stores, name, want, current, save, answer)
+    act_on_answer(stores, &held, want, current, save, answer)
 }
 
 /// What the portal's answer to a refresh means for the profile, under its
@@ -178,19 +178,20 @@ pub fn ensure_fresh(
 /// the refresh not done.
 fn act_on_answer(
     stores: &Stores,
-    name: &ProfileName,
+    held: &Locked,
     want: &Want,
     current: Loaded,
     save: PreparedSave,
     answer: TokenAnswer,
 ) -> Result<Fresh> {
+    let name = held.name();
     match answer {
-        TokenAnswer::Tokens(tokens) => save_refreshed(stores, name, current, save, tokens),
+        TokenAnswer::Tokens(tokens) => save_refreshed(stores, held, current, save, tokens),
         TokenAnswer::Rejected(reason) => {
             let now = now_ms();
             let marked_profile = current.profile.marked_needs_login(now);
             // Best effort: the rejection matters more than the mark.
-            let _ = stores.commit(name, save, &marked_profile.to_json()?, now);
+            let _ = held.commit(save, &marked_profile.to_json()?, now);
             let current = Loaded {
                 profile: marked_profile,
                 stored: current.stored,
@@ -234,15 +235,16 @@ fn act_on_answer(
 /// already expired is an error, but its refresh token is kept.
 fn save_refreshed(
     stores: &Stores,
-    name: &ProfileName,
+    held: &Locked,
     current: Loaded,
     save: PreparedSave,
     tokens: Tokens,
 ) -> Result<Fresh> {
+    let name = held.name();
     let now = now_ms();
     let access_usable = tokens.access.is_some();
     let (next, odd) = current.profile.with_tokens(tokens, now);
-    let saved = stores.commit(name, save, &next.to_json()?, now)?;
+    let saved = held.commit(save, &next.to_json()?, now)?;
     let odd = odd.into_iter().map(|what| Warning::OddAnswer { what });
     let warnings: Vec<Warning> = odd
         .chain(saved.warning)
@@ -356,6 +358,26 @@ fn marked(
     Err(rejected(name, &loaded.profile, &reason))
 }
 
+/// Keeps a new login's profile under the profile's lock: leftovers a
+/// crash left are cleared (not adopted: this login replaces them), the
+/// copy it replaces is re-read (a damaged one does not stop the login),
+/// and the profile is saved. A warning about where it went is given to
+/// the stores, as a refresh's is.
+pub fn save_login(stores: &Stores, name: &ProfileName, profile: &Profile) -> Result<Saved> {
+    let held = stores.lock(name)?;
+    held.sweep(false);
+    let existing = match held.read() {
+        Ok(found) => found,
+        Err(e) if e.class == crate::error::Class::NeedsLogin => None,
+        Err(e) => return Err(e),
+    };
+    let saved = held.save(existing.as_ref(), &profile.to_json()?, profile.updated_at)?;
+    if let Some(warning) = &saved.warning {
+        stores.warn(warning.clone());
+    }
+    Ok(saved)
+}
+
 /// Loads a profile and, when nobody holds its lock, puts it in the kernel
 /// cache from a read made under that lock: a process saving the profile
 /// holds the lock from removing the old entry to writing the new one, so
@@ -364,11 +386,11 @@ fn load_and_warm(stores: &Stores, name: &ProfileName) -> Result<Loaded> {
     let Some(held) = stores.lock_for_warming(name) else {
         return load_existing(stores, name);
     };
-    let loaded = match stores.load_locked(name, &held)? {
+    let loaded = match held.load()? {
         Some(loaded) => loaded,
         None => return Err(no_profile(stores, name)),
     };
-    stores.warm_cache(name, &loaded.profile, &held);
+    held.warm_cache(&loaded.profile);
     Ok(loaded)
 }
 

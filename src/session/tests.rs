@@ -83,12 +83,9 @@ fn setup(mode: StoreMode, left_ms: i64) -> TestStores {
     profile.updated_at = now_ms() - 3_600_000;
     profile.expires = now_ms() + left_ms;
     s.stores
-        .save(
-            &name(),
-            None,
-            &profile.to_json().unwrap(),
-            profile.updated_at,
-        )
+        .lock(&name())
+        .unwrap()
+        .save(None, &profile.to_json().unwrap(), profile.updated_at)
         .unwrap();
     s
 }

@@ -6,8 +6,8 @@
 //! way in for everything else. Its rules:
 //! - one truth per profile: when copies exist in several places, the newest
 //!   `updated_at` wins and the others are removed (under the profile lock);
-//! - save before spend: [`Stores::prepare_save`] proves a save can succeed
-//!   before a refresh token is spent, and [`Stores::commit`] never drops new
+//! - save before spend: [`Locked::prepare_save`] proves a save can succeed
+//!   before a refresh token is spent, and [`Locked::commit`] never drops new
 //!   tokens silently (recovery file, else a plain error);
 //! - in `auto`, a keyring that does not answer is an error (exit 5) whenever
 //!   the index says the newest copy is in there.
@@ -31,7 +31,7 @@ use file::FileStore;
 use index::KeyringIndex;
 use kcache::{Cached, KernelCache};
 use keyring::KeyringStore;
-pub use lock::FileLock;
+use lock::FileLock;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -193,8 +193,8 @@ pub struct Saved {
     pub warning: Option<Warning>,
 }
 
-/// A save proven possible ([`Stores::prepare_save`]), waiting for its
-/// content; [`Stores::commit`] writes it and never drops it silently.
+/// A save proven possible ([`Locked::prepare_save`]), waiting for its
+/// content; [`Locked::commit`] writes it and never drops it silently.
 pub struct PreparedSave {
     target: StoreKind,
     prepared: Prepared,
@@ -339,10 +339,21 @@ impl Stores {
         self.warnings.push(warning);
     }
 
-    /// Locks one profile against other processes (refresh, login, logout).
-    /// `.` cannot occur in a provider or a profile name, so names never clash.
-    pub fn lock(&self, name: &ProfileName) -> Result<FileLock> {
-        lock::acquire(&self.home, &self.lock_name(name))
+    /// Locks one profile against other processes (refresh, login, logout)
+    /// and hands out the only way to change it: every write goes through
+    /// the guard. `.` cannot occur in a provider or a profile name, so
+    /// names never clash.
+    pub fn lock(&self, name: &ProfileName) -> Result<Locked<'_>> {
+        let lock = lock::acquire(&self.home, &self.lock_name(name))?;
+        Ok(self.locked(name, lock))
+    }
+
+    fn locked(&self, name: &ProfileName, lock: FileLock) -> Locked<'_> {
+        Locked {
+            stores: self,
+            name: name.clone(),
+            lock,
+        }
     }
 
     fn lock_name(&self, name: &ProfileName) -> String {
@@ -408,17 +419,18 @@ impl Stores {
 
     /// The profile's lock, taken without waiting, when the cache is in use
     /// and could be warmed from a read made under it.
-    pub fn lock_for_warming(&self, name: &ProfileName) -> Option<FileLock> {
+    pub fn lock_for_warming(&self, name: &ProfileName) -> Option<Locked<'_>> {
         if self.mode == StoreMode::File || self.kcache.is_err() {
             return None;
         }
-        lock::try_acquire(&self.home, &self.lock_name(name))
+        let lock = lock::try_acquire(&self.home, &self.lock_name(name))
             .ok()
-            .flatten()
+            .flatten()?;
+        Some(self.locked(name, lock))
     }
 
     /// Puts a profile read under its lock (`held`) into the kernel cache.
-    pub fn warm_cache(&self, name: &ProfileName, profile: &Profile, _held: &FileLock) {
+    fn warm_cache(&self, name: &ProfileName, profile: &Profile, _held: &FileLock) {
         if let Ok(cache) = &self.kcache {
             cache.put(name, profile, crate::profile::now_ms());
         }
@@ -506,12 +518,11 @@ impl Stores {
         if !Self::needs_reconcile(&copies) {
             return self.pick(name, &copies);
         }
-        let lock = self.lock(name)?;
-        self.read_locked(name, &lock)
+        self.lock(name)?.read()
     }
 
     /// [`Stores::read`] for a caller that holds the profile's lock.
-    pub fn read_locked(&self, name: &ProfileName, _held: &FileLock) -> Result<Option<Stored>> {
+    fn read_locked(&self, name: &ProfileName, _held: &FileLock) -> Result<Option<Stored>> {
         let copies = self.copies(name)?;
         let Some(best) = self.pick(name, &copies)? else {
             return Ok(None);
@@ -529,7 +540,7 @@ impl Stores {
     }
 
     /// [`Stores::load`] for a caller that holds the profile's lock.
-    pub fn load_locked(&self, name: &ProfileName, held: &FileLock) -> Result<Option<Loaded>> {
+    fn load_locked(&self, name: &ProfileName, held: &FileLock) -> Result<Option<Loaded>> {
         self.read_locked(name, held)?
             .map(|s| self.parse(name, s))
             .transpose()
@@ -628,9 +639,10 @@ impl Stores {
     /// Proves that saving `name` will work, before anything irreversible
     /// (a refresh token spent, a login approved) depends on it. `current` is
     /// the copy being replaced; the new one goes to the same store.
-    pub fn prepare_save(
+    fn prepare_save(
         &self,
         name: &ProfileName,
+        _held: &FileLock,
         current: Option<&Stored>,
     ) -> Result<PreparedSave> {
         let size = current.map_or(0, |c| c.bytes.len()) + 4096;
@@ -677,7 +689,7 @@ impl Stores {
         )
     }
 
-    /// Saves new content where [`Stores::prepare_save`] said. New tokens are
+    /// Saves new content where [`Locked::prepare_save`] said. New tokens are
     /// never dropped silently: when their store fails now, they go to the
     /// recovery file (moved into the store by a later run) and the warning
     /// says so; only when that fails too is it an error.
@@ -685,9 +697,10 @@ impl Stores {
     /// The kernel cache's entry goes before the store is touched and comes
     /// back, describing what was saved, only once the save worked
     /// (`kcache.rs` says why that keeps it never older than the store).
-    pub fn commit(
+    fn commit(
         &self,
         name: &ProfileName,
+        _held: &FileLock,
         save: PreparedSave,
         bytes: &[u8],
         updated_at: i64,
@@ -799,22 +812,10 @@ impl Stores {
         }
     }
 
-    /// Saves a whole new profile (login, API key), replacing `current`.
-    pub fn save(
-        &self,
-        name: &ProfileName,
-        current: Option<&Stored>,
-        bytes: &[u8],
-        updated_at: i64,
-    ) -> Result<Saved> {
-        let prepared = self.prepare_save(name, current)?;
-        self.commit(name, prepared, bytes, updated_at)
-    }
-
     /// Removes a profile from every place this mode uses; returns where it
     /// was. A keyring that does not answer is an error (exit 5) after the
     /// rest was removed, and the index keeps its entry.
-    pub fn delete(&self, name: &ProfileName, held: &FileLock) -> Result<Vec<StoreKind>> {
+    fn delete(&self, name: &ProfileName, held: &FileLock) -> Result<Vec<StoreKind>> {
         self.forget_cached(name);
         self.sweep(name, held, false);
         let mut removed = Vec::new();
@@ -875,7 +876,7 @@ impl Stores {
     /// than the recovery file is kept as the recovery file (a kill between
     /// writing new tokens and the rename must not lose them), unless
     /// `adopt` is false (logout).
-    pub fn sweep(&self, name: &ProfileName, _held: &FileLock, adopt: bool) {
+    fn sweep(&self, name: &ProfileName, _held: &FileLock, adopt: bool) {
         let mut leftovers = safe_fs::leftover_temp_files(&self.file.path_of(name));
         leftovers.extend(safe_fs::leftover_temp_files(&self.recovery.path_of(name)));
         let mut newest: Option<(i64, PathBuf)> = None;
@@ -951,6 +952,68 @@ impl Warnings {
         let new = list.get(*handed..).unwrap_or_default().to_vec();
         *handed = list.len();
         new
+    }
+}
+
+/// One profile, locked against other processes until dropped: the only way
+/// to save, commit or delete it, so no write can happen without the lock.
+/// Reads made through it are the re-reads a writer must base its write on.
+pub struct Locked<'a> {
+    stores: &'a Stores,
+    name: ProfileName,
+    lock: FileLock,
+}
+
+impl Locked<'_> {
+    pub fn name(&self) -> &ProfileName {
+        &self.name
+    }
+
+    /// The newest copy, put right first when copies disagree.
+    pub fn read(&self) -> Result<Option<Stored>> {
+        self.stores.read_locked(&self.name, &self.lock)
+    }
+
+    /// The OAuth profile; an unusable one is an error that says how to log
+    /// in again.
+    pub fn load(&self) -> Result<Option<Loaded>> {
+        self.stores.load_locked(&self.name, &self.lock)
+    }
+
+    /// Clears temporary files a crash left; with `adopt`, a complete one
+    /// newer than the recovery file becomes the recovery file.
+    pub fn sweep(&self, adopt: bool) {
+        self.stores.sweep(&self.name, &self.lock, adopt);
+    }
+
+    /// Proves that saving will work, before anything irreversible depends
+    /// on it; `current` is the copy being replaced.
+    pub fn prepare_save(&self, current: Option<&Stored>) -> Result<PreparedSave> {
+        self.stores.prepare_save(&self.name, &self.lock, current)
+    }
+
+    /// Saves what [`Locked::prepare_save`] made ready; new tokens are never
+    /// dropped silently.
+    pub fn commit(&self, save: PreparedSave, bytes: &[u8], updated_at: i64) -> Result<Saved> {
+        self.stores
+            .commit(&self.name, &self.lock, save, bytes, updated_at)
+    }
+
+    /// Saves a whole new profile (login, API key), replacing `current`.
+    pub fn save(&self, current: Option<&Stored>, bytes: &[u8], updated_at: i64) -> Result<Saved> {
+        let prepared = self.prepare_save(current)?;
+        self.commit(prepared, bytes, updated_at)
+    }
+
+    /// Removes the profile from every place the mode uses; returns where
+    /// it was.
+    pub fn delete(&self) -> Result<Vec<StoreKind>> {
+        self.stores.delete(&self.name, &self.lock)
+    }
+
+    /// Puts `profile`, read through this guard, into the kernel cache.
+    pub fn warm_cache(&self, profile: &Profile) {
+        self.stores.warm_cache(&self.name, profile, &self.lock);
     }
 }
 
