@@ -206,7 +206,7 @@ pub struct PreparedSave {
 /// Every copy of one profile that could be read.
 struct Copies {
     found: Vec<Stored>,
-    /// Set when the keyring did not answer (in `auto`).
+    /// Set when the keyring did not answer (and the file took over).
     keyring_down: bool,
 }
 
@@ -214,12 +214,26 @@ struct Copies {
 /// keyring, the file and the recovery file by the rules above (one truth
 /// per profile, save before spend, no silent fallback from a keyring that
 /// holds the newest copy). One `Stores` serves one provider's profiles.
+///
+/// Which places hold profiles is chosen once, at open, from the mode (as a
+/// keyring-first storage with a file fallback would be): `keyring` uses the
+/// keyring alone, `file` the file alone, `auto` both, the file taking over
+/// only when the keyring does not answer. After that nothing asks the
+/// mode: a keyring that does not answer falls back exactly when there is a
+/// file store to fall back to.
 pub struct Stores {
+    /// The mode asked for, as `status` and `doctor` show it.
     mode: StoreMode,
     provider: &'static str,
     home: PathBuf,
-    keyring: Box<dyn ProfileStore>,
-    file: FileStore,
+    /// The OS keyring; None in `file` mode.
+    keyring: Option<Box<dyn ProfileStore>>,
+    /// The plain-text file store; None in `keyring` mode.
+    file: Option<FileStore>,
+    /// The file store's folder, whatever the mode: where its paths are,
+    /// and swept of crash leftovers in every mode (new tokens a file-mode
+    /// run left before its rename must survive a change of mode).
+    file_folder: FileStore,
     recovery: FileStore,
     index: KeyringIndex,
     /// Set once the keyring failed to answer, so it is asked only once.
@@ -265,12 +279,14 @@ impl Stores {
         keyring: Box<dyn ProfileStore>,
     ) -> Result<Stores> {
         safe_fs::check_private_dir(home)?;
+        let files = || FileStore::new(StoreKind::File, home.join(folder), "");
         Ok(Stores {
             mode,
             provider,
             home: home.to_path_buf(),
-            keyring,
-            file: FileStore::new(StoreKind::File, home.join(folder), ""),
+            keyring: (mode != StoreMode::File).then_some(keyring),
+            file: (mode != StoreMode::Keyring).then(files),
+            file_folder: files(),
             recovery: FileStore::new(
                 StoreKind::Recovery,
                 home.join("recovery"),
@@ -301,7 +317,7 @@ impl Stores {
     pub fn path_of(&self, kind: StoreKind, name: &ProfileName) -> Option<PathBuf> {
         match kind {
             StoreKind::Keyring => None,
-            StoreKind::File => Some(self.file.path_of(name)),
+            StoreKind::File => Some(self.file_folder.path_of(name)),
             StoreKind::Recovery => Some(self.recovery.path_of(name)),
         }
     }
@@ -315,7 +331,7 @@ impl Stores {
     pub fn describe(&self, kind: StoreKind, name: &ProfileName) -> String {
         match kind {
             StoreKind::Keyring => format!("keyring ({})", self.keyring_backend()),
-            StoreKind::File => format!("file {}", self.file.path_of(name).display()),
+            StoreKind::File => format!("file {}", self.file_folder.path_of(name).display()),
             StoreKind::Recovery => {
                 format!("recovery file {}", self.recovery.path_of(name).display())
             }
@@ -362,7 +378,10 @@ impl Stores {
 
     /// Asks the keyring for something harmless, to see whether it answers.
     pub fn probe_keyring(&self) -> std::result::Result<(), String> {
-        match self.keyring.read(&ProfileName::default()) {
+        let Some(keyring) = &self.keyring else {
+            return Err("the file store is in use".to_string());
+        };
+        match keyring.read(&ProfileName::default()) {
             Ok(_) => Ok(()),
             Err(StoreError::Unavailable(why)) => Err(why),
             Err(StoreError::Failed(e)) => Err(e.message),
@@ -378,6 +397,16 @@ impl Stores {
                 why: why.to_string(),
             });
         }
+    }
+
+    /// The keyring did not answer (`why`): the file store takes over when
+    /// there is one (`auto`), else it is an error (exit 5).
+    fn fall_back_from_keyring(&self, why: &str) -> Result<()> {
+        if self.file.is_none() {
+            return Err(self.unavailable(why));
+        }
+        self.note_keyring_down(why);
+        Ok(())
     }
 
     fn unavailable(&self, why: &str) -> Error {
@@ -400,13 +429,11 @@ impl Stores {
     /// `auto`) a plain copy exists, one of those may be the newest, so the
     /// store decides (two `lstat`s, no read).
     pub fn cached(&self, name: &ProfileName) -> Option<Cached> {
-        let cache = match (&self.kcache, self.mode) {
-            (_, StoreMode::File) | (Err(_), _) => return None,
-            (Ok(cache), _) => cache,
-        };
+        self.keyring.as_ref()?;
+        let cache = self.kcache.as_ref().ok()?;
         let mut others = vec![self.recovery.path_of(name)];
-        if self.mode == StoreMode::Auto {
-            others.push(self.file.path_of(name));
+        if let Some(file) = &self.file {
+            others.push(file.path_of(name));
         }
         let absent = |path: &PathBuf| {
             std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
@@ -420,7 +447,7 @@ impl Stores {
     /// The profile's lock, taken without waiting, when the cache is in use
     /// and could be warmed from a read made under it.
     pub fn lock_for_warming(&self, name: &ProfileName) -> Option<Locked<'_>> {
-        if self.mode == StoreMode::File || self.kcache.is_err() {
+        if self.keyring.is_none() || self.kcache.is_err() {
             return None;
         }
         let lock = lock::try_acquire(&self.home, &self.lock_name(name))
@@ -445,11 +472,11 @@ impl Stores {
     /// Whether `token` is served from the kernel keyring cache, for
     /// `status` and `doctor`: "on", or "off (why)".
     pub fn kernel_cache_state(&self) -> String {
-        match (&self.kcache, self.mode) {
-            (Err(why), _) => format!("off ({why})"),
-            (_, StoreMode::File) => "off (the file store needs none)".to_string(),
-            (Ok(cache), _) if !cache.works() => "off (no kernel keyring answers)".to_string(),
-            (Ok(_), _) => "on (kernel user keyring)".to_string(),
+        match &self.kcache {
+            Err(why) => format!("off ({why})"),
+            Ok(_) if self.keyring.is_none() => "off (the file store needs none)".to_string(),
+            Ok(cache) if !cache.works() => "off (no kernel keyring answers)".to_string(),
+            Ok(_) => "on (kernel user keyring)".to_string(),
         }
     }
 
@@ -458,24 +485,23 @@ impl Stores {
     fn copies(&self, name: &ProfileName) -> Result<Copies> {
         let mut found = Vec::new();
         let mut keyring_down = false;
-        if self.mode != StoreMode::File {
+        if let Some(keyring) = &self.keyring {
             let read = match self.keyring_down.get() {
                 Some(why) => Err(StoreError::Unavailable(why.clone())),
-                None => self.keyring.read(name),
+                None => keyring.read(name),
             };
             match read {
                 Ok(Some(bytes)) => found.push(Stored::new(bytes, StoreKind::Keyring)),
                 Ok(None) => {}
-                Err(StoreError::Unavailable(why)) if self.mode == StoreMode::Auto => {
-                    self.note_keyring_down(&why);
+                Err(StoreError::Unavailable(why)) => {
+                    self.fall_back_from_keyring(&why)?;
                     keyring_down = true;
                 }
-                Err(StoreError::Unavailable(why)) => return Err(self.unavailable(&why)),
                 Err(StoreError::Failed(e)) => return Err(e),
             }
         }
-        if self.mode != StoreMode::Keyring
-            && let Some(bytes) = self.file.read(name).map_err(into_error)?
+        if let Some(file) = &self.file
+            && let Some(bytes) = file.read(name).map_err(into_error)?
         {
             found.push(Stored::new(bytes, StoreKind::File));
         }
@@ -581,13 +607,13 @@ impl Stores {
             }
         }
         for stale in copies.found.iter().filter(|c| c.store != chosen.store) {
-            let removed = match stale.store {
-                StoreKind::Keyring => self.keyring.remove(name).map(|_| {
-                    let _ = self.index.set(name, None);
-                }),
-                StoreKind::File => self.file.remove(name).map(|_| ()),
-                StoreKind::Recovery => self.recovery.remove(name).map(|_| ()),
+            let Some(place) = self.place(stale.store) else {
+                continue;
             };
+            let removed = place.remove(name);
+            if removed.is_ok() && stale.store == StoreKind::Keyring {
+                let _ = self.index.set(name, None);
+            }
             if let Err(StoreError::Failed(e)) = removed {
                 self.warn(Warning::StaleCopyKept { why: e.message });
             }
@@ -595,16 +621,36 @@ impl Stores {
         chosen
     }
 
-    /// Where a profile goes when it has no home yet.
-    fn preferred(&self) -> StoreKind {
-        match self.mode {
-            StoreMode::File => StoreKind::File,
-            StoreMode::Auto if self.keyring_down.get().is_some() => StoreKind::File,
-            _ => StoreKind::Keyring,
+    /// The store behind a kind of copy, if this mode uses it.
+    fn place(&self, kind: StoreKind) -> Option<&dyn ProfileStore> {
+        match kind {
+            StoreKind::Keyring => self.keyring.as_deref(),
+            StoreKind::File => self.file.as_ref().map(|f| f as &dyn ProfileStore),
+            StoreKind::Recovery => Some(&self.recovery),
         }
     }
 
-    /// Writes to one store (falling back to the file in `auto`); returns where.
+    /// The file store, where the keyring's absence or silence sent a
+    /// profile (only when there is one: `fall_back_from_keyring`).
+    fn file_store(&self) -> Result<&FileStore> {
+        self.file.as_ref().ok_or_else(|| {
+            Error::failed("the file store is not used with --store keyring".to_string())
+        })
+    }
+
+    /// Where a profile goes when it has no home yet: the keyring, unless
+    /// there is none or it did not answer.
+    fn preferred(&self) -> StoreKind {
+        match &self.keyring {
+            Some(_) if self.file.is_none() || self.keyring_down.get().is_none() => {
+                StoreKind::Keyring
+            }
+            _ => StoreKind::File,
+        }
+    }
+
+    /// Writes to one store (falling back to the file when the keyring does
+    /// not answer and there is one); returns where.
     fn put(
         &self,
         kind: StoreKind,
@@ -612,23 +658,22 @@ impl Stores {
         bytes: &[u8],
         updated_at: Option<i64>,
     ) -> Result<StoreKind> {
-        if kind == StoreKind::Keyring {
-            match self.keyring.write(name, bytes) {
+        if kind == StoreKind::Keyring
+            && let Some(keyring) = &self.keyring
+        {
+            match keyring.write(name, bytes) {
                 Ok(()) => {
                     self.index.set(name, Some(updated_at.unwrap_or(0)))?;
                     return Ok(StoreKind::Keyring);
                 }
-                Err(StoreError::Unavailable(why)) if self.mode == StoreMode::Auto => {
-                    self.note_keyring_down(&why)
-                }
-                Err(StoreError::Unavailable(why)) => return Err(self.unavailable(&why)),
+                Err(StoreError::Unavailable(why)) => self.fall_back_from_keyring(&why)?,
                 Err(StoreError::Failed(e)) => return Err(e),
             }
         }
         let store = if kind == StoreKind::Recovery {
             &self.recovery
         } else {
-            &self.file
+            self.file_store()?
         };
         store.write(name, bytes).map_err(into_error)?;
         Ok(store.kind())
@@ -650,11 +695,13 @@ impl Stores {
             None | Some(StoreKind::Recovery) => self.preferred(),
             Some(kind) => kind,
         };
-        if target == StoreKind::Keyring {
+        if target == StoreKind::Keyring
+            && let Some(keyring) = &self.keyring
+        {
             let in_keyring = current
                 .filter(|c| c.store == StoreKind::Keyring)
                 .map(|c| &c.bytes[..]);
-            match self.keyring.prepare(name, in_keyring, size) {
+            match keyring.prepare(name, in_keyring, size) {
                 Ok(prepared) => {
                     let journal = PreparedFile::prepare(&self.recovery.path_of(name), size)?;
                     return Ok(PreparedSave {
@@ -663,15 +710,12 @@ impl Stores {
                         journal: Some(journal),
                     });
                 }
-                Err(StoreError::Unavailable(why)) if self.mode == StoreMode::Auto => {
-                    self.note_keyring_down(&why)
-                }
-                Err(StoreError::Unavailable(why)) => return Err(self.unavailable(&why)),
+                Err(StoreError::Unavailable(why)) => self.fall_back_from_keyring(&why)?,
                 Err(StoreError::Failed(e)) => return Err(e),
             }
         }
         let prepared = self
-            .file
+            .file_store()?
             .prepare(name, None, size)
             .map_err(into_error)
             .map_err(|e| e.with_hint(self.save_hint()))?;
@@ -720,8 +764,12 @@ impl Stores {
         bytes: &[u8],
         updated_at: i64,
     ) -> Result<Saved> {
+        // `prepare_save` only targets a store this mode uses.
+        let Some(store) = self.place(save.target) else {
+            return self.rescue(name, bytes, "its store is not in use");
+        };
         if save.target == StoreKind::File {
-            return match self.file.commit(name, save.prepared, bytes) {
+            return match store.commit(name, save.prepared, bytes) {
                 Ok(()) => {
                     let _ = self.recovery.remove(name);
                     Ok(Saved {
@@ -736,22 +784,22 @@ impl Stores {
             Some(journal) => journal.commit(bytes).is_ok(),
             None => false,
         };
-        match self.keyring.commit(name, save.prepared, bytes) {
+        match store.commit(name, save.prepared, bytes) {
             Ok(()) => Ok(self.kept_in_keyring(name, updated_at)),
             Err(e) => self.refused_by_keyring(name, bytes, journaled, &describe_error(&e)),
         }
     }
 
     /// After the keyring took a save: the index says so, and the recovery
-    /// file and (in `auto`) an older plain-text copy go.
+    /// file and an older plain-text copy (in `auto`) go.
     fn kept_in_keyring(&self, name: &ProfileName, updated_at: i64) -> Saved {
         if let Err(e) = self.index.set(name, Some(updated_at)) {
             self.warn(Warning::IndexNotUpdated { why: e.message });
         }
         let _ = self.recovery.remove(name);
-        if self.mode == StoreMode::Auto {
+        if let Some(file) = &self.file {
             // One truth per profile: drop an older plain-text copy.
-            let _ = self.file.remove(name);
+            let _ = file.remove(name);
         }
         Saved {
             store: StoreKind::Keyring,
@@ -759,8 +807,9 @@ impl Stores {
         }
     }
 
-    /// The keyring refused a save (`why`): in `auto` the file takes it;
-    /// else the recovery file keeps it, `journaled` when it already does.
+    /// The keyring refused a save (`why`): the file store takes it when
+    /// there is one (`auto`); else the recovery file keeps it, `journaled`
+    /// when it already does.
     fn refused_by_keyring(
         &self,
         name: &ProfileName,
@@ -768,7 +817,9 @@ impl Stores {
         journaled: bool,
         why: &str,
     ) -> Result<Saved> {
-        if self.mode == StoreMode::Auto && self.file.write(name, bytes).is_ok() {
+        if let Some(file) = &self.file
+            && file.write(name, bytes).is_ok()
+        {
             let _ = self.recovery.remove(name);
             self.note_keyring_down(why);
             return Ok(Saved {
@@ -820,11 +871,11 @@ impl Stores {
         self.sweep(name, held, false);
         let mut removed = Vec::new();
         let mut keyring_error = None;
-        if self.mode != StoreMode::File {
+        if let Some(keyring) = &self.keyring {
             let listed = self.index.entries().contains_key(name);
             let result = match self.keyring_down.get() {
                 Some(why) => Err(StoreError::Unavailable(why.clone())),
-                None => self.keyring.remove(name),
+                None => keyring.remove(name),
             };
             match result {
                 Ok(was) => {
@@ -833,12 +884,15 @@ impl Stores {
                     }
                     self.index.set(name, None)?;
                 }
-                Err(StoreError::Unavailable(_)) if self.mode == StoreMode::Auto && !listed => {}
+                // Never in a keyring that is away: the file store is the truth.
+                Err(StoreError::Unavailable(_)) if self.file.is_some() && !listed => {}
                 Err(StoreError::Unavailable(why)) => keyring_error = Some(self.unavailable(&why)),
                 Err(StoreError::Failed(e)) => keyring_error = Some(e),
             }
         }
-        if self.mode != StoreMode::Keyring && self.file.remove(name).map_err(into_error)? {
+        if let Some(file) = &self.file
+            && file.remove(name).map_err(into_error)?
+        {
             removed.push(StoreKind::File);
         }
         if self.recovery.remove(name).map_err(into_error)? {
@@ -862,11 +916,11 @@ impl Stores {
     pub fn names(&self) -> Result<Vec<ProfileName>> {
         let mut names: BTreeSet<ProfileName> = BTreeSet::new();
         names.insert(ProfileName::default());
-        if self.mode != StoreMode::File {
+        if self.keyring.is_some() {
             names.extend(self.index.entries().into_keys());
         }
-        if self.mode != StoreMode::Keyring {
-            names.extend(self.file.names()?);
+        if let Some(file) = &self.file {
+            names.extend(file.names()?);
         }
         names.extend(self.recovery.names()?);
         Ok(names.into_iter().collect())
@@ -877,7 +931,7 @@ impl Stores {
     /// writing new tokens and the rename must not lose them), unless
     /// `adopt` is false (logout).
     fn sweep(&self, name: &ProfileName, _held: &FileLock, adopt: bool) {
-        let mut leftovers = safe_fs::leftover_temp_files(&self.file.path_of(name));
+        let mut leftovers = safe_fs::leftover_temp_files(&self.file_folder.path_of(name));
         leftovers.extend(safe_fs::leftover_temp_files(&self.recovery.path_of(name)));
         let mut newest: Option<(i64, PathBuf)> = None;
         if adopt {
@@ -916,7 +970,7 @@ impl Stores {
 
     /// Sweeps the leftovers of every profile nobody is working on now.
     pub fn sweep_all(&self) {
-        let mut names = self.file.names_with_leftovers();
+        let mut names = self.file_folder.names_with_leftovers();
         names.extend(self.recovery.names_with_leftovers());
         for name in names {
             if let Ok(Some(held)) = lock::try_acquire(&self.home, &self.lock_name(&name)) {
