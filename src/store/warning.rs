@@ -5,6 +5,7 @@
 //! command line prints after "warning: " and `--json` lists.
 
 use std::fmt;
+use std::sync::Mutex;
 
 /// One warning, by what happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,5 +143,33 @@ impl fmt::Display for Warning {
                 warning,
             } => write!(f, "{profile_id}: {warning}"),
         }
+    }
+}
+
+/// Warnings in the order given, and how many were handed out as new.
+#[derive(Default)]
+pub(super) struct Warnings {
+    given: Mutex<(Vec<Warning>, usize)>,
+}
+
+impl Warnings {
+    pub(super) fn push(&self, warning: Warning) {
+        if let Ok(mut given) = self.given.lock() {
+            given.0.push(warning);
+        }
+    }
+
+    pub(super) fn all(&self) -> Vec<Warning> {
+        self.given.lock().map(|g| g.0.clone()).unwrap_or_default()
+    }
+
+    pub(super) fn take_new(&self) -> Vec<Warning> {
+        let Ok(mut given) = self.given.lock() else {
+            return Vec::new();
+        };
+        let (list, handed) = &mut *given;
+        let new = list.get(*handed..).unwrap_or_default().to_vec();
+        *handed = list.len();
+        new
     }
 }
