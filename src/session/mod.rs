@@ -246,13 +246,11 @@ fn save_refreshed(
     let (next, odd) = current.profile.with_tokens(tokens, now);
     let saved = held.commit(save, &next.to_json()?, now)?;
     let odd = odd.into_iter().map(|what| Warning::OddAnswer { what });
-    let warnings: Vec<Warning> = odd
-        .chain(saved.warning)
-        .map(|w| Warning::about(name.profile_id(), w))
-        .collect();
+    let warnings: Vec<Warning> = odd.chain(saved.warning).collect();
     // Given before any error below: the new tokens were saved either way.
+    // Said with the profile's id; `--json` rows name the profile already.
     for warning in &warnings {
-        stores.warn(warning.clone());
+        stores.warn(Warning::about(name.profile_id(), warning.clone()));
     }
     if !access_usable {
         return Err(Error::transient(format!(

@@ -267,6 +267,17 @@ fn a_keyring_that_dies_after_the_answer_keeps_the_tokens_in_recovery() {
             .iter()
             .any(|w| w.to_string().contains("recovery file"))
     );
+    // `refresh --json` rows carry them as they were; stderr names the profile.
+    let id = name().profile_id();
+    assert!(
+        fresh
+            .warnings
+            .iter()
+            .all(|w| !w.to_string().starts_with(&id))
+    );
+    let said = s.stores.new_warnings();
+    assert!(!said.is_empty());
+    assert!(said.iter().all(|w| w.to_string().starts_with(&id)));
     // The keyring is back: the next run moves the tokens in and uses them.
     *s.keyring.writes_left.lock().unwrap() = None;
     let fresh = ensure_fresh(&s.stores, &Script::default(), &name(), &HOOK).unwrap();
