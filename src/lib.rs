@@ -75,7 +75,7 @@ pub use error::{Class, Error, Result};
 pub use manifest::Manifest;
 pub use profile::{Profile, ProfileName};
 pub use session::{Fresh, Outcome};
-pub use store::{StoreKind, StoreMode, Stores};
+pub use store::{StoreKind, StoreMode, Stores, Warning};
 
 use std::time::Duration;
 
@@ -129,7 +129,8 @@ pub fn decode_profile(stored: &[u8]) -> Result<Profile> {
 /// A profile whose access token may be used now: refreshed first when less
 /// than [`DEFAULT_MARGIN`] is left, under the same lock as every other
 /// process, and saved before it is returned. With nothing due it touches
-/// neither the network nor the lock.
+/// neither the network nor the lock. It prints nothing: what the user
+/// should know is in [`Fresh::warnings`] (and [`Stores::warnings`]).
 ///
 /// ```
 /// use minimax_portal_auth::{Outcome, ProfileName, StoreMode, Stores};

@@ -77,6 +77,16 @@ impl Settings {
         }
     }
 
+    /// The settings as `load` reads them, but without a word on stderr
+    /// (for the library, which never prints): None when there are none or
+    /// they cannot be read.
+    pub fn load_quietly(home: &Path) -> Option<Settings> {
+        safe_fs::read_capped(&path(home), MAX_BYTES)
+            .ok()
+            .flatten()
+            .and_then(|bytes| Settings::parse(&bytes))
+    }
+
     /// The settings in `config.toml`'s bytes; None when they are not valid.
     pub fn parse(bytes: &[u8]) -> Option<Settings> {
         std::str::from_utf8(bytes)

@@ -61,6 +61,7 @@ impl Check {
 pub fn run(stores: &Stores, json: bool, args: DoctorArgs) -> Result<i32> {
     let mut checks = vec![keyring_check(stores), state_folder_check(stores.home())];
     let (profile_checks, regions) = profile_checks(stores);
+    super::warnings::tell(stores);
     checks.extend(portal_checks(&regions)?);
     checks.extend(profile_checks);
     if let Some(path) = &args.host_config {

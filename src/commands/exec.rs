@@ -17,7 +17,10 @@ const BASE_URL_VAR: &str = "ANTHROPIC_BASE_URL";
 const TOKEN_VAR: &str = "ANTHROPIC_AUTH_TOKEN";
 
 fn fresh(stores: &Stores, name: &ProfileName, margin: Duration) -> Result<Fresh> {
-    token_for_use(stores, &HttpRefresher, name, margin)
+    let fresh = token_for_use(stores, &HttpRefresher, name, margin);
+    // Said now: `exec` becomes the tool and never returns.
+    super::warnings::tell(stores);
+    fresh
 }
 
 /// Runs the command in place of this process (Unix), so that its input,
@@ -67,7 +70,7 @@ fn not_run(program: &str, e: &std::io::Error) -> i32 {
 
 /// Prints the two variables as lines a shell evaluates.
 pub fn env(stores: &Stores, json: bool, name: &ProfileName, args: EnvArgs) -> Result<i32> {
-    stores.quiet();
+    super::warnings::quiet();
     let fresh = fresh(stores, name, args.margin.duration())?;
     let base_url = &fresh.profile.base_url;
     let token = fresh.profile.access.secret();

@@ -19,6 +19,7 @@ use crate::ui;
 pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LoginArgs) -> Result<i32> {
     let interactive = ui::is_interactive();
     let existing = existing_profile(stores, name)?;
+    super::warnings::tell(stores);
     let region = pick_region(stores, &args, existing.as_ref(), interactive)?;
     let catalog = catalog::load()?;
     if args.with_api_key {
@@ -43,7 +44,8 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LoginArgs) -> 
     }
     // Find out now, not after the user approved, whether the store works.
     let existing_copy = existing_copy(stores, name)?;
-    drop(stores.prepare_save(name, existing_copy.as_ref())?);
+    drop(stores.lock(name)?.prepare_save(existing_copy.as_ref())?);
+    super::warnings::tell(stores);
 
     let signed_in = sign_in_and_save(stores, name, region, &args, interactive)?;
     report_login(stores, json, name, &catalog, signed_in)?;
@@ -110,6 +112,7 @@ fn report_login(
         saved,
         notification,
     } = signed_in;
+    super::warnings::tell(stores);
     let region = profile.region;
     if let Some(message) = &notification {
         ui::tell(&format!("MiniMax says: {message}"));
@@ -155,17 +158,8 @@ fn save_login(
     for warning in &warnings {
         say!("warning: {warning}");
     }
-    let held = stores.lock(name)?;
-    stores.sweep(name, &held, false);
-    let existing = match stores.read_locked(name, &held) {
-        Ok(found) => found,
-        Err(e) if e.class == Class::NeedsLogin => None,
-        Err(e) => return Err(e),
-    };
-    let saved = stores.save(name, existing.as_ref(), &profile.to_json()?, now)?;
-    if let Some(warning) = &saved.warning {
-        say!("warning: {warning}");
-    }
+    let saved = crate::session::save_login(stores, name, &profile)?;
+    super::warnings::tell(stores);
     Ok(SignedIn {
         profile,
         saved,
@@ -300,9 +294,11 @@ fn api_key_login(
     let key_stores = Stores::open_api_keys(stores.mode(), stores.home())?;
     let saved = {
         let held = key_stores.lock(name)?;
-        let existing = key_stores.read_locked(name, &held)?;
-        key_stores.save(name, existing.as_ref(), &bytes, profile.updated_at)?
+        let existing = held.read()?;
+        held.save(existing.as_ref(), &bytes, profile.updated_at)
     };
+    super::warnings::tell(&key_stores);
+    let saved = saved?;
     let store = saved.store;
     if let Some(warning) = &saved.warning {
         say!("warning: {warning}");

@@ -75,8 +75,7 @@ fn said(removed: &[LogoutRow], all: bool) -> String {
 /// Removes one profile, under its lock: a refresh in another process would
 /// write it back.
 fn remove(stores: &Stores, name: &ProfileName) -> Result<LogoutRow> {
-    let held = stores.lock(name)?;
-    let places = stores.delete(name, &held)?;
+    let places = stores.lock(name)?.delete()?;
     Ok(LogoutRow {
         profile_id: stores.id_of(name),
         removed: !places.is_empty(),

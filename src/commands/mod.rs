@@ -17,6 +17,7 @@ pub mod status;
 pub mod switch;
 pub mod token;
 pub mod usage;
+pub mod warnings;
 pub mod watch;
 
 use crate::cli::{Cli, Command, ProfileArgs};
@@ -105,37 +106,44 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
     let home = state_home()?;
     let stores = Stores::open(crate::settings::store_mode(cli.store, &home)?, &home)?;
+    let result = run_command(cli, &stores, &home);
+    // What the stores and the session found, said before any error.
+    warnings::tell(&stores);
+    result
+}
+
+fn run_command(cli: Cli, stores: &Stores, home: &Path) -> Result<i32> {
     let json = cli.json;
     match cli.command {
         Command::Login(args) => {
-            let name = profile(&args.profile, &home)?;
-            login::run(&stores, json, &name, args)
+            let name = profile(&args.profile, home)?;
+            login::run(stores, json, &name, args)
         }
         Command::Token(args) => {
-            let name = profile(&args.profile, &home)?;
-            token::run(&stores, json, &name, args)
+            let name = profile(&args.profile, home)?;
+            token::run(stores, json, &name, args)
         }
-        Command::Refresh(args) => refresh::run(&stores, json, args),
-        Command::Status(args) => status::run(&stores, json, args),
-        Command::Switch(args) => switch::run(&stores, json, args),
+        Command::Refresh(args) => refresh::run(stores, json, args),
+        Command::Status(args) => status::run(stores, json, args),
+        Command::Switch(args) => switch::run(stores, json, args),
         Command::Logout(args) => {
-            let name = profile(&args.profile, &home)?;
-            logout::run(&stores, json, &name, args)
+            let name = profile(&args.profile, home)?;
+            logout::run(stores, json, &name, args)
         }
         Command::Exec(args) => {
-            let name = profile(&args.profile, &home)?;
-            exec::run(&stores, &name, args)
+            let name = profile(&args.profile, home)?;
+            exec::run(stores, &name, args)
         }
         Command::Env(args) => {
-            let name = profile(&args.profile, &home)?;
-            exec::env(&stores, json, &name, args)
+            let name = profile(&args.profile, home)?;
+            exec::env(stores, json, &name, args)
         }
         Command::Usage(args) => {
-            let name = profile(&args.profile, &home)?;
-            usage::run(&stores, json, &name, args)
+            let name = profile(&args.profile, home)?;
+            usage::run(stores, json, &name, args)
         }
-        Command::Doctor(args) => doctor::run(&stores, json, args),
-        Command::Openclaw(command) => openclaw::run(&stores, json, command),
+        Command::Doctor(args) => doctor::run(stores, json, args),
+        Command::Openclaw(command) => openclaw::run(stores, json, command),
         Command::Completions(_) | Command::Man => Ok(0),
     }
 }

@@ -32,7 +32,7 @@ const MAX_CONFIG_BYTES: u64 = 8 * 1024 * 1024;
 /// OpenClaw's external auth overlay takes it. Always exit 0 with an answer:
 /// a profile that cannot be served is an error text OpenClaw shows.
 pub fn credentials(stores: &Stores) -> Result<i32> {
-    stores.quiet();
+    super::warnings::quiet();
     let now = now_ms();
     let mut answer = Answer::new(now);
     for name in settings::openclaw_profiles(stores.home()) {

@@ -62,7 +62,9 @@ fn existing(stores: &Stores) -> Result<Vec<ProfileName>> {
 
 /// One profile's report row, and the class of its failure.
 fn refresh_one(stores: &Stores, name: &ProfileName, want: &Want) -> (RefreshRow, Option<Class>) {
-    match ensure_fresh(stores, &HttpRefresher, name, want) {
+    let result = ensure_fresh(stores, &HttpRefresher, name, want);
+    super::warnings::tell(stores);
+    match result {
         Ok(fresh) => {
             say!(
                 "{}: {} (valid for {})",
@@ -78,7 +80,7 @@ fn refresh_one(stores: &Stores, name: &ProfileName, want: &Want) -> (RefreshRow,
                 message: None,
                 fix: None,
                 retry_after: None,
-                warnings: fresh.warnings,
+                warnings: fresh.warnings.iter().map(ToString::to_string).collect(),
             };
             (row, None)
         }

@@ -13,7 +13,7 @@ use crate::output::print_stdout;
 use crate::portal::refresh::HttpRefresher;
 use crate::profile::{Profile, ProfileName};
 use crate::session::{self, OnFailure, Outcome, Want};
-use crate::store::{Loaded, Stores};
+use crate::store::{Loaded, Stores, Warning};
 use crate::ui::{duration, fit, mask};
 use serde_json::Value;
 
@@ -42,6 +42,7 @@ pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
         api_key_blocks(stores)
     };
     blocks.extend(key_blocks);
+    super::warnings::tell(stores);
     let all_usable = !rows.is_empty() || !key_rows.is_empty();
     let all_usable = all_usable && rows.iter().all(|r| r.usable);
     // A check that could not reach MiniMax is transient (exit 4), unless
@@ -61,7 +62,12 @@ pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
             keyring_backend: stores.keyring_backend().to_string(),
             kernel_cache: stores.kernel_cache_state(),
             state_home: stores.home().to_path_buf(),
-            warnings: stores.warnings(),
+            warnings: stores
+                .warnings()
+                .iter()
+                .filter(|w| w.is_about_stores())
+                .map(ToString::to_string)
+                .collect(),
         })?;
         return Ok(code);
     }
@@ -89,9 +95,13 @@ fn render(blocks: &[String], default: &ProfileName) -> String {
 }
 
 /// A note, on stderr, when no keyring answered (unless this run's warning
-/// just said so).
+/// just said so). Only then: other warnings are not the keyring's doing.
 fn keyring_note(stores: &Stores) {
-    if !stores.warnings().is_empty() && !stores.fallback_announced() {
+    let keyring_down = stores
+        .warnings()
+        .iter()
+        .any(|w| matches!(w, Warning::KeyringDown { .. }));
+    if keyring_down && !super::warnings::fallback_announced() {
         crate::ui::tell(&format!(
             "\nnote: no OS keyring answered; profiles are kept in 0600 files in {}\n  \
              (`minimax-portal-auth doctor` says why)",
@@ -422,5 +432,6 @@ fn api_key_blocks(stores: &Stores) -> (Vec<ApiKeyRow>, Vec<String>) {
             store: stored.store,
         });
     }
+    super::warnings::tell(&key_stores);
     (rows, blocks)
 }

@@ -9,7 +9,7 @@ use crate::store::Stores;
 
 pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: TokenArgs) -> Result<i32> {
     // Its caller is a program: no keyring announcement on its stderr.
-    stores.quiet();
+    super::warnings::quiet();
     let margin = args.margin.duration();
     // The kernel cache first (store/kcache.rs); any miss takes the store path.
     let out = match cached_token(stores, name, margin) {

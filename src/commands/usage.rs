@@ -16,7 +16,9 @@ use crate::ui::duration;
 const BAR_WIDTH: usize = 10;
 
 pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: UsageArgs) -> Result<i32> {
-    let fresh = token_for_use(stores, &HttpRefresher, name, args.margin.duration())?;
+    let fresh = token_for_use(stores, &HttpRefresher, name, args.margin.duration());
+    super::warnings::tell(stores);
+    let fresh = fresh?;
     let profile = &fresh.profile;
     let usage = read_usage(name, profile)?;
     if json {

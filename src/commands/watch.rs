@@ -189,6 +189,7 @@ impl Watch<'_> {
         } else {
             session::ensure_fresh(self.stores, &HttpRefresher, &w.name, &self.want)
         };
+        super::warnings::tell(self.stores);
         match current {
             Ok(fresh) => self.fresh(w, &fresh),
             Err(e) if matches!(e.class, Class::NeedsLogin | Class::Usage) => self.give_up(w, e),

@@ -13,7 +13,7 @@ use crate::portal::answer::TokenAnswer;
 use crate::portal::refresh::Refresher;
 use crate::profile::{Profile, ProfileName, Tokens};
 use crate::store::kcache::Cached;
-use crate::store::{Loaded, PreparedSave, StoreKind, Stores};
+use crate::store::{Loaded, Locked, PreparedSave, Saved, StoreKind, Stores, Warning};
 use std::time::Duration;
 
 /// How a profile came to be usable now (`outcome` in `token --json`,
@@ -51,8 +51,10 @@ pub struct Fresh {
     pub profile: Profile,
     pub store: StoreKind,
     pub outcome: Outcome,
-    /// What the user should know (already printed on stderr).
-    pub warnings: Vec<String>,
+    /// What the user should know. Nothing here prints: the warnings are
+    /// also given to the stores ([`Stores::new_warnings`]), where the
+    /// command line takes them from to say them.
+    pub warnings: Vec<Warning>,
 }
 
 /// An access token with less than this left is not handed out after a
@@ -143,21 +145,21 @@ pub fn ensure_fresh(
     // `--force` asks the portal again: a mark set on a wrong reading must
     // not abandon a refresh token that still works.
     if seen.profile.needs_login && !want.force {
-        return marked(stores, name, &seen, want, Vec::new());
+        return marked(stores, name, &seen, want, None);
     }
     if !want.force && !is_due(&seen.profile, want.margin, now) {
         return Ok(fresh(seen, Outcome::StillValid, Vec::new()));
     }
     let held = stores.lock(name)?;
-    stores.sweep(name, &held, true);
+    held.sweep(true);
     // Another process may have refreshed while this one waited: its token
     // is the freshest there is.
-    let current = match stores.load_locked(name, &held)? {
+    let current = match held.load()? {
         Some(current) => current,
         None => return Err(no_profile(stores, name)),
     };
     if current.profile.needs_login && !want.force {
-        return marked(stores, name, &current, want, Vec::new());
+        return marked(stores, name, &current, want, None);
     }
     let changed = current.profile.updated_at != seen.profile.updated_at
         || current.profile.refresh.secret() != seen.profile.refresh.secret();
@@ -166,13 +168,13 @@ pub fn ensure_fresh(
     }
     // Save before spend: a save that cannot work is found out now, while
     // the refresh token is still good.
-    let save = stores.prepare_save(name, Some(&current.stored))?;
+    let save = held.prepare_save(Some(&current.stored))?;
     let answer = portal.refresh(
         &current.profile.token_endpoint,
         &current.profile.client_id,
         &current.profile.refresh,
     );
-    act_on_answer(stores, name, want, current, save, answer)
+    act_on_answer(stores, &held, want, current, save, answer)
 }
 
 /// What the portal's answer to a refresh means for the profile, under its
@@ -180,31 +182,39 @@ pub fn ensure_fresh(
 /// the refresh not done.
 fn act_on_answer(
     stores: &Stores,
-    name: &ProfileName,
+    held: &Locked,
     want: &Want,
     current: Loaded,
     save: PreparedSave,
     answer: TokenAnswer,
 ) -> Result<Fresh> {
+    let name = held.name();
     match answer {
-        TokenAnswer::Tokens(tokens) => save_refreshed(stores, name, current, save, tokens),
+        TokenAnswer::Tokens(tokens) => save_refreshed(stores, held, current, save, tokens),
         TokenAnswer::Rejected(reason) => {
             let now = now_ms();
             let marked_profile = current.profile.marked_needs_login(now);
             // Best effort: the rejection matters more than the mark.
-            let _ = stores.commit(name, save, &marked_profile.to_json()?, now);
-            let warning = format!("MiniMax rejected its refresh token ({reason})");
+            let _ = held.commit(save, &marked_profile.to_json()?, now);
             let current = Loaded {
                 profile: marked_profile,
                 stored: current.stored,
             };
-            marked(stores, name, &current, want, vec![warning])
+            marked(stores, name, &current, want, Some(reason))
         }
         TokenAnswer::Transient {
             reason,
             retry_after,
-        } => not_refreshed(name, current, want, Error::transient(reason), retry_after),
+        } => not_refreshed(
+            stores,
+            name,
+            current,
+            want,
+            Error::transient(reason),
+            retry_after,
+        ),
         TokenAnswer::SlowDown { retry_after } => not_refreshed(
+            stores,
             name,
             current,
             want,
@@ -212,6 +222,7 @@ fn act_on_answer(
             retry_after,
         ),
         TokenAnswer::Pending => not_refreshed(
+            stores,
             name,
             current,
             want,
@@ -219,7 +230,7 @@ fn act_on_answer(
             None,
         ),
         TokenAnswer::Failed(reason) => {
-            not_refreshed(name, current, want, Error::failed(reason), None)
+            not_refreshed(stores, name, current, want, Error::failed(reason), None)
         }
     }
 }
@@ -228,18 +239,22 @@ fn act_on_answer(
 /// already expired is an error, but its refresh token is kept.
 fn save_refreshed(
     stores: &Stores,
-    name: &ProfileName,
+    held: &Locked,
     current: Loaded,
     save: PreparedSave,
     tokens: Tokens,
 ) -> Result<Fresh> {
+    let name = held.name();
     let now = now_ms();
     let access_usable = tokens.access.is_some();
-    let (next, mut warnings) = current.profile.with_tokens(tokens, now);
-    let saved = stores.commit(name, save, &next.to_json()?, now)?;
-    warnings.extend(saved.warning);
+    let (next, odd) = current.profile.with_tokens(tokens, now);
+    let saved = held.commit(save, &next.to_json()?, now)?;
+    let odd = odd.into_iter().map(|what| Warning::OddAnswer { what });
+    let warnings: Vec<Warning> = odd.chain(saved.warning).collect();
+    // Given before any error below: the new tokens were saved either way.
+    // Said with the profile's id; `--json` rows name the profile already.
     for warning in &warnings {
-        crate::say!("warning: {}: {warning}", name.profile_id());
+        stores.warn(Warning::about(name.profile_id(), warning.clone()));
     }
     if !access_usable {
         return Err(Error::transient(format!(
@@ -266,7 +281,7 @@ fn save_refreshed(
     })
 }
 
-fn fresh(loaded: Loaded, outcome: Outcome, warnings: Vec<String>) -> Fresh {
+fn fresh(loaded: Loaded, outcome: Outcome, warnings: Vec<Warning>) -> Fresh {
     Fresh {
         profile: loaded.profile,
         store: loaded.stored.store,
@@ -277,6 +292,7 @@ fn fresh(loaded: Loaded, outcome: Outcome, warnings: Vec<String>) -> Fresh {
 
 /// A refresh that did not happen; the stored profile is unchanged.
 fn not_refreshed(
+    stores: &Stores,
     name: &ProfileName,
     current: Loaded,
     want: &Want,
@@ -285,12 +301,12 @@ fn not_refreshed(
 ) -> Result<Fresh> {
     let id = name.profile_id();
     if want.on_failure == OnFailure::UseCurrent && usable_for(&current.profile, now_ms()) {
-        let warning = format!(
-            "could not refresh {id}: {}. Using the current access token, valid for {} more.",
-            cause.message,
-            crate::clock::duration(current.profile.expires_in_ms(now_ms()))
-        );
-        crate::say!("warning: {warning}");
+        let warning = Warning::NotRefreshed {
+            profile_id: id,
+            why: cause.message,
+            left_ms: current.profile.expires_in_ms(now_ms()),
+        };
+        stores.warn(warning.clone());
         return Ok(fresh(current, Outcome::NotRefreshed, vec![warning]));
     }
     let hint = match cause.class {
@@ -306,28 +322,33 @@ fn not_refreshed(
     Err(e)
 }
 
-/// A profile whose refresh token the portal rejected. Its access token
+/// A profile whose refresh token the portal rejected: just now, for
+/// `rejected_now` (the portal's reason), or earlier. Its access token
 /// still serves while it lasts (`token`, `usage`); otherwise log in again.
 fn marked(
     stores: &Stores,
     name: &ProfileName,
     loaded: &Loaded,
     want: &Want,
-    mut warnings: Vec<String>,
+    rejected_now: Option<String>,
 ) -> Result<Fresh> {
-    let _ = stores;
+    let mut warnings: Vec<Warning> = rejected_now
+        .map(|reason| Warning::RefreshRejected { reason })
+        .into_iter()
+        .collect();
     let reason = warnings
         .first()
-        .cloned()
+        .map(Warning::to_string)
         .unwrap_or_else(|| "MiniMax rejected its refresh token earlier".to_string());
     if want.on_failure == OnFailure::UseCurrent && usable_for(&loaded.profile, now_ms()) {
-        let warning = format!(
-            "{} must sign in again: {reason}; its access token still works for {}. Run: {}",
-            name.profile_id(),
-            crate::clock::duration(loaded.profile.expires_in_ms(now_ms())),
-            fix::login(name, Some(loaded.profile.region))
-        );
-        crate::say!("warning: {warning}");
+        // The rejection is said within this one line.
+        let warning = Warning::MustSignInAgain {
+            profile_id: name.profile_id(),
+            reason,
+            left_ms: loaded.profile.expires_in_ms(now_ms()),
+            fix: fix::login(name, Some(loaded.profile.region)),
+        };
+        stores.warn(warning.clone());
         warnings.push(warning);
         return Ok(Fresh {
             profile: loaded.profile.clone(),
@@ -339,6 +360,26 @@ fn marked(
     Err(rejected(name, &loaded.profile, &reason))
 }
 
+/// Keeps a new login's profile under the profile's lock: leftovers a
+/// crash left are cleared (not adopted: this login replaces them), the
+/// copy it replaces is re-read (a damaged one does not stop the login),
+/// and the profile is saved. A warning about where it went is given to
+/// the stores, as a refresh's is.
+pub fn save_login(stores: &Stores, name: &ProfileName, profile: &Profile) -> Result<Saved> {
+    let held = stores.lock(name)?;
+    held.sweep(false);
+    let existing = match held.read() {
+        Ok(found) => found,
+        Err(e) if e.class == crate::error::Class::NeedsLogin => None,
+        Err(e) => return Err(e),
+    };
+    let saved = held.save(existing.as_ref(), &profile.to_json()?, profile.updated_at)?;
+    if let Some(warning) = &saved.warning {
+        stores.warn(warning.clone());
+    }
+    Ok(saved)
+}
+
 /// Loads a profile and, when nobody holds its lock, puts it in the kernel
 /// cache from a read made under that lock: a process saving the profile
 /// holds the lock from removing the old entry to writing the new one, so
@@ -347,11 +388,11 @@ fn load_and_warm(stores: &Stores, name: &ProfileName) -> Result<Loaded> {
     let Some(held) = stores.lock_for_warming(name) else {
         return load_existing(stores, name);
     };
-    let loaded = match stores.load_locked(name, &held)? {
+    let loaded = match held.load()? {
         Some(loaded) => loaded,
         None => return Err(no_profile(stores, name)),
     };
-    stores.warm_cache(name, &loaded.profile, &held);
+    held.warm_cache(&loaded.profile);
     Ok(loaded)
 }
 

@@ -83,12 +83,9 @@ fn setup(mode: StoreMode, left_ms: i64) -> TestStores {
     profile.updated_at = now_ms() - 3_600_000;
     profile.expires = now_ms() + left_ms;
     s.stores
-        .save(
-            &name(),
-            None,
-            &profile.to_json().unwrap(),
-            profile.updated_at,
-        )
+        .lock(&name())
+        .unwrap()
+        .save(None, &profile.to_json().unwrap(), profile.updated_at)
         .unwrap();
     s
 }
@@ -225,6 +222,9 @@ fn a_valid_token_is_still_used_when_the_refresh_cannot_happen() {
         assert_eq!(fresh.outcome, Outcome::NotRefreshed);
         assert_eq!(fresh.profile.access.secret(), "acc-old");
         assert_eq!(fresh.warnings.len(), 1);
+        // Given to the stores too, for the command line to say.
+        assert_eq!(s.stores.new_warnings(), fresh.warnings);
+        assert!(s.stores.new_warnings().is_empty(), "handed out once");
     }
 }
 
@@ -261,7 +261,23 @@ fn a_keyring_that_dies_after_the_answer_keeps_the_tokens_in_recovery() {
     let portal = Script::with(vec![tokens("acc-new", Some("ref-new"), 3_600_000)]);
     let fresh = ensure_fresh(&s.stores, &portal, &name(), &HOOK).unwrap();
     assert_eq!(fresh.store, StoreKind::Recovery);
-    assert!(fresh.warnings.iter().any(|w| w.contains("recovery file")));
+    assert!(
+        fresh
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains("recovery file"))
+    );
+    // `refresh --json` rows carry them as they were; stderr names the profile.
+    let id = name().profile_id();
+    assert!(
+        fresh
+            .warnings
+            .iter()
+            .all(|w| !w.to_string().starts_with(&id))
+    );
+    let said = s.stores.new_warnings();
+    assert!(!said.is_empty());
+    assert!(said.iter().all(|w| w.to_string().starts_with(&id)));
     // The keyring is back: the next run moves the tokens in and uses them.
     *s.keyring.writes_left.lock().unwrap() = None;
     let fresh = ensure_fresh(&s.stores, &Script::default(), &name(), &HOOK).unwrap();

@@ -15,8 +15,8 @@
 //! for group or others) and carries a kernel timeout at the token's expiry.
 //!
 //! Why an entry is never older than the stored profile (the argument, kept
-//! by `Stores`): every write of a profile (`Stores::commit`, the recovery
-//! file moved into place by `Stores::reconcile`, `Stores::delete`) happens
+//! by `Stores`): every write of a profile (`Locked::commit`, the recovery
+//! file moved into place by `Stores::reconcile`, `Locked::delete`) happens
 //! under the profile's lock, and removes this cache's entries for the
 //! profile *before* it touches the store and writes the new entry only
 //! after the store took the save, before the lock is released and before
@@ -143,7 +143,7 @@ impl KernelCache {
     /// Writes the entry for a profile just saved or read under its lock.
     /// A profile that needs a new login gets none. Best effort.
     /// Only this folder's entry is replaced: a read changes nothing for the
-    /// others, and a save removed theirs already (`Stores::commit`).
+    /// others, and a save removed theirs already (`Locked::commit`).
     pub fn put(&self, name: &ProfileName, profile: &Profile, now_ms: i64) {
         let description = self.description(name);
         sys::remove_exact(&description);

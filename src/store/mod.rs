@@ -6,22 +6,35 @@
 //! way in for everything else. Its rules:
 //! - one truth per profile: when copies exist in several places, the newest
 //!   `updated_at` wins and the others are removed (under the profile lock);
-//! - save before spend: [`Stores::prepare_save`] proves a save can succeed
-//!   before a refresh token is spent, and [`Stores::commit`] never drops new
+//! - save before spend: [`Locked::prepare_save`] proves a save can succeed
+//!   before a refresh token is spent, and [`Locked::commit`] never drops new
 //!   tokens silently (recovery file, else a plain error);
 //! - in `auto`, a keyring that does not answer is an error (exit 5) whenever
 //!   the index says the newest copy is in there.
 //!
-//! Stores deal in bytes and names; they know nothing of HTTP.
+//! Stores deal in bytes and names; they know nothing of HTTP, and print
+//! nothing: what the user should know is a [`Warning`].
+//!
+//! Here: the types, the backend trait, and `Stores` itself (the places
+//! chosen at open). Each job on top has its file: `copies.rs` reads and
+//! reconciles, `save.rs` prepares and commits, `cleanup.rs` deletes and
+//! sweeps, `locked.rs` is the lock guard every write goes through,
+//! `cache.rs` how the kernel cache is used, `warning.rs` the warnings.
 
+mod cache;
+mod cleanup;
+mod copies;
 pub mod file;
 mod from_manifest;
 pub mod index;
 pub mod kcache;
 pub mod keyring;
 pub mod lock;
+mod locked;
 #[cfg(test)]
 pub mod memory;
+mod save;
+pub mod warning;
 
 use crate::error::{Class, Error, Result};
 use crate::profile::{Profile, ProfileName};
@@ -29,13 +42,15 @@ use crate::redact::SecretBytes;
 use crate::safe_fs::{self, PreparedFile};
 use file::FileStore;
 use index::KeyringIndex;
-use kcache::{Cached, KernelCache};
+use kcache::KernelCache;
 use keyring::KeyringStore;
-pub use lock::FileLock;
+pub use locked::Locked;
+pub use save::{PreparedSave, Saved};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
+pub use warning::Warning;
+use warning::Warnings;
 
 /// Where profiles may be kept, as `--store`, MINIMAX_PORTAL_AUTH_STORE or
 /// `store` in config.toml says (`settings::store_mode`).
@@ -185,50 +200,35 @@ pub struct Loaded {
     pub stored: Stored,
 }
 
-/// Where a save ended up, and what the user should know about it.
-#[derive(Debug)]
-pub struct Saved {
-    pub store: StoreKind,
-    pub warning: Option<String>,
-}
-
-/// A save proven possible ([`Stores::prepare_save`]), waiting for its
-/// content; [`Stores::commit`] writes it and never drops it silently.
-pub struct PreparedSave {
-    target: StoreKind,
-    prepared: Prepared,
-    /// For keyring saves: the recovery file, written first, so a crash or a
-    /// stalled keyring between the answer and the save loses nothing.
-    journal: Option<PreparedFile>,
-}
-
-/// Every copy of one profile that could be read.
-struct Copies {
-    found: Vec<Stored>,
-    /// Set when the keyring did not answer (in `auto`).
-    keyring_down: bool,
-}
-
 /// The one way to profiles: reads, saves, locks and removes them across the
 /// keyring, the file and the recovery file by the rules above (one truth
 /// per profile, save before spend, no silent fallback from a keyring that
 /// holds the newest copy). One `Stores` serves one provider's profiles.
+///
+/// Which places hold profiles is chosen once, at open, from the mode (as a
+/// keyring-first storage with a file fallback would be): `keyring` uses the
+/// keyring alone, `file` the file alone, `auto` both, the file taking over
+/// only when the keyring does not answer. After that nothing asks the
+/// mode: a keyring that does not answer falls back exactly when there is a
+/// file store to fall back to.
 pub struct Stores {
+    /// The mode asked for, as `status` and `doctor` show it.
     mode: StoreMode,
     provider: &'static str,
     home: PathBuf,
-    keyring: Box<dyn ProfileStore>,
-    file: FileStore,
+    /// The OS keyring; None in `file` mode.
+    keyring: Option<Box<dyn ProfileStore>>,
+    /// The plain-text file store; None in `keyring` mode.
+    file: Option<FileStore>,
+    /// The file store's folder, whatever the mode: where its paths are,
+    /// and swept of crash leftovers in every mode (new tokens a file-mode
+    /// run left before its rename must survive a change of mode).
+    file_folder: FileStore,
     recovery: FileStore,
     index: KeyringIndex,
     /// Set once the keyring failed to answer, so it is asked only once.
     keyring_down: OnceLock<String>,
-    warnings: Mutex<Vec<String>>,
-    /// Whether the keyring fallback may be announced on stderr (not by
-    /// `token`, whose caller is a program).
-    announce: std::sync::atomic::AtomicBool,
-    /// The fallback was announced by this process.
-    announced: std::sync::atomic::AtomicBool,
+    warnings: Warnings,
     /// The kernel-keyring cache of OAuth profiles (`kcache.rs`), or why not.
     kcache: std::result::Result<KernelCache, &'static str>,
 }
@@ -244,7 +244,7 @@ impl Stores {
             "profiles",
             Box::new(KeyringStore::platform(provider)),
         )?;
-        stores.kcache = kernel_cache(provider, home);
+        stores.kcache = cache::kernel_cache(provider, home);
         Ok(stores)
     }
 
@@ -269,12 +269,14 @@ impl Stores {
         keyring: Box<dyn ProfileStore>,
     ) -> Result<Stores> {
         safe_fs::check_private_dir(home)?;
+        let files = || FileStore::new(StoreKind::File, home.join(folder), "");
         Ok(Stores {
             mode,
             provider,
             home: home.to_path_buf(),
-            keyring,
-            file: FileStore::new(StoreKind::File, home.join(folder), ""),
+            keyring: (mode != StoreMode::File).then_some(keyring),
+            file: (mode != StoreMode::Keyring).then(files),
+            file_folder: files(),
             recovery: FileStore::new(
                 StoreKind::Recovery,
                 home.join("recovery"),
@@ -282,9 +284,7 @@ impl Stores {
             ),
             index: KeyringIndex::new(home.to_path_buf(), provider),
             keyring_down: OnceLock::new(),
-            warnings: Mutex::new(Vec::new()),
-            announce: std::sync::atomic::AtomicBool::new(true),
-            announced: std::sync::atomic::AtomicBool::new(false),
+            warnings: Warnings::default(),
             kcache: Err("not used for these profiles"),
         })
     }
@@ -307,43 +307,42 @@ impl Stores {
     pub fn path_of(&self, kind: StoreKind, name: &ProfileName) -> Option<PathBuf> {
         match kind {
             StoreKind::Keyring => None,
-            StoreKind::File => Some(self.file.path_of(name)),
+            StoreKind::File => Some(self.file_folder.path_of(name)),
             StoreKind::Recovery => Some(self.recovery.path_of(name)),
         }
     }
 
-    /// "keyring (Secret Service)", "file /path/default.json", ...
     /// The id of profile `name` of this store's provider (`PROVIDER:NAME`).
     pub fn id_of(&self, name: &ProfileName) -> String {
         name.id_for(self.provider)
     }
 
+    /// "keyring (Secret Service)", "file /path/default.json", ...
     pub fn describe(&self, kind: StoreKind, name: &ProfileName) -> String {
         match kind {
             StoreKind::Keyring => format!("keyring ({})", self.keyring_backend()),
-            StoreKind::File => format!("file {}", self.file.path_of(name).display()),
+            StoreKind::File => format!("file {}", self.file_folder.path_of(name).display()),
             StoreKind::Recovery => {
                 format!("recovery file {}", self.recovery.path_of(name).display())
             }
         }
     }
 
-    /// Warnings given so far (also printed on stderr when given).
-    pub fn warnings(&self) -> Vec<String> {
-        self.warnings.lock().map(|w| w.clone()).unwrap_or_default()
+    /// Every warning given so far, by the stores and by the session's
+    /// work on their profiles. Nothing here prints them.
+    pub fn warnings(&self) -> Vec<Warning> {
+        self.warnings.all()
     }
 
-    fn warn(&self, message: String) {
-        crate::say!("warning: {message}");
-        if let Ok(mut warnings) = self.warnings.lock() {
-            warnings.push(message);
-        }
+    /// The warnings given since the last call: what a caller that says
+    /// them has not said yet.
+    pub fn new_warnings(&self) -> Vec<Warning> {
+        self.warnings.take_new()
     }
 
-    /// Locks one profile against other processes (refresh, login, logout).
-    /// `.` cannot occur in a provider or a profile name, so names never clash.
-    pub fn lock(&self, name: &ProfileName) -> Result<FileLock> {
-        lock::acquire(&self.home, &self.lock_name(name))
+    /// Records a warning about these profiles (the session adds its own).
+    pub fn warn(&self, warning: Warning) {
+        self.warnings.push(warning);
     }
 
     fn lock_name(&self, name: &ProfileName) -> String {
@@ -352,54 +351,35 @@ impl Stores {
 
     /// Asks the keyring for something harmless, to see whether it answers.
     pub fn probe_keyring(&self) -> std::result::Result<(), String> {
-        match self.keyring.read(&ProfileName::default()) {
+        let Some(keyring) = &self.keyring else {
+            return Err("the file store is in use".to_string());
+        };
+        match keyring.read(&ProfileName::default()) {
             Ok(_) => Ok(()),
             Err(StoreError::Unavailable(why)) => Err(why),
             Err(StoreError::Failed(e)) => Err(e.message),
         }
     }
 
-    /// Whether this process already told of the keyring fallback.
-    pub fn fallback_announced(&self) -> bool {
-        self.announced.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// Never announce the keyring fallback on stderr (for `token`).
-    pub fn quiet(&self) {
-        self.announce
-            .store(false, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    /// Records that the keyring does not answer. The first time ever (per
-    /// state folder) `auto` falls back, it says so in two lines; after
-    /// that `status` and `doctor` show it.
+    /// Records that the keyring does not answer (once per process): a
+    /// [`Warning::KeyringDown`], which the command line turns into its
+    /// once-per-state-folder notice.
     fn note_keyring_down(&self, why: &str) {
-        if self.keyring_down.set(why.to_string()).is_err() {
-            return;
+        if self.keyring_down.set(why.to_string()).is_ok() {
+            self.warn(Warning::KeyringDown {
+                why: why.to_string(),
+            });
         }
-        if let Ok(mut warnings) = self.warnings.lock() {
-            warnings.push(format!(
-                "no OS keyring answered ({why}); profiles go to the plain-text file store"
-            ));
+    }
+
+    /// The keyring did not answer (`why`): the file store takes over when
+    /// there is one (`auto`), else it is an error (exit 5).
+    fn fall_back_from_keyring(&self, why: &str) -> Result<()> {
+        if self.file.is_none() {
+            return Err(self.unavailable(why));
         }
-        if !self.announce.load(std::sync::atomic::Ordering::Relaxed) {
-            return;
-        }
-        let mut settings = crate::settings::Settings::load(&self.home);
-        if settings.file_store_announced {
-            return;
-        }
-        crate::text::tell(&format!(
-            "warning: no OS keyring answered; profiles are kept in 0600 files in {}.\n  \
-             `minimax-portal-auth doctor` says why. This is said once; to choose the files \
-             for good, put store = \"file\" in {}.",
-            self.home.display(),
-            self.home.join("config.toml").display()
-        ));
-        self.announced
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-        settings.file_store_announced = true;
-        let _ = settings.save(&self.home);
+        self.note_keyring_down(why);
+        Ok(())
     }
 
     fn unavailable(&self, why: &str) -> Error {
@@ -412,553 +392,32 @@ impl Stores {
         ))
     }
 
-    // ------------------------------------------------------- kernel cache --
-
-    /// The kernel cache's entry for `name` in this state folder, if the
-    /// cache is in use and has one. Not in `file` mode, where the file is
-    /// as fast and a person may replace it by hand.
-    ///
-    /// The entry stands for the keyring copy: while a recovery file or (in
-    /// `auto`) a plain copy exists, one of those may be the newest, so the
-    /// store decides (two `lstat`s, no read).
-    pub fn cached(&self, name: &ProfileName) -> Option<Cached> {
-        let cache = match (&self.kcache, self.mode) {
-            (_, StoreMode::File) | (Err(_), _) => return None,
-            (Ok(cache), _) => cache,
-        };
-        let mut others = vec![self.recovery.path_of(name)];
-        if self.mode == StoreMode::Auto {
-            others.push(self.file.path_of(name));
-        }
-        let absent = |path: &PathBuf| {
-            std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
-        };
-        if !others.iter().all(absent) {
-            return None;
-        }
-        cache.get(name)
-    }
-
-    /// The profile's lock, taken without waiting, when the cache is in use
-    /// and could be warmed from a read made under it.
-    pub fn lock_for_warming(&self, name: &ProfileName) -> Option<FileLock> {
-        if self.mode == StoreMode::File || self.kcache.is_err() {
-            return None;
-        }
-        lock::try_acquire(&self.home, &self.lock_name(name))
-            .ok()
-            .flatten()
-    }
-
-    /// Puts a profile read under its lock (`held`) into the kernel cache.
-    pub fn warm_cache(&self, name: &ProfileName, profile: &Profile, _held: &FileLock) {
-        if let Ok(cache) = &self.kcache {
-            cache.put(name, profile, crate::clock::now_ms());
+    /// The store behind a kind of copy, if this mode uses it.
+    fn place(&self, kind: StoreKind) -> Option<&dyn ProfileStore> {
+        match kind {
+            StoreKind::Keyring => self.keyring.as_deref(),
+            StoreKind::File => self.file.as_ref().map(|f| f as &dyn ProfileStore),
+            StoreKind::Recovery => Some(&self.recovery),
         }
     }
 
-    fn forget_cached(&self, name: &ProfileName) {
-        if let Ok(cache) = &self.kcache {
-            cache.remove(name);
-        }
-    }
-
-    /// Whether `token` is served from the kernel keyring cache, for
-    /// `status` and `doctor`: "on", or "off (why)".
-    pub fn kernel_cache_state(&self) -> String {
-        match (&self.kcache, self.mode) {
-            (Err(why), _) => format!("off ({why})"),
-            (_, StoreMode::File) => "off (the file store needs none)".to_string(),
-            (Ok(cache), _) if !cache.works() => "off (no kernel keyring answers)".to_string(),
-            (Ok(_), _) => "on (kernel user keyring)".to_string(),
-        }
-    }
-
-    // ------------------------------------------------------------ reading --
-
-    fn copies(&self, name: &ProfileName) -> Result<Copies> {
-        let mut found = Vec::new();
-        let mut keyring_down = false;
-        if self.mode != StoreMode::File {
-            let read = match self.keyring_down.get() {
-                Some(why) => Err(StoreError::Unavailable(why.clone())),
-                None => self.keyring.read(name),
-            };
-            match read {
-                Ok(Some(bytes)) => found.push(Stored::new(bytes, StoreKind::Keyring)),
-                Ok(None) => {}
-                Err(StoreError::Unavailable(why)) if self.mode == StoreMode::Auto => {
-                    self.note_keyring_down(&why);
-                    keyring_down = true;
-                }
-                Err(StoreError::Unavailable(why)) => return Err(self.unavailable(&why)),
-                Err(StoreError::Failed(e)) => return Err(e),
-            }
-        }
-        if self.mode != StoreMode::Keyring
-            && let Some(bytes) = self.file.read(name).map_err(into_error)?
-        {
-            found.push(Stored::new(bytes, StoreKind::File));
-        }
-        if let Some(bytes) = self.recovery.read(name).map_err(into_error)? {
-            found.push(Stored::new(bytes, StoreKind::Recovery));
-        }
-        Ok(Copies {
-            found,
-            keyring_down,
+    /// The file store, where the keyring's absence or silence sent a
+    /// profile (only when there is one: `fall_back_from_keyring`).
+    fn file_store(&self) -> Result<&FileStore> {
+        self.file.as_ref().ok_or_else(|| {
+            Error::failed("the file store is not used with --store keyring".to_string())
         })
     }
 
-    /// The newest copy; an error when the newest is in a keyring that does
-    /// not answer.
-    fn pick(&self, name: &ProfileName, copies: &Copies) -> Result<Option<Stored>> {
-        let best = copies.found.iter().max_by_key(|c| c.rank()).cloned();
-        if copies.keyring_down
-            && let Some(&in_keyring) = self.index.entries().get(name)
-            && best
-                .as_ref()
-                .is_none_or(|b| b.updated_at.unwrap_or(i64::MIN) < in_keyring)
-        {
-            let why = self.keyring_down.get().cloned().unwrap_or_default();
-            return Err(self.unavailable(&format!(
-                "{} is kept in the keyring, which does not answer: {why}",
-                self.id_of(name)
-            )));
-        }
-        Ok(best)
-    }
-
-    fn needs_reconcile(copies: &Copies) -> bool {
-        copies.found.len() > 1 || copies.found.iter().any(|c| c.store == StoreKind::Recovery)
-    }
-
-    /// The newest copy of a profile. When copies disagree, or new tokens
-    /// wait in the recovery file, they are put right first (under the lock).
-    pub fn read(&self, name: &ProfileName) -> Result<Option<Stored>> {
-        let copies = self.copies(name)?;
-        if !Self::needs_reconcile(&copies) {
-            return self.pick(name, &copies);
-        }
-        let lock = self.lock(name)?;
-        self.read_locked(name, &lock)
-    }
-
-    /// [`Stores::read`] for a caller that holds the profile's lock.
-    pub fn read_locked(&self, name: &ProfileName, _held: &FileLock) -> Result<Option<Stored>> {
-        let copies = self.copies(name)?;
-        let Some(best) = self.pick(name, &copies)? else {
-            return Ok(None);
-        };
-        if Self::needs_reconcile(&copies) {
-            return Ok(Some(self.reconcile(name, &copies, best)));
-        }
-        Ok(Some(best))
-    }
-
-    /// Loads an OAuth profile; an unusable one is an error that says how to
-    /// log in again.
-    pub fn load(&self, name: &ProfileName) -> Result<Option<Loaded>> {
-        self.read(name)?.map(|s| self.parse(name, s)).transpose()
-    }
-
-    /// [`Stores::load`] for a caller that holds the profile's lock.
-    pub fn load_locked(&self, name: &ProfileName, held: &FileLock) -> Result<Option<Loaded>> {
-        self.read_locked(name, held)?
-            .map(|s| self.parse(name, s))
-            .transpose()
-    }
-
-    fn parse(&self, name: &ProfileName, stored: Stored) -> Result<Loaded> {
-        match Profile::from_json(&stored.bytes) {
-            Ok(profile) => Ok(Loaded { profile, stored }),
-            Err(why) => Err(Error::needs_login(format!(
-                "the stored profile {} in the {} is unusable: {why}",
-                name.profile_id(),
-                self.describe(stored.store, name)
-            ))
-            .with_fix(crate::fix::login(name, None))),
-        }
-    }
-
-    /// Makes the newest copy the only one, in its proper store. Best
-    /// effort: what cannot be done now is done by a later run.
-    fn reconcile(&self, name: &ProfileName, copies: &Copies, best: Stored) -> Stored {
-        self.forget_cached(name);
-        let mut chosen = best;
-        if chosen.store == StoreKind::Recovery {
-            let home = copies
-                .found
-                .iter()
-                .map(|c| c.store)
-                .filter(|s| *s != StoreKind::Recovery)
-                .max_by_key(|s| *s == self.preferred())
-                .unwrap_or_else(|| self.preferred());
-            match self.put(home, name, &chosen.bytes, chosen.updated_at) {
-                Ok(kind) => chosen.store = kind,
-                Err(e) => self.warn(format!(
-                    "new tokens for {} wait in the {}: {}",
-                    self.id_of(name),
-                    self.describe(StoreKind::Recovery, name),
-                    e.message
-                )),
-            }
-        }
-        for stale in copies.found.iter().filter(|c| c.store != chosen.store) {
-            let removed = match stale.store {
-                StoreKind::Keyring => self.keyring.remove(name).map(|_| {
-                    let _ = self.index.set(name, None);
-                }),
-                StoreKind::File => self.file.remove(name).map(|_| ()),
-                StoreKind::Recovery => self.recovery.remove(name).map(|_| ()),
-            };
-            if let Err(StoreError::Failed(e)) = removed {
-                self.warn(format!("could not remove an older copy: {}", e.message));
-            }
-        }
-        chosen
-    }
-
-    /// Where a profile goes when it has no home yet.
+    /// Where a profile goes when it has no home yet: the keyring, unless
+    /// there is none or it did not answer.
     fn preferred(&self) -> StoreKind {
-        match self.mode {
-            StoreMode::File => StoreKind::File,
-            StoreMode::Auto if self.keyring_down.get().is_some() => StoreKind::File,
-            _ => StoreKind::Keyring,
-        }
-    }
-
-    /// Writes to one store (falling back to the file in `auto`); returns where.
-    fn put(
-        &self,
-        kind: StoreKind,
-        name: &ProfileName,
-        bytes: &[u8],
-        updated_at: Option<i64>,
-    ) -> Result<StoreKind> {
-        if kind == StoreKind::Keyring {
-            match self.keyring.write(name, bytes) {
-                Ok(()) => {
-                    self.index.set(name, Some(updated_at.unwrap_or(0)))?;
-                    return Ok(StoreKind::Keyring);
-                }
-                Err(StoreError::Unavailable(why)) if self.mode == StoreMode::Auto => {
-                    self.note_keyring_down(&why)
-                }
-                Err(StoreError::Unavailable(why)) => return Err(self.unavailable(&why)),
-                Err(StoreError::Failed(e)) => return Err(e),
+        match &self.keyring {
+            Some(_) if self.file.is_none() || self.keyring_down.get().is_none() => {
+                StoreKind::Keyring
             }
+            _ => StoreKind::File,
         }
-        let store = if kind == StoreKind::Recovery {
-            &self.recovery
-        } else {
-            &self.file
-        };
-        store.write(name, bytes).map_err(into_error)?;
-        Ok(store.kind())
-    }
-
-    // ------------------------------------------------------------ writing --
-
-    /// Proves that saving `name` will work, before anything irreversible
-    /// (a refresh token spent, a login approved) depends on it. `current` is
-    /// the copy being replaced; the new one goes to the same store.
-    pub fn prepare_save(
-        &self,
-        name: &ProfileName,
-        current: Option<&Stored>,
-    ) -> Result<PreparedSave> {
-        let size = current.map_or(0, |c| c.bytes.len()) + 4096;
-        let target = match current.map(|c| c.store) {
-            None | Some(StoreKind::Recovery) => self.preferred(),
-            Some(kind) => kind,
-        };
-        if target == StoreKind::Keyring {
-            let in_keyring = current
-                .filter(|c| c.store == StoreKind::Keyring)
-                .map(|c| &c.bytes[..]);
-            match self.keyring.prepare(name, in_keyring, size) {
-                Ok(prepared) => {
-                    let journal = PreparedFile::prepare(&self.recovery.path_of(name), size)?;
-                    return Ok(PreparedSave {
-                        target,
-                        prepared,
-                        journal: Some(journal),
-                    });
-                }
-                Err(StoreError::Unavailable(why)) if self.mode == StoreMode::Auto => {
-                    self.note_keyring_down(&why)
-                }
-                Err(StoreError::Unavailable(why)) => return Err(self.unavailable(&why)),
-                Err(StoreError::Failed(e)) => return Err(e),
-            }
-        }
-        let prepared = self
-            .file
-            .prepare(name, None, size)
-            .map_err(into_error)
-            .map_err(|e| e.with_hint(self.save_hint()))?;
-        Ok(PreparedSave {
-            target: StoreKind::File,
-            prepared,
-            journal: None,
-        })
-    }
-
-    fn save_hint(&self) -> String {
-        format!(
-            "free some disk space and check that {} is writable; nothing was changed",
-            self.home.display()
-        )
-    }
-
-    /// Saves new content where [`Stores::prepare_save`] said. New tokens are
-    /// never dropped silently: when their store fails now, they go to the
-    /// recovery file (moved into the store by a later run) and the warning
-    /// says so; only when that fails too is it an error.
-    ///
-    /// The kernel cache's entry goes before the store is touched and comes
-    /// back, describing what was saved, only once the save worked
-    /// (`kcache.rs` says why that keeps it never older than the store).
-    pub fn commit(
-        &self,
-        name: &ProfileName,
-        save: PreparedSave,
-        bytes: &[u8],
-        updated_at: i64,
-    ) -> Result<Saved> {
-        self.forget_cached(name);
-        let saved = self.commit_to_store(name, save, bytes, updated_at)?;
-        if let (Ok(cache), Ok(profile)) = (&self.kcache, Profile::from_json(bytes)) {
-            cache.put(name, &profile, crate::clock::now_ms());
-        }
-        Ok(saved)
-    }
-
-    fn commit_to_store(
-        &self,
-        name: &ProfileName,
-        save: PreparedSave,
-        bytes: &[u8],
-        updated_at: i64,
-    ) -> Result<Saved> {
-        if save.target == StoreKind::File {
-            return match self.file.commit(name, save.prepared, bytes) {
-                Ok(()) => {
-                    let _ = self.recovery.remove(name);
-                    Ok(Saved {
-                        store: StoreKind::File,
-                        warning: None,
-                    })
-                }
-                Err(e) => self.rescue(name, bytes, &describe_error(&e)),
-            };
-        }
-        let journaled = match save.journal {
-            Some(journal) => journal.commit(bytes).is_ok(),
-            None => false,
-        };
-        match self.keyring.commit(name, save.prepared, bytes) {
-            Ok(()) => Ok(self.kept_in_keyring(name, updated_at)),
-            Err(e) => self.refused_by_keyring(name, bytes, journaled, &describe_error(&e)),
-        }
-    }
-
-    /// After the keyring took a save: the index says so, and the recovery
-    /// file and (in `auto`) an older plain-text copy go.
-    fn kept_in_keyring(&self, name: &ProfileName, updated_at: i64) -> Saved {
-        if let Err(e) = self.index.set(name, Some(updated_at)) {
-            self.warn(format!("could not update the keyring index: {}", e.message));
-        }
-        let _ = self.recovery.remove(name);
-        if self.mode == StoreMode::Auto {
-            // One truth per profile: drop an older plain-text copy.
-            let _ = self.file.remove(name);
-        }
-        Saved {
-            store: StoreKind::Keyring,
-            warning: None,
-        }
-    }
-
-    /// The keyring refused a save (`why`): in `auto` the file takes it;
-    /// else the recovery file keeps it, `journaled` when it already does.
-    fn refused_by_keyring(
-        &self,
-        name: &ProfileName,
-        bytes: &[u8],
-        journaled: bool,
-        why: &str,
-    ) -> Result<Saved> {
-        if self.mode == StoreMode::Auto && self.file.write(name, bytes).is_ok() {
-            let _ = self.recovery.remove(name);
-            self.note_keyring_down(why);
-            return Ok(Saved {
-                store: StoreKind::File,
-                warning: Some(format!(
-                    "the keyring did not take the new tokens ({why}); they were saved \
-                     in the {} instead",
-                    self.describe(StoreKind::File, name)
-                )),
-            });
-        }
-        if journaled {
-            return Ok(Saved {
-                store: StoreKind::Recovery,
-                warning: Some(self.recovery_note(name, why)),
-            });
-        }
-        self.rescue(name, bytes, why)
-    }
-
-    /// The last place new tokens can go: the recovery file.
-    fn rescue(&self, name: &ProfileName, bytes: &[u8], why: &str) -> Result<Saved> {
-        match self.recovery.write(name, bytes) {
-            Ok(()) => Ok(Saved {
-                store: StoreKind::Recovery,
-                warning: Some(self.recovery_note(name, why)),
-            }),
-            Err(e) => Err(Error::failed(format!(
-                "the portal issued new tokens for {}, but they could not be saved \
-                 ({why}; recovery file: {}). The previous refresh token may no longer work.",
-                self.id_of(name),
-                describe_error(&e)
-            ))
-            .with_fix(crate::fix::login(name, None))),
-        }
-    }
-
-    fn recovery_note(&self, name: &ProfileName, why: &str) -> String {
-        format!(
-            "the new tokens could not be saved in their store ({why}); they are safe in the {} \
-             (0600) and move into the store on the next run",
-            self.describe(StoreKind::Recovery, name)
-        )
-    }
-
-    /// Saves a whole new profile (login, API key), replacing `current`.
-    pub fn save(
-        &self,
-        name: &ProfileName,
-        current: Option<&Stored>,
-        bytes: &[u8],
-        updated_at: i64,
-    ) -> Result<Saved> {
-        let prepared = self.prepare_save(name, current)?;
-        self.commit(name, prepared, bytes, updated_at)
-    }
-
-    /// Removes a profile from every place this mode uses; returns where it
-    /// was. A keyring that does not answer is an error (exit 5) after the
-    /// rest was removed, and the index keeps its entry.
-    pub fn delete(&self, name: &ProfileName, held: &FileLock) -> Result<Vec<StoreKind>> {
-        self.forget_cached(name);
-        self.sweep(name, held, false);
-        let mut removed = Vec::new();
-        let mut keyring_error = None;
-        if self.mode != StoreMode::File {
-            let listed = self.index.entries().contains_key(name);
-            let result = match self.keyring_down.get() {
-                Some(why) => Err(StoreError::Unavailable(why.clone())),
-                None => self.keyring.remove(name),
-            };
-            match result {
-                Ok(was) => {
-                    if was {
-                        removed.push(StoreKind::Keyring);
-                    }
-                    self.index.set(name, None)?;
-                }
-                Err(StoreError::Unavailable(_)) if self.mode == StoreMode::Auto && !listed => {}
-                Err(StoreError::Unavailable(why)) => keyring_error = Some(self.unavailable(&why)),
-                Err(StoreError::Failed(e)) => keyring_error = Some(e),
-            }
-        }
-        if self.mode != StoreMode::Keyring && self.file.remove(name).map_err(into_error)? {
-            removed.push(StoreKind::File);
-        }
-        if self.recovery.remove(name).map_err(into_error)? {
-            removed.push(StoreKind::Recovery);
-        }
-        match keyring_error {
-            Some(e) => Err(Error {
-                message: format!(
-                    "the keyring copy of {} could not be removed: {}",
-                    self.id_of(name),
-                    e.message
-                ),
-                ..e
-            }),
-            None => Ok(removed),
-        }
-    }
-
-    /// Names of the profiles that may exist: those in the keyring index,
-    /// `default`, the files present and any waiting in the recovery folder.
-    pub fn names(&self) -> Result<Vec<ProfileName>> {
-        let mut names: BTreeSet<ProfileName> = BTreeSet::new();
-        names.insert(ProfileName::default());
-        if self.mode != StoreMode::File {
-            names.extend(self.index.entries().into_keys());
-        }
-        if self.mode != StoreMode::Keyring {
-            names.extend(self.file.names()?);
-        }
-        names.extend(self.recovery.names()?);
-        Ok(names.into_iter().collect())
-    }
-
-    /// Clears temporary files a crash left for `name`. A complete one newer
-    /// than the recovery file is kept as the recovery file (a kill between
-    /// writing new tokens and the rename must not lose them), unless
-    /// `adopt` is false (logout).
-    pub fn sweep(&self, name: &ProfileName, _held: &FileLock, adopt: bool) {
-        let mut leftovers = safe_fs::leftover_temp_files(&self.file.path_of(name));
-        leftovers.extend(safe_fs::leftover_temp_files(&self.recovery.path_of(name)));
-        let mut newest: Option<(i64, PathBuf)> = None;
-        if adopt {
-            let floor = self
-                .recovery
-                .read(name)
-                .ok()
-                .flatten()
-                .and_then(|b| Stored::new(b, StoreKind::Recovery).updated_at)
-                .unwrap_or(i64::MIN);
-            for path in &leftovers {
-                let stamp = safe_fs::read_capped(path, file::MAX_FILE_BYTES)
-                    .ok()
-                    .flatten()
-                    .and_then(|b| Stored::new(b, StoreKind::Recovery).updated_at);
-                if let Some(at) = stamp
-                    && at > floor
-                    && newest.as_ref().is_none_or(|(n, _)| at > *n)
-                {
-                    newest = Some((at, path.clone()));
-                }
-            }
-        }
-        if let Some((_, path)) = &newest {
-            let target = self.recovery.path_of(name);
-            if safe_fs::ensure_private_dir(target.parent().unwrap_or(&self.home)).is_ok() {
-                let _ = std::fs::rename(path, &target);
-            }
-        }
-        for path in leftovers {
-            if newest.as_ref().is_none_or(|(_, kept)| *kept != path) {
-                let _ = safe_fs::remove_file(&path);
-            }
-        }
-    }
-
-    /// Sweeps the leftovers of every profile nobody is working on now.
-    pub fn sweep_all(&self) {
-        let mut names = self.file.names_with_leftovers();
-        names.extend(self.recovery.names_with_leftovers());
-        for name in names {
-            if let Ok(Some(held)) = lock::try_acquire(&self.home, &self.lock_name(&name)) {
-                self.sweep(&name, &held, true);
-            }
-        }
-        self.index.sweep();
     }
 }
 
@@ -967,31 +426,6 @@ fn into_error(e: StoreError) -> Error {
         StoreError::Unavailable(why) => Error::new(Class::StoreUnavailable, why),
         StoreError::Failed(e) => e,
     }
-}
-
-fn describe_error(e: &StoreError) -> String {
-    match e {
-        StoreError::Unavailable(why) => why.clone(),
-        StoreError::Failed(e) => e.message.clone(),
-    }
-}
-
-/// The kernel cache for OAuth profiles, unless it is turned off or cannot
-/// apply here.
-fn kernel_cache(
-    provider: &'static str,
-    home: &Path,
-) -> std::result::Result<KernelCache, &'static str> {
-    if !cfg!(target_os = "linux") {
-        return Err("only Linux needs it");
-    }
-    if kcache::disabled_by_env() {
-        return Err("MINIMAX_PORTAL_AUTH_KERNEL_CACHE=0");
-    }
-    if crate::settings::Settings::load(home).kernel_cache == Some(false) {
-        return Err("kernel_cache = false in config.toml");
-    }
-    KernelCache::new(provider, home).ok_or("the state folder cannot be named")
 }
 
 #[cfg(test)]

@@ -30,13 +30,15 @@ fn name() -> ProfileName {
 /// write of `prepare_save` and then stops answering.
 fn save_as_the_keyring_stalls(s: &TestStores) -> Saved {
     s.stores
-        .save(&name(), None, &profile_bytes("r-old", 1), 1)
+        .lock(&name())
+        .unwrap()
+        .save(None, &profile_bytes("r-old", 1), 1)
         .unwrap();
     let current = s.stores.read(&name()).unwrap().unwrap();
     *s.keyring.writes_left.lock().unwrap() = Some(1);
-    let prepared = s.stores.prepare_save(&name(), Some(&current)).unwrap();
-    s.stores
-        .commit(&name(), prepared, &profile_bytes("r-new", 2), 2)
+    let held = s.stores.lock(&name()).unwrap();
+    let prepared = held.prepare_save(Some(&current)).unwrap();
+    held.commit(prepared, &profile_bytes("r-new", 2), 2)
         .unwrap()
 }
 
@@ -45,7 +47,9 @@ fn save_as_the_keyring_stalls(s: &TestStores) -> Saved {
 fn in_a_keyring_gone_down() -> TestStores {
     let s = setup(StoreMode::Auto);
     s.stores
-        .save(&name(), None, &profile_bytes("r-1", 5), 5)
+        .lock(&name())
+        .unwrap()
+        .save(None, &profile_bytes("r-1", 5), 5)
         .unwrap();
     s.keyring.down.store(true, Ordering::SeqCst);
     s
@@ -64,7 +68,9 @@ fn auto_saves_to_the_keyring_and_reads_it_back() {
     let s = setup(StoreMode::Auto);
     let saved = s
         .stores
-        .save(&name(), None, &profile_bytes("r-1", 1), 1)
+        .lock(&name())
+        .unwrap()
+        .save(None, &profile_bytes("r-1", 1), 1)
         .unwrap();
     assert_eq!(saved.store, StoreKind::Keyring);
     let read = s.stores.read(&name()).unwrap().unwrap();
@@ -101,7 +107,7 @@ fn keyring_mode_keeps_new_tokens_in_the_recovery_file_then_moves_them() {
     let s = setup(StoreMode::Keyring);
     let saved = save_as_the_keyring_stalls(&s);
     assert_eq!(saved.store, StoreKind::Recovery);
-    assert!(saved.warning.unwrap().contains("recovery file"));
+    assert!(saved.warning.unwrap().to_string().contains("recovery file"));
     let recovery = s.stores.path_of(StoreKind::Recovery, &name()).unwrap();
     assert!(recovery.exists());
 
@@ -124,7 +130,8 @@ fn keyring_mode_keeps_new_tokens_in_the_recovery_file_then_moves_them() {
 fn a_folder_that_cannot_take_the_file_fails_before_anything_is_spent() {
     let s = setup(StoreMode::File);
     std::fs::write(s.home.path().join("profiles"), b"not a folder").unwrap();
-    assert!(s.stores.prepare_save(&name(), None).is_err());
+    let held = s.stores.lock(&name()).unwrap();
+    assert!(held.prepare_save(None).is_err());
 }
 
 #[test]
@@ -154,8 +161,7 @@ fn auto_with_the_keyring_down_is_exit_5_when_the_index_says_it_is_in_there() {
 fn logout_with_the_keyring_down_keeps_the_index_entry() {
     let s = in_a_keyring_gone_down();
     let stores = next_run(&s, StoreMode::Auto);
-    let held = stores.lock(&name()).unwrap();
-    let err = stores.delete(&name(), &held).unwrap_err();
+    let err = stores.lock(&name()).unwrap().delete().unwrap_err();
     assert_eq!(err.class, Class::StoreUnavailable);
     assert!(stores.index.entries().contains_key(&name()));
     assert!(s.keyring.get("default").is_some());
@@ -165,7 +171,9 @@ fn logout_with_the_keyring_down_keeps_the_index_entry() {
 fn a_complete_leftover_newer_than_everything_is_adopted() {
     let s = setup(StoreMode::File);
     s.stores
-        .save(&name(), None, &profile_bytes("r-old", 1), 1)
+        .lock(&name())
+        .unwrap()
+        .save(None, &profile_bytes("r-old", 1), 1)
         .unwrap();
     // A crash between writing the new content and the rename.
     let target = s.stores.path_of(StoreKind::File, &name()).unwrap();
@@ -178,8 +186,8 @@ fn a_complete_leftover_newer_than_everything_is_adopted() {
     std::mem::forget(empty);
 
     let held = s.stores.lock(&name()).unwrap();
-    s.stores.sweep(&name(), &held, true);
-    let read = s.stores.read_locked(&name(), &held).unwrap().unwrap();
+    held.sweep(true);
+    let read = held.read().unwrap().unwrap();
     assert_eq!(refresh_of(&read), "r-new");
     assert_eq!(read.store, StoreKind::File);
     assert!(crate::safe_fs::leftover_temp_files(&target).is_empty());
@@ -190,7 +198,9 @@ fn names_include_the_index_the_files_and_recovery() {
     let s = setup(StoreMode::Auto);
     let work = ProfileName::parse("work").unwrap();
     s.stores
-        .save(&work, None, &profile_bytes("r", 1), 1)
+        .lock(&work)
+        .unwrap()
+        .save(None, &profile_bytes("r", 1), 1)
         .unwrap();
     let names = s.stores.names().unwrap();
     assert!(names.contains(&work) && names.contains(&name()));

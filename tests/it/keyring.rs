@@ -106,6 +106,91 @@ fn auto_prefers_the_keyring_and_writes_no_plain_text() {
     plugin.run(&["logout", "--profile", &name]).expect_code(0);
 }
 
+/// Makes `file` impossible to remove until the guard drops: its folder
+/// read-only, or, for root (whom permissions do not stop), the file
+/// immutable.
+struct Unremovable {
+    file: std::path::PathBuf,
+    root: bool,
+}
+
+impl Unremovable {
+    fn new(file: &std::path::Path) -> Unremovable {
+        use std::os::unix::fs::PermissionsExt;
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout == b"0\n");
+        let guard = Unremovable {
+            file: file.to_path_buf(),
+            root,
+        };
+        if root {
+            let made = Command::new("chattr").arg("+i").arg(file).status();
+            assert!(
+                made.is_ok_and(|s| s.success()),
+                "chattr +i cannot make a file unremovable here"
+            );
+        } else {
+            let folder = file.parent().expect("the file's folder");
+            std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o500))
+                .expect("make the folder read-only");
+        }
+        guard
+    }
+}
+
+impl Drop for Unremovable {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        if self.root {
+            let _ = Command::new("chattr").arg("-i").arg(&self.file).status();
+        } else if let Some(folder) = self.file.parent() {
+            let _ = std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700));
+        }
+    }
+}
+
+/// Issue 17: `status` said "no OS keyring answered" whenever the store had
+/// any warning. An older plain copy that cannot be removed is a warning
+/// of its own; the keyring answered, and `status` must not say otherwise.
+#[test]
+fn a_stale_copy_that_cannot_be_removed_does_not_blame_the_keyring() {
+    if !real_keyring() {
+        return;
+    }
+    let (portal, _mm) = MiniMax::new().start();
+    let mut plugin = Plugin::new(&portal.url());
+    let name = unique("stale");
+    // An older copy in the file store, then the newest in the keyring.
+    plugin.set("MINIMAX_PORTAL_AUTH_STORE", "file");
+    plugin.login(&["--profile", &name]).expect_code(0);
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    plugin.set("MINIMAX_PORTAL_AUTH_STORE", "keyring");
+    let newest = plugin.login(&["--profile", &name, "--json"]);
+    newest.expect_code(0);
+    assert_eq!(newest.json()["store"], "keyring");
+
+    plugin.set("MINIMAX_PORTAL_AUTH_STORE", "auto");
+    let stale = plugin.profile_file(&name);
+    let status = {
+        let _kept = Unremovable::new(&stale);
+        plugin.run(&["status", "--profile", &name])
+    };
+    status
+        .expect_code(0)
+        .stderr_has("warning: could not remove an older copy")
+        .stderr_lacks("no OS keyring answered");
+    status.stdout_has("keyring (");
+    assert!(stale.exists(), "the copy was not removable: {status}");
+
+    // Removable again: the next run puts things right, without a word.
+    let again = plugin.run(&["status", "--profile", &name]);
+    again.expect_code(0).stderr_lacks("warning");
+    assert!(!stale.exists());
+    plugin.run(&["logout", "--profile", &name]).expect_code(0);
+}
+
 /// A session bus address whose socket accepts connections and never says a
 /// word: a Secret Service that hangs.
 fn silent_bus() -> (tempfile::TempDir, UnixListener, String) {
