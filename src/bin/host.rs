@@ -2,9 +2,9 @@
 //! ships a `plugin.toml`, here for `minimax-portal-auth`.
 //!
 //! ```text
-//! cargo run --example host -- --home DIR plugins enable minimax-portal-auth --manifest plugin.toml
-//! cargo run --example host -- --home DIR onboard --auth-choice minimax-portal [-- --no-browser]
-//! cargo run --example host -- --home DIR start [--json]
+//! cargo run --features reference-host --bin host -- --home DIR plugins enable minimax-portal-auth --manifest plugin.toml
+//! cargo run --features reference-host --bin host -- --home DIR onboard --auth-choice minimax-portal [-- --no-browser]
+//! cargo run --features reference-host --bin host -- --home DIR start [--json]
 //! ```
 //!
 //! `plugins enable` checks the manifest (default `DIR/plugins/ID/plugin.toml`)
