@@ -4,10 +4,11 @@
 //! [`Manifest::built_in`] is the plugin's own, compiled in: the one source
 //! of the model catalog and of where the state folder is.
 
+use crate::Stores;
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::profile::ProfileName;
-use crate::store::{StoreMode, Stores};
+use crate::store::StoreMode;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use std::collections::{BTreeMap, BTreeSet};
@@ -137,7 +138,7 @@ impl Manifest {
     /// name the field (`auth_choices[1].command must be ...`).
     ///
     /// ```
-    /// use minimax_portal_auth::manifest::Manifest;
+    /// use minimax_portal_auth::Manifest;
     /// let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/plugin.toml"))?;
     /// let manifest = Manifest::parse(&text).map_err(|problems| problems.join("; "))?;
     /// assert_eq!(manifest.startup.command[0], manifest.binary);
@@ -169,7 +170,7 @@ impl Manifest {
     /// The plugin's own manifest, compiled into this library.
     ///
     /// ```
-    /// let manifest = minimax_portal_auth::manifest::Manifest::built_in()?;
+    /// let manifest = minimax_portal_auth::Manifest::built_in()?;
     /// assert_eq!(manifest.id, "minimax-portal-auth");
     /// assert_eq!(manifest.profile.id, "minimax-portal:{name}");
     /// # Ok::<(), minimax_portal_auth::Error>(())
@@ -355,7 +356,7 @@ impl ProfileSection {
     /// The profile name in a host's profile id, when the id has this form.
     ///
     /// ```
-    /// let manifest = minimax_portal_auth::manifest::Manifest::built_in()?;
+    /// let manifest = minimax_portal_auth::Manifest::built_in()?;
     /// let name = manifest.profile.name_in("minimax-portal:work").unwrap();
     /// assert_eq!(manifest.profile.id_of(&name), "minimax-portal:work");
     /// assert!(manifest.profile.name_in("other:work").is_none());
@@ -371,7 +372,7 @@ impl ProfileSection {
     ///
     /// ```
     /// use minimax_portal_auth::StoreMode;
-    /// let profile = minimax_portal_auth::manifest::Manifest::built_in()?.profile;
+    /// let profile = minimax_portal_auth::Manifest::built_in()?.profile;
     /// assert_eq!(profile.store_env, "MINIMAX_PORTAL_AUTH_STORE");
     /// let file = profile.store_mode_in(|_| Some(" File ".to_string()))?;
     /// assert_eq!(file, StoreMode::File);
@@ -439,7 +440,7 @@ impl FileSection {
     ///
     /// ```
     /// use std::path::PathBuf;
-    /// let file = minimax_portal_auth::manifest::Manifest::built_in()?.profile.file;
+    /// let file = minimax_portal_auth::Manifest::built_in()?.profile.file;
     /// let env = |name: &str| match name {
     ///     "MINIMAX_PORTAL_AUTH_HOME" => Some("/srv/state".to_string()),
     ///     _ => None,

@@ -3,8 +3,6 @@
 use crate::error::Result;
 use std::path::{Path, PathBuf};
 
-pub use crate::safe_fs::HOME_ENV;
-
 /// The state folder: `MINIMAX_PORTAL_AUTH_HOME`, else the platform's
 /// per-user state folder, as the built-in plugin.toml says (a host reads
 /// the same rule there).

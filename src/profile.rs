@@ -150,7 +150,7 @@ impl Profile {
 
     /// A new profile from a login's tokens. The login needs a refresh token:
     /// without one the session could not be kept fresh.
-    pub fn signed_in(
+    pub(crate) fn signed_in(
         name: &ProfileName,
         region: Region,
         tokens: Tokens,
@@ -188,7 +188,7 @@ impl Profile {
     /// `resource_url` to the current base URL, no refresh token to the
     /// current one. An unusable access token is never stored: the current
     /// one is kept, marked expired, so that the next call refreshes.
-    pub fn with_tokens(&self, tokens: Tokens, now_ms: i64) -> (Profile, Vec<String>) {
+    pub(crate) fn with_tokens(&self, tokens: Tokens, now_ms: i64) -> (Profile, Vec<String>) {
         let mut warnings = tokens.warnings;
         let mut next = self.clone();
         let access_usable = tokens.access.is_some();
