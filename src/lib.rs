@@ -61,6 +61,8 @@ pub use region::Region;
 pub use session::{Fresh, Outcome};
 pub use store::{StoreKind, StoreMode};
 
+use output::say;
+
 use std::path::Path;
 use std::time::Duration;
 
