@@ -12,10 +12,9 @@
 # 2. Checks macOS (both architectures) and builds Windows from here
 #    (scripts/cross-check.sh, which installs mingw-w64, wine and zig only
 #    when missing); tests/it/windows.rs runs that .exe under Wine.
-# 3. Builds the examples as programs (tests/it/host_cycle.rs runs
-#    examples/host; `cargo test --all-targets` builds examples only as test
-#    harnesses), then runs `cargo test --all-targets` (and the doc tests,
-#    once there is a library) inside scripts/with-keyring.sh: a private D-Bus
+# 3. Runs `cargo test --all-targets` (which also builds the reference host
+#    tests/it/host_cycle.rs runs, src/bin/host.rs) and the doc tests,
+#    once there is a library, inside scripts/with-keyring.sh: a private D-Bus
 #    session with an unlocked gnome-keyring, a kernel session keyring, and
 #    MINIMAX_PORTAL_TEST_KEYRING=1.
 # 3. Runs each fuzz target in fuzz/ for 10 s (scripts/fuzz.sh --ci), or
@@ -67,7 +66,6 @@ trap 'rm -f "$results"' EXIT
 status=0
 bash scripts/with-keyring.sh bash -c '
     set -euo pipefail
-    cargo build --examples
     cargo test --all-targets "$@"
     if [ "'"$run_doc_tests"'" = 1 ]; then
         cargo test --doc "$@"

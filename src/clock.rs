@@ -28,17 +28,6 @@ pub fn duration(ms: i64) -> String {
     format!("{} d {:02} h", hours / 24, hours % 24)
 }
 
-/// An epoch-ms instant as a local date and time, e.g. "2026-11-25 14:03 +01:00".
-pub fn local_time(ms: i64) -> String {
-    match chrono::DateTime::from_timestamp_millis(ms) {
-        Some(t) => t
-            .with_timezone(&chrono::Local)
-            .format("%Y-%m-%d %H:%M %:z")
-            .to_string(),
-        None => format!("{ms} (epoch ms)"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,7 +40,5 @@ mod tests {
         assert_eq!(duration(-5), "0 s");
         assert_eq!(duration((4 * 24 + 15) * 3_600_000), "4 d 15 h");
         assert!(duration(i64::MAX).ends_with(" h"));
-        assert!(local_time(1_800_000_000_000).starts_with("2027-01-1"));
-        assert!(local_time(i64::MAX).contains("epoch ms"));
     }
 }

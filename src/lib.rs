@@ -15,73 +15,85 @@
 //! # Ok::<(), minimax_portal_auth::Error>(())
 //! ```
 //!
-//! ARCHITECTURE.md maps the modules; the ones not re-exported here are the
-//! command line's and are not a stable interface.
+//! [`json`] holds the shapes the command line prints with `--json`, for
+//! hosts that run it rather than link it. ARCHITECTURE.md maps the modules,
+//! which are private.
 
+// Every module is private: hosts get the items re-exported below, the
+// `--json` contract is `json`, and the binary, the fuzz targets and the
+// integration tests reach in through the two hidden items at the end.
 #[macro_use]
-#[doc(hidden)]
-pub mod output;
-#[doc(hidden)]
-pub mod api_key;
-#[doc(hidden)]
-pub mod candidates;
-pub mod catalog;
-#[doc(hidden)]
-pub mod child;
-#[doc(hidden)]
-pub mod cli;
-pub mod clock;
-#[doc(hidden)]
-pub mod commands;
-#[doc(hidden)]
-pub mod env;
-pub mod error;
-#[doc(hidden)]
-pub mod fix;
-#[doc(hidden)]
-pub mod fuzz_entry;
-#[doc(hidden)]
+mod output;
+mod api_key;
+mod candidates;
+mod catalog;
+mod child;
+mod clock;
+mod cli;
+mod commands;
+mod env;
+mod error;
+mod fix;
+mod fuzz_entry;
 pub mod json;
-pub mod manifest;
-#[doc(hidden)]
-pub mod openclaw;
-#[doc(hidden)]
-pub mod openclaw_plugin;
-#[doc(hidden)]
-pub mod paths;
-#[doc(hidden)]
-pub mod portal;
-pub mod profile;
-#[doc(hidden)]
-pub mod redact;
-pub mod region;
-#[doc(hidden)]
-pub mod runtime;
-#[doc(hidden)]
-pub mod safe_fs;
-pub mod session;
-#[doc(hidden)]
-pub mod settings;
-#[doc(hidden)]
-pub mod shell_quote;
-pub mod store;
-#[doc(hidden)]
-pub mod text;
-#[doc(hidden)]
-pub mod ui;
+mod manifest;
+mod openclaw;
+mod openclaw_plugin;
+mod paths;
+mod portal;
+mod profile;
+mod redact;
+mod region;
+mod runtime;
+mod safe_fs;
+mod session;
+mod settings;
+mod shell_quote;
+mod store;
+mod text;
+mod ui;
 
 pub use catalog::{Catalog, Model};
 pub use error::{Class, Error, Result};
-pub use manifest::Manifest;
+pub use manifest::{
+    AuthChoice, Candidate, FileSection, Hook, KeyringSection, Manifest, ProfileSection, Provider,
+    RegionEntry,
+};
 pub use profile::{Profile, ProfileName};
+pub use region::Region;
 pub use session::{Fresh, Outcome};
-pub use store::{StoreKind, StoreMode, Stores, Warning};
+pub use store::{StoreKind, StoreMode, Warning};
 
+use output::say;
+
+use std::path::Path;
 use std::time::Duration;
 
 /// The refresh margin the command line uses: a token with less left is
 /// refreshed before it is handed out.
 pub const DEFAULT_MARGIN: Duration = Duration::from_secs(300);
+
+/// The OAuth profiles' stores, as the command line keeps them: the OS
+/// keyring, the private file store and the recovery file, read by the same
+/// rules (the newest copy wins) and written under the same locks. The
+/// command line's own handle (`store::Stores`) has more to it than a host
+/// needs; this one opens and reads.
+pub struct Stores(store::Stores);
+
+impl Stores {
+    /// The stores in the state folder `home`. `mode` is what `--store`
+    /// says; `Auto` reads the keyring, then the file store.
+    pub fn open(mode: StoreMode, home: &Path) -> Result<Stores> {
+        store::Stores::open(mode, home).map(Stores)
+    }
+
+    /// What the user should know of these stores so far (a keyring that
+    /// did not answer, a copy that could not be removed, ...): the library
+    /// never prints them.
+    pub fn warnings(&self) -> Vec<Warning> {
+        self.0.warnings()
+    }
+}
 
 /// Opens the profile stores where the command line keeps them: the state
 /// folder from `MINIMAX_PORTAL_AUTH_HOME`, else the platform's (on Linux
@@ -103,7 +115,19 @@ pub fn open_stores(mode: StoreMode) -> Result<Stores> {
 /// copy when there are several), without refreshing it. `None` when there
 /// is none.
 pub fn read_profile(stores: &Stores, name: &ProfileName) -> Result<Option<Profile>> {
-    Ok(stores.load(name)?.map(|loaded| loaded.profile))
+    Ok(stores.0.load(name)?.map(|loaded| loaded.profile))
+}
+
+/// As [`read_profile`], with the store the profile was read from (the
+/// keyring or the file), for a host that shows where its tokens live.
+pub fn read_profile_and_store(
+    stores: &Stores,
+    name: &ProfileName,
+) -> Result<Option<(Profile, StoreKind)>> {
+    Ok(stores
+        .0
+        .load(name)?
+        .map(|loaded| (loaded.profile, loaded.stored.store)))
 }
 
 /// Decodes a profile as stored: JSON, or zlib-compressed JSON where the
@@ -144,7 +168,7 @@ pub fn decode_profile(stored: &[u8]) -> Result<Profile> {
 /// ```
 pub fn fresh_token(stores: &Stores, name: &ProfileName) -> Result<Fresh> {
     session::token_for_use(
-        stores,
+        &stores.0,
         &portal::refresh::HttpRefresher,
         name,
         DEFAULT_MARGIN,
@@ -161,4 +185,21 @@ pub fn fresh_token(stores: &Stores, name: &ProfileName) -> Result<Fresh> {
 /// ```
 pub fn catalog() -> Result<Catalog> {
     catalog::load()
+}
+
+/// The command line (`src/main.rs`): parses the arguments, runs the command
+/// and returns the exit code. Not an interface for hosts.
+#[doc(hidden)]
+pub use commands::main as run;
+
+/// What the fuzz targets (`fuzz/`) and the integration tests reach inside
+/// the library; not an interface, and not kept stable.
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::fuzz_entry::*;
+    pub use crate::portal::wire::MAX_BELIEVED_LIFETIME_MS;
+    pub use crate::profile::PROVIDER;
+    pub use crate::redact::register;
+    pub use crate::shell_quote::{Syntax, check_token, export_line, is_powershell_quote, quote};
+    pub use crate::store::keyring::SERVICE;
 }

@@ -2,5 +2,5 @@
 //! (docs/host-contract.md, "Exit codes"). Everything else is in the library.
 
 fn main() {
-    std::process::exit(minimax_portal_auth::commands::main());
+    std::process::exit(minimax_portal_auth::run());
 }

@@ -163,7 +163,7 @@ impl Manifest {
     /// name the field (`auth_choices[1].command must be ...`).
     ///
     /// ```
-    /// use minimax_portal_auth::manifest::Manifest;
+    /// use minimax_portal_auth::Manifest;
     /// let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/plugin.toml"))?;
     /// let manifest = Manifest::parse(&text).map_err(|problems| problems.join("; "))?;
     /// assert_eq!(manifest.startup.command[0], manifest.binary);
@@ -190,7 +190,7 @@ impl Manifest {
     /// The plugin's own manifest, compiled into this library.
     ///
     /// ```
-    /// let manifest = minimax_portal_auth::manifest::Manifest::built_in()?;
+    /// let manifest = minimax_portal_auth::Manifest::built_in()?;
     /// assert_eq!(manifest.id, "minimax-portal-auth");
     /// assert_eq!(manifest.profile.id, "minimax-portal:{name}");
     /// # Ok::<(), minimax_portal_auth::Error>(())
@@ -391,7 +391,7 @@ impl ProfileSection {
     /// The profile name in a host's profile id, when the id has this form.
     ///
     /// ```
-    /// let manifest = minimax_portal_auth::manifest::Manifest::built_in()?;
+    /// let manifest = minimax_portal_auth::Manifest::built_in()?;
     /// let name = manifest.profile.name_in("minimax-portal:work").unwrap();
     /// assert_eq!(manifest.profile.id_of(&name), "minimax-portal:work");
     /// assert!(manifest.profile.name_in("other:work").is_none());
@@ -417,7 +417,7 @@ impl FileSection {
     ///
     /// ```
     /// use std::path::PathBuf;
-    /// let file = minimax_portal_auth::manifest::Manifest::built_in()?.profile.file;
+    /// let file = minimax_portal_auth::Manifest::built_in()?.profile.file;
     /// let env = |name: &str| match name {
     ///     "MINIMAX_PORTAL_AUTH_HOME" => Some("/srv/state".to_string()),
     ///     _ => None,

@@ -30,7 +30,7 @@ const OUTPUT_GRACE: Duration = Duration::from_secs(2);
 pub enum Os {
     /// Linux and the BSDs: the Secret Service, systemd.
     Linux,
-    MacOs,
+    Mac,
     Windows,
 }
 
@@ -39,7 +39,7 @@ impl Os {
     pub const CURRENT: Os = if cfg!(windows) {
         Os::Windows
     } else if cfg!(target_os = "macos") {
-        Os::MacOs
+        Os::Mac
     } else {
         Os::Linux
     };
@@ -50,7 +50,7 @@ impl Os {
     pub fn openclaw_launcher(self) -> &'static str {
         match self {
             Os::Windows => "openclaw.cmd",
-            Os::Linux | Os::MacOs => "openclaw",
+            Os::Linux | Os::Mac => "openclaw",
         }
     }
 }
@@ -80,7 +80,7 @@ fn pass_env(os: Os) -> Vec<&'static str> {
             "WINDIR",
         ]),
         // The Keychain is reached through the user's session, not a variable.
-        Os::MacOs => {}
+        Os::Mac => {}
         // The Secret Service is reached over the session bus.
         Os::Linux => vars.extend(["DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"]),
     }
@@ -507,7 +507,7 @@ mod tests {
     /// folder's parent; the Secret Service needs the session bus.
     #[test]
     fn pass_env_per_system() {
-        for os in [Os::Linux, Os::MacOs, Os::Windows] {
+        for os in [Os::Linux, Os::Mac, Os::Windows] {
             let vars = pass_env(os);
             for var in &vars {
                 let mut chars = var.chars();
@@ -537,7 +537,7 @@ mod tests {
     #[test]
     fn the_openclaw_launcher_per_system() {
         assert_eq!(Os::Windows.openclaw_launcher(), "openclaw.cmd");
-        assert_eq!(Os::MacOs.openclaw_launcher(), "openclaw");
+        assert_eq!(Os::Mac.openclaw_launcher(), "openclaw");
         assert_eq!(Os::Linux.openclaw_launcher(), "openclaw");
     }
 

@@ -6,7 +6,6 @@ use crate::error::{Error, Result};
 use std::io::Write;
 
 /// `eprintln!` that never panics (a closed or broken stderr is ignored).
-#[macro_export]
 macro_rules! say {
     ($($arg:tt)*) => {{
         #[cfg(not(test))]
@@ -19,6 +18,8 @@ macro_rules! say {
         eprintln!($($arg)*);
     }};
 }
+// `crate::say!` for the modules that name it by path; not exported.
+pub(crate) use say;
 
 /// Prints one JSON value on stdout.
 pub fn print_json(value: &impl serde::Serialize) -> Result<()> {

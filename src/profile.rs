@@ -279,8 +279,9 @@ impl Profile {
         Some(self.expires.saturating_sub(self.updated_at)).filter(|ms| *ms > 0)
     }
 
-    /// A new profile from a login's tokens.
-    pub fn signed_in(
+    /// A new profile from a login's tokens. The login needs a refresh token:
+    /// without one the session could not be kept fresh.
+    pub(crate) fn signed_in(
         name: &ProfileName,
         region: Region,
         login: LoginTokens,
@@ -317,7 +318,7 @@ impl Profile {
     /// `resource_url` to the current base URL, no refresh token to the
     /// current one. An unusable access token is never stored: the current
     /// one is kept, marked expired, so that the next call refreshes.
-    pub fn with_tokens(&self, tokens: Tokens, now_ms: i64) -> (Profile, Vec<String>) {
+    pub(crate) fn with_tokens(&self, tokens: Tokens, now_ms: i64) -> (Profile, Vec<String>) {
         let mut warnings = tokens.warnings;
         let mut next = self.clone();
         let access_usable = tokens.access.is_some();

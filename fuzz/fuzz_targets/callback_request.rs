@@ -8,6 +8,6 @@ fuzz_target!(|data: &[u8]| {
     start();
     let planted = plant(data);
     let head = String::from_utf8_lossy(&planted);
-    let page = minimax_portal_auth::fuzz_entry::callback_request(&head, "state-0123456789");
+    let page = minimax_portal_auth::testing::callback_request(&head, "state-0123456789");
     assert_no_secret(&page, marker_is_the_code(&head));
 });

@@ -7,6 +7,6 @@ fuzz_target!(|data: &[u8]| {
     start();
     let body = plant(data);
     let text =
-        minimax_portal_auth::fuzz_entry::device_code(&body, "state-0123456789", 1_800_000_000_000);
+        minimax_portal_auth::testing::device_code(&body, "state-0123456789", 1_800_000_000_000);
     assert_no_secret(&text, false);
 });

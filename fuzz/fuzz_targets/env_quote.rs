@@ -4,7 +4,7 @@
 //! text depends on the length alone).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use minimax_portal_auth::shell_quote::{Syntax, check_token, quote};
+use minimax_portal_auth::testing::{Syntax, check_token, quote};
 use minimax_portal_auth_fuzz::{read_fish, read_posix, read_powershell};
 
 fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,7 @@
 //! portal may put a token there).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use minimax_portal_auth::portal::wire::MAX_BELIEVED_LIFETIME_MS;
+use minimax_portal_auth::testing::MAX_BELIEVED_LIFETIME_MS;
 use minimax_portal_auth_fuzz::{MARKER, plant};
 
 fuzz_target!(|data: &[u8]| {
@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     let planted = plant(rest);
     let value = serde_json::from_slice(&planted)
         .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&planted).into()));
-    match minimax_portal_auth::fuzz_entry::expiry(&value, now) {
+    match minimax_portal_auth::testing::expiry(&value, now) {
         Ok((ms, warning)) => {
             assert!(
                 ms <= now.saturating_add(MAX_BELIEVED_LIFETIME_MS),

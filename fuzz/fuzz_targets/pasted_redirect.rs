@@ -8,7 +8,7 @@ fuzz_target!(|data: &[u8]| {
     start();
     let planted = plant(data);
     let text = String::from_utf8_lossy(&planted);
-    let said = minimax_portal_auth::fuzz_entry::pasted_redirect(
+    let said = minimax_portal_auth::testing::pasted_redirect(
         &text,
         "http://127.0.0.1:1455/callback",
         "state-0123456789",

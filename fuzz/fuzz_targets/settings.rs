@@ -5,6 +5,6 @@ use minimax_portal_auth_fuzz::{assert_no_secret, plant, start};
 
 fuzz_target!(|data: &[u8]| {
     start();
-    let text = minimax_portal_auth::fuzz_entry::settings(&plant(data));
+    let text = minimax_portal_auth::testing::settings(&plant(data));
     assert_no_secret(&text, false);
 });

@@ -30,6 +30,6 @@ fuzz_target!(|data: &[u8]| {
     start();
     let json = plant(rest);
     let bytes = if mode & 1 == 1 { zlib(&json) } else { json };
-    let text = minimax_portal_auth::fuzz_entry::stored_profile(&bytes);
+    let text = minimax_portal_auth::testing::stored_profile(&bytes);
     assert_no_secret(&text, true);
 });

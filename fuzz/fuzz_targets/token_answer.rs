@@ -15,6 +15,6 @@ fuzz_target!(|data: &[u8]| {
     start();
     let body = plant(body);
     let status = STATUSES[usize::from(pick) % STATUSES.len()];
-    let text = minimax_portal_auth::fuzz_entry::token_answer(status, &body, NOW);
+    let text = minimax_portal_auth::testing::token_answer(status, &body, NOW);
     assert_no_secret(&text, marker_is_a_token_value(&body));
 });

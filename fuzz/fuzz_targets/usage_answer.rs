@@ -7,6 +7,6 @@ use minimax_portal_auth_fuzz::{assert_no_secret, plant, start};
 fuzz_target!(|data: &[u8]| {
     start();
     let body = plant(data);
-    let text = minimax_portal_auth::fuzz_entry::usage_answer(&body, 1_800_000_000_000);
+    let text = minimax_portal_auth::testing::usage_answer(&body, 1_800_000_000_000);
     assert_no_secret(&text, false);
 });

@@ -35,8 +35,8 @@ pub fn plant(data: &[u8]) -> Vec<u8> {
 /// A new process that holds `HELD` (as `redact.rs` would after loading the
 /// profile).
 pub fn start() {
-    minimax_portal_auth::fuzz_entry::new_process();
-    minimax_portal_auth::redact::register(HELD);
+    minimax_portal_auth::testing::new_process();
+    minimax_portal_auth::testing::register(HELD);
 }
 
 /// Panics when `text` (what a user could be shown) carries a secret.
@@ -127,7 +127,7 @@ pub fn read_fish(word: &str) -> Option<String> {
 /// Reads one PowerShell single-quoted word: any of `'` and U+2018 to
 /// U+201B ends it, unless another follows, which then stands for itself.
 pub fn read_powershell(word: &str) -> Option<String> {
-    use minimax_portal_auth::shell_quote::is_powershell_quote as quote;
+    use minimax_portal_auth::testing::is_powershell_quote as quote;
     let mut chars = word.chars().peekable();
     if !quote(chars.next()?) {
         return None;

@@ -3,7 +3,7 @@
 //! in `manifest.rs`, so that the manifest (data, below the stores) does not
 //! import the stores (ARCHITECTURE.md, "Layers and imports").
 
-use super::{StoreMode, Stores};
+use super::StoreMode;
 use crate::error::{Error, Result};
 use crate::manifest::ProfileSection;
 
@@ -36,8 +36,8 @@ impl ProfileSection {
 
     /// The stores this manifest describes, as this process's environment
     /// sets them: the mode from `store_env`, the folder from `file`.
-    pub fn open_stores(&self) -> Result<Stores> {
+    pub fn open_stores(&self) -> Result<crate::Stores> {
         let mode = self.store_mode_in(|name| std::env::var(name).ok())?;
-        Stores::open(mode, &self.file.state_home()?)
+        crate::Stores::open(mode, &self.file.state_home()?)
     }
 }

@@ -53,7 +53,6 @@ pub struct Cached {
     pub access: AccessToken,
     pub expires: i64,
     pub base_url: String,
-    pub region: Region,
     pub updated_at: i64,
 }
 
@@ -135,7 +134,6 @@ impl KernelCache {
             access: AccessToken::new(payload.access),
             expires: payload.expires,
             base_url: payload.base_url,
-            region: payload.region,
             updated_at: payload.updated_at,
         })
     }

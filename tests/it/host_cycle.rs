@@ -1,4 +1,4 @@
-//! The reference host (examples/host.rs) through the whole cycle a real host
+//! The reference host (src/bin/host.rs) through the whole cycle a real host
 //! goes through: `plugins enable` -> `onboard --auth-choice ...` -> `start`,
 //! against the local portal, with the real plugin binary. The host knows the
 //! plugin through plugin.toml, the binary's documented interface, and the
@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{OnceLock, mpsc};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 const CRATE_DIR: &str = env!("CARGO_MANIFEST_DIR");
 const PLUGIN: &str = "minimax-portal-auth";
@@ -24,42 +24,10 @@ const TTY_DEADLINE: Duration = Duration::from_secs(60);
 // The host binary
 // ---------------------------------------------------------------------------
 
-/// `<target>/<profile>/examples/host`, beside this test binary's `deps/`.
-/// Cargo builds it as a program for `cargo build --examples` (as
-/// scripts/test.sh does first) or a plain `cargo test`, but not for
-/// `cargo test --all-targets`, which builds examples as test harnesses.
+/// The reference host (src/bin/host.rs), which Cargo builds for the tests
+/// (Cargo.toml's `reference-host` feature, turned on by the dev-dependency).
 fn host_bin() -> &'static Path {
-    static HOST: OnceLock<PathBuf> = OnceLock::new();
-    HOST.get_or_init(|| {
-        let exe = std::env::current_exe().expect("path of the test binary");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("<target>/<profile> above the test binary");
-        let host = profile_dir
-            .join("examples")
-            .join(format!("host{}", std::env::consts::EXE_SUFFIX));
-        let built = std::fs::metadata(&host).and_then(|m| m.modified()).ok();
-        let stale = built.is_none_or(|built| newest_source(&host) > Some(built));
-        assert!(
-            !stale,
-            "{} is missing or older than its sources: run `cargo build --example host` \
-             (scripts/test.sh does) before these tests",
-            host.display()
-        );
-        host
-    })
-}
-
-/// When the newest of the files Cargo built the host from last changed, as
-/// its dep-info file (`host.d` beside it) lists them.
-fn newest_source(host: &Path) -> Option<SystemTime> {
-    let deps = std::fs::read_to_string(host.with_file_name("host.d")).ok()?;
-    let (_, sources) = deps.lines().next()?.split_once(": ")?;
-    sources
-        .split_whitespace()
-        .filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
-        .max()
+    Path::new(env!("CARGO_BIN_EXE_host"))
 }
 
 // ---------------------------------------------------------------------------
@@ -699,7 +667,15 @@ fn have_script() -> bool {
         .status()
         .is_ok_and(|s| s.success());
     if !there {
-        eprintln!("skipped: no util-linux `script` to make a terminal");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the terminal tests: no util-linux `script` to make a pty \
+             (bash scripts/install-deps.sh keyring installs it, package bsdutils)"
+        );
+        eprintln!(
+            "skipped: no util-linux `script` to make a terminal \
+             (bash scripts/install-deps.sh keyring)"
+        );
     }
     there
 }

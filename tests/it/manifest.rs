@@ -101,10 +101,10 @@ fn exit_codes_match_the_help() {
 fn it_describes_the_stores_the_library_and_the_binary_use() {
     let m = checked();
     let profile = &m.profile;
-    assert_eq!(m.provider.id, minimax_portal_auth::profile::PROVIDER);
+    assert_eq!(m.provider.id, minimax_portal_auth::testing::PROVIDER);
     assert_eq!(
         profile.keyring.service,
-        minimax_portal_auth::store::keyring::SERVICE
+        minimax_portal_auth::testing::SERVICE
     );
     let work = ProfileName::parse("work").unwrap();
     assert_eq!(profile.id_of(&work), work.profile_id());

@@ -7,7 +7,7 @@ use crate::support::cli::Plugin;
 use crate::support::http_server::Reply;
 use crate::support::minimax::{MiniMax, TOKEN_PATH};
 use crate::support::profile::{login_json, stored, write_profile};
-use minimax_portal_auth::shell_quote::{Syntax, export_line};
+use minimax_portal_auth::testing::{Syntax, export_line};
 use serde_json::json;
 use std::path::Path;
 use std::process::{Command, Stdio};

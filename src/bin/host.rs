@@ -2,9 +2,9 @@
 //! ships a `plugin.toml`, here for `minimax-portal-auth`.
 //!
 //! ```text
-//! cargo run --example host -- --home DIR plugins enable minimax-portal-auth --manifest plugin.toml
-//! cargo run --example host -- --home DIR onboard --auth-choice minimax-portal [-- --no-browser]
-//! cargo run --example host -- --home DIR start [--json]
+//! cargo run --features reference-host --bin host -- --home DIR plugins enable minimax-portal-auth --manifest plugin.toml
+//! cargo run --features reference-host --bin host -- --home DIR onboard --auth-choice minimax-portal [-- --no-browser]
+//! cargo run --features reference-host --bin host -- --home DIR start [--json]
 //! ```
 //!
 //! `plugins enable` checks the manifest (default `DIR/plugins/ID/plugin.toml`)
@@ -16,9 +16,7 @@
 //! `binary`, found on `PATH`.
 
 use clap::{Parser, Subcommand};
-use minimax_portal_auth::Manifest;
-use minimax_portal_auth::clock::now_ms;
-use minimax_portal_auth::store::{Loaded, Stores};
+use minimax_portal_auth::{Manifest, Profile, StoreKind, Stores};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -314,16 +312,16 @@ fn run_within(line: &[String], deadline: Duration) -> Result<(ExitStatus, Vec<u8
 }
 
 /// Why a profile from the store cannot be used now, if it cannot.
-fn problem(loaded: &Result<Option<Loaded>, String>) -> Option<String> {
+fn problem(loaded: &Result<Option<(Profile, StoreKind)>, String>) -> Option<String> {
     let profile = match loaded {
         Err(why) => return Some(why.clone()),
         Ok(None) => return Some("no stored profile".to_string()),
-        Ok(Some(loaded)) => &loaded.profile,
+        Ok(Some((profile, _))) => profile,
     };
     if profile.needs_login {
         return Some("the portal rejected its refresh token".to_string());
     }
-    let expired = profile.expires <= now_ms();
+    let expired = profile.expires <= chrono::Utc::now().timestamp_millis();
     expired.then(|| format!("its token expired at {}", local_time(profile.expires)))
 }
 
@@ -331,11 +329,13 @@ fn problem(loaded: &Result<Option<Loaded>, String>) -> Option<String> {
 fn profile_row(manifest: &Manifest, stores: &Stores, profile_id: &str, models: &[String]) -> Value {
     let loaded = match manifest.profile.name_in(profile_id) {
         None => Err(format!("not of the form {}", manifest.profile.id)),
-        Some(name) => stores.load(&name).map_err(|e| e.message),
+        Some(name) => {
+            minimax_portal_auth::read_profile_and_store(stores, &name).map_err(|e| e.message)
+        }
     };
     let problem = problem(&loaded);
     let loaded = loaded.ok().flatten();
-    let profile = loaded.as_ref().map(|l| &l.profile);
+    let profile = loaded.as_ref().map(|(profile, _)| profile);
     json!({
         "plugin": manifest.id,
         "profile_id": profile_id,
@@ -344,7 +344,7 @@ fn profile_row(manifest: &Manifest, stores: &Stores, profile_id: &str, models: &
         "expires": profile.map(|p| p.expires),
         "models": if problem.is_none() { models } else { &[] },
         "base_url": profile.map(|p| &p.base_url),
-        "store": loaded.as_ref().map(|l| l.stored.store.as_str()),
+        "store": loaded.as_ref().map(|(_, store)| store.as_str()),
         "region": profile.map(|p| p.region.as_str()),
     })
 }
