@@ -2,14 +2,13 @@
 //! default profile (`switch`), the region `login` starts on, where profiles
 //! are kept (`store`), and whether the keyring fallback was already
 //! announced (so `auto` says it once, not on every command). A person may
-//! edit it; nothing in it is secret. Also: the choices the environment
-//! makes, read here so that a bad value names its variable.
+//! edit it; nothing in it is secret. It prints nothing: what is wrong in
+//! the file comes back with it, and `commands/config.rs` says it (and
+//! makes the choices the file and the environment give a command).
 
 use crate::error::{Error, Result};
-use crate::profile::ProfileName;
 use crate::region::Region;
 use crate::safe_fs;
-use crate::store::StoreMode;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -25,6 +24,41 @@ const KNOWN_KEYS: &[&str] = &[
     "openclaw_profiles",
     "kernel_cache",
 ];
+/// Where profiles may be kept, as `--store`, MINIMAX_PORTAL_AUTH_STORE or
+/// `store` in config.toml says (`commands/config.rs`). It is defined here,
+/// with the file that may name it, so that the stores can read the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreMode {
+    /// The OS keyring; a 0600 file only when no keyring answers (with a warning)
+    Auto,
+    /// Only the OS keyring
+    Keyring,
+    /// Only the plain-text 0600 file under the state folder
+    File,
+}
+
+impl StoreMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreMode::Auto => "auto",
+            StoreMode::Keyring => "keyring",
+            StoreMode::File => "file",
+        }
+    }
+}
+
+/// The settings as read, with what was wrong in the file.
+pub struct Read {
+    /// The defaults when there is no file or it cannot be used.
+    pub settings: Settings,
+    /// Keys that mean nothing here (a typo would otherwise be ignored
+    /// without a word), each as a warning.
+    pub unknown_keys: Vec<String>,
+    /// Why the file could not be used.
+    pub problem: Option<String>,
+}
+
 /// A settings file larger than this is not ours.
 const MAX_BYTES: u64 = 64 * 1024;
 
@@ -58,28 +92,30 @@ fn path(home: &Path) -> PathBuf {
 
 impl Settings {
     /// The settings, or the defaults when there are none or they are
-    /// unreadable (a warning says which).
-    pub fn load(home: &Path) -> Settings {
+    /// unreadable (`problem` says which).
+    pub fn read(home: &Path) -> Read {
         let file = path(home);
-        match safe_fs::read_capped(&file, MAX_BYTES) {
-            Ok(None) => Settings::default(),
-            Ok(Some(bytes)) => Settings::parse_noting(&file, &bytes).unwrap_or_else(|| {
-                say!(
-                    "warning: {} is not valid; using the defaults",
-                    file.display()
-                );
-                Settings::default()
-            }),
-            Err(e) => {
-                say!("warning: {}", e.message);
-                Settings::default()
+        let (settings, unknown_keys, problem) = match safe_fs::read_capped(&file, MAX_BYTES) {
+            Ok(None) => (None, Vec::new(), None),
+            Ok(Some(bytes)) => {
+                let unknown = unknown_keys(&file, &bytes);
+                let settings = Settings::parse(&bytes);
+                let problem = settings
+                    .is_none()
+                    .then(|| format!("{} is not valid; using the defaults", file.display()));
+                (settings, unknown, problem)
             }
+            Err(e) => (None, Vec::new(), Some(e.message)),
+        };
+        Read {
+            settings: settings.unwrap_or_default(),
+            unknown_keys,
+            problem,
         }
     }
 
-    /// The settings as `load` reads them, but without a word on stderr
-    /// (for the library, which never prints): None when there are none or
-    /// they cannot be read.
+    /// The settings, or None when there are none or they cannot be read
+    /// (for the stores, which need only one choice from them).
     pub fn load_quietly(home: &Path) -> Option<Settings> {
         safe_fs::read_capped(&path(home), MAX_BYTES)
             .ok()
@@ -94,14 +130,6 @@ impl Settings {
             .and_then(|text| toml::from_str(text).ok())
     }
 
-    /// `parse`, warning about keys that mean nothing here.
-    fn parse_noting(file: &Path, bytes: &[u8]) -> Option<Settings> {
-        if let Ok(text) = std::str::from_utf8(bytes) {
-            warn_unknown_keys(file, text);
-        }
-        Settings::parse(bytes)
-    }
-
     pub fn save(&self, home: &Path) -> Result<()> {
         let text = toml::to_string(self)
             .map_err(|e| Error::failed(format!("cannot write the settings: {e}")))?;
@@ -110,67 +138,25 @@ impl Settings {
     }
 }
 
-/// The profiles OpenClaw's plugin serves: those `openclaw setup` connected,
-/// else the default one.
-pub fn openclaw_profiles(home: &Path) -> Vec<ProfileName> {
-    let names: Vec<ProfileName> = Settings::load(home)
-        .openclaw_profiles
-        .iter()
-        .filter_map(|name| ProfileName::parse(name).ok())
-        .collect();
-    if names.is_empty() {
-        vec![ProfileName::default()]
-    } else {
-        names
-    }
-}
-
-/// Names the keys of `config.toml` that mean nothing here (a typo would
-/// otherwise be ignored without a word).
-fn warn_unknown_keys(file: &Path, text: &str) {
-    // The settings are read several times a run; said once.
-    static SAID: std::sync::Once = std::sync::Once::new();
-    SAID.call_once(|| say_unknown_keys(file, text));
-}
-
-fn say_unknown_keys(file: &Path, text: &str) {
-    let Ok(table) = text.parse::<toml::Table>() else {
-        return;
+/// The keys of `config.toml` that mean nothing here, each as a warning.
+fn unknown_keys(file: &Path, bytes: &[u8]) -> Vec<String> {
+    let Some(table) = std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+    else {
+        return Vec::new();
     };
-    for key in table.keys().filter(|k| !KNOWN_KEYS.contains(&k.as_str())) {
-        say!(
-            "warning: {}: unknown setting {:?} is ignored (known: profile, region, store)",
-            file.display(),
-            crate::redact::clean(key, 40)
-        );
-    }
-}
-
-/// Where profiles are kept: --store, else MINIMAX_PORTAL_AUTH_STORE, else
-/// `store` in config.toml, else auto.
-pub fn store_mode(flag: Option<StoreMode>, home: &Path) -> Result<StoreMode> {
-    if let Some(mode) = flag.or(crate::env::choice(STORE_ENV)?) {
-        return Ok(mode);
-    }
-    Ok(Settings::load(home).store.unwrap_or(StoreMode::Auto))
-}
-
-/// The profile a command works on without -p: MINIMAX_PORTAL_AUTH_PROFILE,
-/// else the one `switch` chose, else `default`.
-pub fn default_profile(home: &Path) -> Result<ProfileName> {
-    if let Ok(name) = std::env::var(PROFILE_ENV)
-        && !name.trim().is_empty()
-    {
-        return ProfileName::parse(name.trim())
-            .map_err(|e| Error::usage(format!("{PROFILE_ENV}: {}", e.message)));
-    }
-    match Settings::load(home).profile {
-        Some(name) => ProfileName::parse(&name).or_else(|_| {
-            say!("warning: the default profile {name:?} in the settings is not a profile name");
-            Ok(ProfileName::default())
-        }),
-        None => Ok(ProfileName::default()),
-    }
+    table
+        .keys()
+        .filter(|k| !KNOWN_KEYS.contains(&k.as_str()))
+        .map(|key| {
+            format!(
+                "{}: unknown setting {:?} is ignored (known: profile, region, store)",
+                file.display(),
+                crate::redact::clean(key, 40)
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -180,7 +166,7 @@ mod tests {
     #[test]
     fn round_trip_and_defaults() {
         let home = tempfile::tempdir().unwrap();
-        assert!(Settings::load(home.path()).profile.is_none());
+        assert!(Settings::read(home.path()).settings.profile.is_none());
         let settings = Settings {
             profile: Some("work".into()),
             region: Some(Region::Cn),
@@ -189,12 +175,18 @@ mod tests {
             ..Settings::default()
         };
         settings.save(home.path()).unwrap();
-        let back = Settings::load(home.path());
+        let back = Settings::read(home.path()).settings;
         assert_eq!(back.profile.as_deref(), Some("work"));
         assert_eq!(back.region, Some(Region::Cn));
         assert!(back.file_store_announced);
         assert_eq!(back.store, Some(StoreMode::File));
         std::fs::write(home.path().join("config.toml"), "profile = [").unwrap();
-        assert!(Settings::load(home.path()).profile.is_none());
+        let broken = Settings::read(home.path());
+        assert!(broken.settings.profile.is_none());
+        assert!(
+            broken
+                .problem
+                .is_some_and(|p| p.ends_with("is not valid; using the defaults"))
+        );
     }
 }

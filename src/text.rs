@@ -1,19 +1,5 @@
-//! Text every layer may write: lines fitted to the terminal. It sits at the
-//! bottom (ARCHITECTURE.md), so the session and the stores can word a
-//! message without reaching up to `ui`.
-
-use std::io::IsTerminal;
-
-/// Says `text` on stderr, fitted to the terminal's width when stderr is one
-/// (a log keeps its lines whole).
-pub fn tell(text: &str) {
-    let term = console::Term::stderr();
-    let text = match term.size_checked() {
-        Some((_, cols)) if std::io::stderr().is_terminal() => fit(text, usize::from(cols).max(20)),
-        _ => text.to_string(),
-    };
-    crate::say!("{}", text.trim_end_matches('\n'));
-}
+//! Text every layer may word: lines fitted to the terminal. It sits at the
+//! bottom (ARCHITECTURE.md); saying it is `ui::tell`'s job.
 
 /// Lines no longer than `width`: a long line breaks at a space (or, with
 /// none, anywhere), going on indented two more than it started.

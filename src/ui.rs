@@ -5,7 +5,7 @@ use crate::api_key::ApiKey;
 pub use crate::clock::duration;
 use crate::error::{Error, Result};
 use crate::region::Region;
-pub use crate::text::{fit, tell};
+pub use crate::text::fit;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Read};
 use std::time::Duration;
@@ -338,6 +338,17 @@ pub fn read_api_key(interactive: bool) -> Result<ApiKey> {
     let text =
         String::from_utf8(input).map_err(|_| Error::usage("the API key on stdin is not text"))?;
     ApiKey::parse(text.lines().next().unwrap_or(""))
+}
+
+/// Says `text` on stderr, fitted to the terminal's width when stderr is one
+/// (a log keeps its lines whole).
+pub fn tell(text: &str) {
+    let term = console::Term::stderr();
+    let text = match term.size_checked() {
+        Some((_, cols)) if std::io::stderr().is_terminal() => fit(text, usize::from(cols).max(20)),
+        _ => text.to_string(),
+    };
+    crate::say!("{}", text.trim_end_matches('\n'));
 }
 
 #[cfg(test)]

@@ -12,7 +12,6 @@ use crate::portal::device::{self, Approval};
 use crate::portal::wire;
 use crate::profile::{LoginTokens, PROVIDER, Profile, ProfileName, SCHEMA};
 use crate::region::Region;
-use crate::settings::Settings;
 use crate::store::{Saved, Stored, Stores};
 use crate::ui;
 
@@ -201,7 +200,7 @@ fn pick_region(
     if let Some(region) = crate::env::choice(crate::settings::REGION_ENV)? {
         return Ok(region);
     }
-    let configured = Settings::load(stores.home()).region;
+    let configured = super::config::load(stores.home()).region;
     if interactive {
         let start = existing
             .map(|p| p.region)

@@ -25,7 +25,7 @@ pub fn run(stores: &Stores, json: bool, name: &ProfileName, args: LogoutArgs) ->
     }
 
     // Only profiles `openclaw setup` connected (not the plugin's fallback).
-    let served: Vec<ProfileName> = crate::settings::Settings::load(stores.home())
+    let served: Vec<ProfileName> = super::config::load(stores.home())
         .openclaw_profiles
         .iter()
         .filter_map(|n| ProfileName::parse(n).ok())

@@ -2,6 +2,7 @@
 //! error that main maps to its exit code.
 
 pub mod completions;
+pub mod config;
 pub mod doctor;
 pub mod exec;
 pub mod login;
@@ -105,7 +106,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         _ => {}
     }
     let home = state_home()?;
-    let stores = Stores::open(crate::settings::store_mode(cli.store, &home)?, &home)?;
+    let stores = Stores::open(config::store_mode(cli.store, &home)?, &home)?;
     let result = run_command(cli, &stores, &home);
     // What the stores and the session found, said before any error.
     warnings::tell(&stores);
@@ -153,6 +154,6 @@ fn run_command(cli: Cli, stores: &Stores, home: &Path) -> Result<i32> {
 pub fn profile(args: &ProfileArgs, home: &Path) -> Result<ProfileName> {
     match &args.profile {
         Some(name) => Ok(name.clone()),
-        None => crate::settings::default_profile(home),
+        None => config::default_profile(home),
     }
 }

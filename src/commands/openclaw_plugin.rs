@@ -18,7 +18,6 @@ use crate::output::{print_json, print_stdout};
 use crate::portal::refresh::HttpRefresher;
 use crate::profile::{PROVIDER, Profile, ProfileName};
 use crate::session::{cached_token, token_for_use};
-use crate::settings::{self, Settings};
 use crate::store::{StoreMode, Stores};
 use clap::Parser;
 use serde_json::{Value, json};
@@ -35,7 +34,7 @@ pub fn credentials(stores: &Stores) -> Result<i32> {
     super::warnings::quiet();
     let now = now_ms();
     let mut answer = Answer::new(now);
-    for name in settings::openclaw_profiles(stores.home()) {
+    for name in super::config::openclaw_profiles(stores.home()) {
         // The kernel cache first (store/kcache.rs); a miss takes the store path.
         if let Some(hit) = cached_token(stores, &name, crate::DEFAULT_MARGIN + AHEAD) {
             answer.serve_token(&name, hit.access.secret(), hit.expires, hit.updated_at, now);
@@ -121,7 +120,7 @@ fn read_config() -> Result<Value> {
 
 /// Adds (or takes out) a profile from those the plugin serves.
 fn remember(home: &Path, name: &ProfileName, connect: bool) -> Result<()> {
-    let mut settings = Settings::load(home);
+    let mut settings = super::config::load(home);
     let before = settings.openclaw_profiles.clone();
     settings.openclaw_profiles.retain(|p| p != name.as_str());
     if connect {
@@ -362,7 +361,7 @@ pub fn remove(
         return Ok(None);
     }
     remember(&home, name, false)?;
-    let others = !Settings::load(&home).openclaw_profiles.is_empty();
+    let others = !super::config::load(&home).openclaw_profiles.is_empty();
     let mut steps = 0;
     let edits = removal_edits(config, &catalog::load()?, name, others);
     if !edits.is_empty() {

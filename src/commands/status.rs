@@ -19,7 +19,7 @@ use serde_json::Value;
 
 pub fn run(stores: &Stores, json: bool, args: StatusArgs) -> Result<i32> {
     stores.sweep_all();
-    let default = crate::settings::default_profile(stores.home()).unwrap_or_default();
+    let default = super::config::default_profile(stores.home()).unwrap_or_default();
     let (names, explicit) = match &args.profile {
         Some(name) => (vec![name.clone()], true),
         None => (stores.names()?, false),

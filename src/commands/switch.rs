@@ -4,7 +4,7 @@ use crate::cli::SwitchArgs;
 use crate::error::Result;
 use crate::json::SwitchOutput;
 use crate::output::{print_json, print_stdout};
-use crate::settings::{PROFILE_ENV, Settings};
+use crate::settings::PROFILE_ENV;
 use crate::store::Stores;
 
 pub fn run(stores: &Stores, json: bool, args: SwitchArgs) -> Result<i32> {
@@ -12,7 +12,7 @@ pub fn run(stores: &Stores, json: bool, args: SwitchArgs) -> Result<i32> {
     if stores.read(&name)?.is_none() {
         return Err(crate::session::no_profile(stores, &name));
     }
-    let mut settings = Settings::load(stores.home());
+    let mut settings = super::config::load(stores.home());
     settings.profile = Some(name.as_str().to_string());
     settings.save(stores.home())?;
     let overridden = std::env::var(PROFILE_ENV).is_ok_and(|v| !v.trim().is_empty());

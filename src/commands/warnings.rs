@@ -43,7 +43,7 @@ fn announce_fallback(stores: &Stores) {
         return;
     }
     let home = stores.home();
-    let mut settings = crate::settings::Settings::load(home);
+    let mut settings = super::config::load(home);
     if settings.file_store_announced {
         return;
     }

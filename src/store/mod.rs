@@ -40,6 +40,7 @@ use crate::error::{Class, Error, Result};
 use crate::profile::{Profile, ProfileName};
 use crate::redact::SecretBytes;
 use crate::safe_fs::{self, PreparedFile};
+pub use crate::settings::StoreMode;
 use file::FileStore;
 use index::KeyringIndex;
 use kcache::KernelCache;
@@ -51,29 +52,6 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 pub use warning::Warning;
 use warning::Warnings;
-
-/// Where profiles may be kept, as `--store`, MINIMAX_PORTAL_AUTH_STORE or
-/// `store` in config.toml says (`settings::store_mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StoreMode {
-    /// The OS keyring; a 0600 file only when no keyring answers (with a warning)
-    Auto,
-    /// Only the OS keyring
-    Keyring,
-    /// Only the plain-text 0600 file under the state folder
-    File,
-}
-
-impl StoreMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StoreMode::Auto => "auto",
-            StoreMode::Keyring => "keyring",
-            StoreMode::File => "file",
-        }
-    }
-}
 
 /// Which place holds a copy of a profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
