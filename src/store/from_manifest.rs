@@ -12,7 +12,7 @@ impl ProfileSection {
     ///
     /// ```
     /// use minimax_portal_auth::StoreMode;
-    /// let profile = minimax_portal_auth::manifest::Manifest::built_in()?.profile;
+    /// let profile = minimax_portal_auth::Manifest::built_in()?.profile;
     /// assert_eq!(profile.store_env, "MINIMAX_PORTAL_AUTH_STORE");
     /// let file = profile.store_mode_in(|_| Some(" File ".to_string()))?;
     /// assert_eq!(file, StoreMode::File);
